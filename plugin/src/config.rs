@@ -1,0 +1,631 @@
+//! The operator's configuration: one JSON document (schema: `schemas/config.schema.json`).
+//!
+//! Parsing is two-staged, as in Vector: serde reads the raw document (unknown keys are
+//! errors), then [`Config::from_json`] compiles lists into matchers and checks values that
+//! depend on each other. Every error names the JSON path of the problem, e.g.
+//! `rules.fw_outbound_deny.min_count: expected a positive integer, found 0`. Compilation is
+//! all-or-nothing: the caller swaps a config in only once it compiled.
+
+use std::fmt;
+use std::num::NonZeroU32;
+
+use serde::de::{self, Deserializer, Visitor};
+use serde::Deserialize;
+
+use crate::netlist::{NetMatcher, NetSpec};
+
+/// A configuration that failed to load, with the JSON path of the problem.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct ConfigError {
+    /// Dotted JSON path (`rules.fw_c2_ip.lists[0].entries[3]`), or `(root)`.
+    pub path: String,
+    /// What is wrong there.
+    pub message: String,
+}
+
+impl fmt::Display for ConfigError {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        write!(f, "{}: {}", self.path, self.message)
+    }
+}
+
+impl std::error::Error for ConfigError {}
+
+fn err(path: impl Into<String>, message: impl Into<String>) -> ConfigError {
+    ConfigError { path: path.into(), message: message.into() }
+}
+
+/// Severity of a finding or alert, mapped to ECS `event.severity` and `event.risk_score`.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, PartialOrd, Ord, Deserialize, serde::Serialize)]
+#[serde(rename_all = "lowercase")]
+pub enum Severity {
+    /// 1, risk 21.
+    Low,
+    /// 2, risk 47.
+    Medium,
+    /// 3, risk 73.
+    High,
+    /// 4, risk 99.
+    Critical,
+}
+
+impl Severity {
+    /// ECS `event.severity` (1–4).
+    pub fn level(self) -> u8 {
+        self as u8 + 1
+    }
+    /// ECS `event.risk_score` (0–100).
+    pub fn risk_score(self) -> u8 {
+        [21, 47, 73, 99][self as usize]
+    }
+    /// Lower-case name.
+    pub fn name(self) -> &'static str {
+        ["low", "medium", "high", "critical"][self as usize]
+    }
+}
+
+/// A strictly positive integer.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub struct PositiveInt(pub NonZeroU32);
+
+impl<'de> Deserialize<'de> for PositiveInt {
+    fn deserialize<D: Deserializer<'de>>(d: D) -> Result<Self, D::Error> {
+        struct V;
+        impl Visitor<'_> for V {
+            type Value = PositiveInt;
+            fn expecting(&self, f: &mut fmt::Formatter) -> fmt::Result {
+                f.write_str("a positive integer")
+            }
+            fn visit_u64<E: de::Error>(self, v: u64) -> Result<PositiveInt, E> {
+                if v == 0 {
+                    return Err(E::custom("expected a positive integer, found 0"));
+                }
+                u32::try_from(v)
+                    .ok()
+                    .and_then(NonZeroU32::new)
+                    .map(PositiveInt)
+                    .ok_or_else(|| E::custom(format!("expected a positive integer below 2^32, found {v}")))
+            }
+            fn visit_i64<E: de::Error>(self, v: i64) -> Result<PositiveInt, E> {
+                Err(E::custom(format!("expected a positive integer, found {v}")))
+            }
+            fn visit_f64<E: de::Error>(self, v: f64) -> Result<PositiveInt, E> {
+                Err(E::custom(format!("expected a positive integer, found {v}")))
+            }
+        }
+        d.deserialize_any(V)
+    }
+}
+
+impl PositiveInt {
+    fn new(v: u32) -> Self {
+        PositiveInt(NonZeroU32::new(v.max(1)).unwrap_or(NonZeroU32::MIN))
+    }
+    /// The value.
+    pub fn get(self) -> u32 {
+        self.0.get()
+    }
+}
+
+/// A positive duration: `"10m"`, `"1h 30m"`, `"24h"` or a number of seconds.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub struct Duration {
+    /// Milliseconds.
+    pub ms: i64,
+}
+
+impl Duration {
+    const fn secs(s: i64) -> Self {
+        Duration { ms: s * 1000 }
+    }
+}
+
+impl<'de> Deserialize<'de> for Duration {
+    fn deserialize<D: Deserializer<'de>>(d: D) -> Result<Self, D::Error> {
+        struct V;
+        const MAX_MS: u128 = 366 * 86_400_000;
+        impl Visitor<'_> for V {
+            type Value = Duration;
+            fn expecting(&self, f: &mut fmt::Formatter) -> fmt::Result {
+                f.write_str("a duration such as \"10m\" or \"24h\", or a number of seconds")
+            }
+            fn visit_u64<E: de::Error>(self, v: u64) -> Result<Duration, E> {
+                if v == 0 || u128::from(v) * 1000 > MAX_MS {
+                    return Err(E::custom(format!("expected a duration between 1 second and 366 days, found {v}")));
+                }
+                Ok(Duration { ms: v as i64 * 1000 })
+            }
+            fn visit_i64<E: de::Error>(self, v: i64) -> Result<Duration, E> {
+                Err(E::custom(format!("expected a positive duration, found {v}")))
+            }
+            fn visit_f64<E: de::Error>(self, v: f64) -> Result<Duration, E> {
+                Err(E::custom(format!("expected a whole number of seconds or a string such as \"10m\", found {v}")))
+            }
+            fn visit_str<E: de::Error>(self, v: &str) -> Result<Duration, E> {
+                let d = humantime::parse_duration(v.trim()).map_err(|e| {
+                    E::custom(format!("expected a duration such as \"10m\" or \"24h\", found {v:?} ({e})"))
+                })?;
+                let ms = d.as_millis();
+                if ms == 0 || ms > MAX_MS {
+                    return Err(E::custom(format!("expected a duration between 1ms and 366 days, found {v:?}")));
+                }
+                Ok(Duration { ms: ms as i64 })
+            }
+        }
+        d.deserialize_any(V)
+    }
+}
+
+/// A list entry given as a string and compiled to a [`NetSpec`].
+#[derive(Clone, Debug)]
+struct NetEntry(NetSpec, String);
+
+impl<'de> Deserialize<'de> for NetEntry {
+    fn deserialize<D: Deserializer<'de>>(d: D) -> Result<Self, D::Error> {
+        let s = String::deserialize(d)?;
+        NetSpec::parse(&s).map(|n| NetEntry(n, s)).map_err(de::Error::custom)
+    }
+}
+
+/// A port number, as a JSON number or a numeric string.
+#[derive(Clone, Copy, Debug)]
+struct Port(u16);
+
+impl<'de> Deserialize<'de> for Port {
+    fn deserialize<D: Deserializer<'de>>(d: D) -> Result<Self, D::Error> {
+        struct V;
+        impl Visitor<'_> for V {
+            type Value = Port;
+            fn expecting(&self, f: &mut fmt::Formatter) -> fmt::Result {
+                f.write_str("a port number (1-65535)")
+            }
+            fn visit_u64<E: de::Error>(self, v: u64) -> Result<Port, E> {
+                match u16::try_from(v) {
+                    Ok(p) if p > 0 => Ok(Port(p)),
+                    _ => Err(E::custom(format!("expected a port number (1-65535), found {v}"))),
+                }
+            }
+            fn visit_i64<E: de::Error>(self, v: i64) -> Result<Port, E> {
+                Err(E::custom(format!("expected a port number (1-65535), found {v}")))
+            }
+            fn visit_str<E: de::Error>(self, v: &str) -> Result<Port, E> {
+                match v.trim().parse::<u16>() {
+                    Ok(p) if p > 0 => Ok(Port(p)),
+                    _ => Err(E::custom(format!("expected a port number (1-65535), found {v:?}"))),
+                }
+            }
+        }
+        d.deserialize_any(V)
+    }
+}
+
+// ---- raw document ----------------------------------------------------------------------
+
+#[derive(Deserialize)]
+#[serde(deny_unknown_fields)]
+struct RawConfig {
+    #[serde(rename = "$schema", default)]
+    _schema: Option<String>,
+    #[serde(default)]
+    internal_networks: Option<Vec<NetEntry>>,
+    #[serde(default)]
+    hash_seed: u64,
+    #[serde(default)]
+    state: RawState,
+    #[serde(default)]
+    limits: RawLimits,
+    #[serde(default)]
+    rules: RawRules,
+}
+
+#[derive(Deserialize)]
+#[serde(deny_unknown_fields)]
+struct RawState {
+    #[serde(default = "d_max_hosts")]
+    max_hosts: PositiveInt,
+    #[serde(default = "d_max_keys")]
+    max_keys_per_host: PositiveInt,
+}
+fn d_max_hosts() -> PositiveInt {
+    PositiveInt::new(100_000)
+}
+fn d_max_keys() -> PositiveInt {
+    PositiveInt::new(1024)
+}
+impl Default for RawState {
+    fn default() -> Self {
+        RawState { max_hosts: d_max_hosts(), max_keys_per_host: d_max_keys() }
+    }
+}
+
+#[derive(Deserialize)]
+#[serde(deny_unknown_fields)]
+struct RawLimits {
+    #[serde(default = "d_max_line")]
+    max_line_bytes: PositiveInt,
+}
+fn d_max_line() -> PositiveInt {
+    PositiveInt::new(1 << 20)
+}
+impl Default for RawLimits {
+    fn default() -> Self {
+        RawLimits { max_line_bytes: d_max_line() }
+    }
+}
+
+#[derive(Deserialize, Default)]
+#[serde(deny_unknown_fields)]
+struct RawRules {
+    #[serde(default)]
+    fw_outbound_deny: RawOutboundDeny,
+    #[serde(default)]
+    fw_c2_ip: RawC2Ip,
+}
+
+#[derive(Deserialize)]
+#[serde(deny_unknown_fields)]
+struct RawOutboundDeny {
+    #[serde(default = "yes")]
+    enabled: bool,
+    #[serde(default = "d_watched_ports")]
+    watched_ports: Vec<Port>,
+    #[serde(default = "d_deny_min_count")]
+    min_count: PositiveInt,
+    #[serde(default = "d_deny_window")]
+    window: Duration,
+    #[serde(default)]
+    dedup_window: Option<Duration>,
+    #[serde(default)]
+    allow: Vec<NetEntry>,
+    #[serde(default = "d_medium")]
+    severity: Severity,
+    #[serde(default = "d_high")]
+    watched_severity: Severity,
+    #[serde(default = "d_high")]
+    alert_severity: Severity,
+}
+fn yes() -> bool {
+    true
+}
+fn d_watched_ports() -> Vec<Port> {
+    [25, 80, 443, 8080].into_iter().map(Port).collect()
+}
+fn d_deny_min_count() -> PositiveInt {
+    PositiveInt::new(5)
+}
+fn d_deny_window() -> Duration {
+    Duration::secs(600)
+}
+fn d_medium() -> Severity {
+    Severity::Medium
+}
+fn d_high() -> Severity {
+    Severity::High
+}
+impl Default for RawOutboundDeny {
+    fn default() -> Self {
+        RawOutboundDeny {
+            enabled: true,
+            watched_ports: d_watched_ports(),
+            min_count: d_deny_min_count(),
+            window: d_deny_window(),
+            dedup_window: None,
+            allow: Vec::new(),
+            severity: Severity::Medium,
+            watched_severity: Severity::High,
+            alert_severity: Severity::High,
+        }
+    }
+}
+
+#[derive(Deserialize)]
+#[serde(deny_unknown_fields)]
+struct RawC2Ip {
+    #[serde(default = "yes")]
+    enabled: bool,
+    #[serde(default = "d_dedup")]
+    dedup_window: Duration,
+    #[serde(default = "d_high")]
+    severity: Severity,
+    #[serde(default)]
+    lists: Vec<RawIndicatorList>,
+}
+fn d_dedup() -> Duration {
+    Duration::secs(3600)
+}
+impl Default for RawC2Ip {
+    fn default() -> Self {
+        RawC2Ip { enabled: true, dedup_window: d_dedup(), severity: Severity::High, lists: Vec::new() }
+    }
+}
+
+#[derive(Deserialize)]
+#[serde(deny_unknown_fields)]
+struct RawIndicatorList {
+    name: String,
+    #[serde(default)]
+    provider: Option<String>,
+    entries: Vec<NetEntry>,
+}
+
+// ---- compiled configuration --------------------------------------------------------------
+
+/// State limits.
+#[derive(Clone, Debug)]
+pub struct StateLimits {
+    /// Hosts tracked at most; the least recently seen is evicted beyond.
+    pub max_hosts: usize,
+    /// Keys (window entries, dedup keys) per host and rule at most.
+    pub max_keys_per_host: usize,
+}
+
+/// `rules.fw_outbound_deny`, compiled.
+#[derive(Clone, Debug)]
+pub struct OutboundDenyConfig {
+    /// Destination ports whose denies count toward the alert.
+    pub watched_ports: Vec<u16>,
+    /// Denied attempts to watched ports within `window_ms` that raise an alert.
+    pub min_count: u32,
+    /// Sliding window, milliseconds.
+    pub window_ms: i64,
+    /// At most one alert per host within this time, milliseconds.
+    pub dedup_ms: i64,
+    /// Business destinations: neither enriched nor counted.
+    pub allow: NetMatcher<String>,
+    /// Severity of an enriched deny to an unwatched port.
+    pub severity: Severity,
+    /// Severity of an enriched deny to a watched port.
+    pub watched_severity: Severity,
+    /// Severity of the alert.
+    pub alert_severity: Severity,
+}
+
+/// Where an indicator came from.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct IndicatorSource {
+    /// The entry as written in the config.
+    pub entry: String,
+    /// The list's name.
+    pub list: String,
+    /// The list's provider (ECS `indicator.provider`), defaulting to the list name.
+    pub provider: String,
+}
+
+/// `rules.fw_c2_ip`, compiled.
+#[derive(Clone, Debug)]
+pub struct C2IpConfig {
+    /// Every entry of every list.
+    pub indicators: NetMatcher<IndicatorSource>,
+    /// At most one alert per (host, indicator) within this time, milliseconds.
+    pub dedup_ms: i64,
+    /// Severity of finding and alert.
+    pub severity: Severity,
+}
+
+/// A compiled configuration.
+#[derive(Clone, Debug)]
+pub struct Config {
+    /// Networks whose hosts are ours (default RFC 1918, 100.64/10, fc00::/7).
+    pub internal: NetMatcher<()>,
+    /// Seed of the hashers keyed by attacker-controlled values.
+    pub hash_seed: u64,
+    /// State limits.
+    pub state: StateLimits,
+    /// Lines longer than this become error records.
+    pub max_line_bytes: usize,
+    /// `None` when disabled.
+    pub fw_outbound_deny: Option<OutboundDenyConfig>,
+    /// `None` when disabled.
+    pub fw_c2_ip: Option<C2IpConfig>,
+}
+
+impl Default for Config {
+    fn default() -> Self {
+        // The empty document is valid; compiling it cannot fail.
+        match Config::from_json(b"{}") {
+            Ok(c) => c,
+            Err(e) => unreachable!("default config must compile: {e}"),
+        }
+    }
+}
+
+/// Default `internal_networks`.
+pub const DEFAULT_INTERNAL_NETWORKS: [&str; 6] =
+    ["10.0.0.0/8", "172.16.0.0/12", "192.168.0.0/16", "100.64.0.0/10", "fc00::/7", "fe80::/10"];
+
+impl Config {
+    /// Parses and compiles a configuration document.
+    pub fn from_json(json: &[u8]) -> Result<Config, ConfigError> {
+        // serde would also read a struct from an array; a config is an object.
+        match json.iter().find(|b| !b.is_ascii_whitespace()) {
+            Some(b'{') => {}
+            _ => return Err(err("(root)", "expected a JSON object")),
+        }
+        let mut de = serde_json::Deserializer::from_slice(json);
+        let raw: RawConfig = serde_path_to_error::deserialize(&mut de).map_err(|e| {
+            let path = e.path().to_string();
+            let inner = e.into_inner();
+            let path = if path == "." { "(root)".to_string() } else { path };
+            if inner.is_syntax() || inner.is_eof() {
+                err("(root)", format!("not valid JSON: {inner}"))
+            } else {
+                err(path, strip_position(&inner.to_string()))
+            }
+        })?;
+        de.end().map_err(|e| err("(root)", format!("not valid JSON: {e}")))?;
+        Self::compile(raw)
+    }
+
+    fn compile(raw: RawConfig) -> Result<Config, ConfigError> {
+        let mut internal = NetMatcher::new();
+        match raw.internal_networks {
+            Some(list) => {
+                for e in list {
+                    internal.insert(e.0, ());
+                }
+            }
+            None => {
+                for s in DEFAULT_INTERNAL_NETWORKS {
+                    if let Ok(n) = NetSpec::parse(s) {
+                        internal.insert(n, ());
+                    }
+                }
+            }
+        }
+        let state = StateLimits {
+            max_hosts: raw.state.max_hosts.get() as usize,
+            max_keys_per_host: raw.state.max_keys_per_host.get() as usize,
+        };
+
+        let d = raw.rules.fw_outbound_deny;
+        let fw_outbound_deny = if d.enabled {
+            if d.min_count.get() as usize > state.max_keys_per_host {
+                return Err(err(
+                    "rules.fw_outbound_deny.min_count",
+                    format!(
+                        "must not exceed state.max_keys_per_host ({}), found {}",
+                        state.max_keys_per_host,
+                        d.min_count.get()
+                    ),
+                ));
+            }
+            let mut allow = NetMatcher::new();
+            for e in d.allow {
+                allow.insert(e.0, e.1);
+            }
+            let mut ports: Vec<u16> = d.watched_ports.into_iter().map(|p| p.0).collect();
+            ports.sort_unstable();
+            ports.dedup();
+            Some(OutboundDenyConfig {
+                watched_ports: ports,
+                min_count: d.min_count.get(),
+                window_ms: d.window.ms,
+                dedup_ms: d.dedup_window.map(|x| x.ms).unwrap_or(d.window.ms),
+                allow,
+                severity: d.severity,
+                watched_severity: d.watched_severity,
+                alert_severity: d.alert_severity,
+            })
+        } else {
+            None
+        };
+
+        let c = raw.rules.fw_c2_ip;
+        let fw_c2_ip = if c.enabled {
+            let mut indicators = NetMatcher::new();
+            for (i, list) in c.lists.into_iter().enumerate() {
+                if list.name.trim().is_empty() {
+                    return Err(err(format!("rules.fw_c2_ip.lists[{i}].name"), "must not be empty"));
+                }
+                let provider = list.provider.unwrap_or_else(|| list.name.clone());
+                for e in list.entries {
+                    indicators.insert(
+                        e.0,
+                        IndicatorSource { entry: e.1.trim().to_string(), list: list.name.clone(), provider: provider.clone() },
+                    );
+                }
+            }
+            Some(C2IpConfig { indicators, dedup_ms: c.dedup_window.ms, severity: c.severity })
+        } else {
+            None
+        };
+
+        Ok(Config {
+            internal,
+            hash_seed: raw.hash_seed,
+            state,
+            max_line_bytes: raw.limits.max_line_bytes.get() as usize,
+            fw_outbound_deny,
+            fw_c2_ip,
+        })
+    }
+
+    /// Whether an address belongs to the internal networks.
+    pub fn is_internal(&self, ip: std::net::IpAddr) -> bool {
+        self.internal.contains(ip, None)
+    }
+}
+
+/// serde_json appends " at line L column C" to data errors; the JSON path says more.
+fn strip_position(msg: &str) -> String {
+    match msg.rfind(" at line ") {
+        Some(i) => msg[..i].to_string(),
+        None => msg.to_string(),
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn e(json: &str) -> String {
+        Config::from_json(json.as_bytes()).unwrap_err().to_string()
+    }
+
+    #[test]
+    fn empty_document_gives_defaults() {
+        let c = Config::from_json(b"{}").unwrap();
+        let d = c.fw_outbound_deny.unwrap();
+        assert_eq!(d.watched_ports, vec![25, 80, 443, 8080]);
+        assert_eq!(d.min_count, 5);
+        assert_eq!(d.window_ms, 600_000);
+        assert!(c.internal.contains("10.1.2.3".parse().unwrap(), None));
+        assert!(c.internal.contains("fd00::1".parse().unwrap(), None));
+        assert!(!c.internal.contains("8.8.8.8".parse().unwrap(), None));
+    }
+
+    #[test]
+    fn errors_name_the_json_path() {
+        assert_eq!(
+            e(r#"{"rules":{"fw_outbound_deny":{"min_count":0}}}"#),
+            "rules.fw_outbound_deny.min_count: expected a positive integer, found 0"
+        );
+        assert_eq!(
+            e(r#"{"rules":{"fw_outbound_deny":{"min_count":-3}}}"#),
+            "rules.fw_outbound_deny.min_count: expected a positive integer, found -3"
+        );
+        assert!(e(r#"{"rules":{"fw_c2_ip":{"lists":[{"name":"x","entries":["1.2.3.4","nope"]}]}}}"#)
+            .starts_with("rules.fw_c2_ip.lists[0].entries[1]: expected an IP address"));
+        assert!(e(r#"{"internal_networks":["10.0.0.0/33"]}"#).starts_with("internal_networks[0]: "));
+        assert!(e(r#"{"rules":{"fw_outbound_deny":{"window":"ten minutes"}}}"#)
+            .starts_with("rules.fw_outbound_deny.window: expected a duration"));
+        assert!(e(r#"{"rules":{"fw_outbound_deny":{"watched_ports":[80,0]}}}"#)
+            .starts_with("rules.fw_outbound_deny.watched_ports[1]: expected a port number"));
+        assert!(e(r#"{"rules":{"fw_outbound_deny":{"severity":"urgent"}}}"#)
+            .starts_with("rules.fw_outbound_deny.severity: unknown variant `urgent`"));
+    }
+
+    #[test]
+    fn unknown_keys_are_rejected_with_their_path() {
+        let m = e(r#"{"rules":{"fw_outbound_deny":{"min_cout":3}}}"#);
+        assert!(m.starts_with("rules.fw_outbound_deny"), "{m}");
+        assert!(m.contains("unknown field `min_cout`"), "{m}");
+        let m = e(r#"{"rulez":{}}"#);
+        assert!(m.contains("unknown field `rulez`"), "{m}");
+    }
+
+    #[test]
+    fn syntax_errors_and_cross_checks() {
+        assert!(e("{").starts_with("(root): not valid JSON"));
+        assert_eq!(e("[]"), "(root): expected a JSON object");
+        assert!(e(r#"{} x"#).starts_with("(root): not valid JSON"));
+        assert_eq!(
+            e(r#"{"state":{"max_keys_per_host":4},"rules":{"fw_outbound_deny":{"min_count":5}}}"#),
+            "rules.fw_outbound_deny.min_count: must not exceed state.max_keys_per_host (4), found 5"
+        );
+    }
+
+    #[test]
+    fn durations_accept_strings_and_seconds() {
+        let c = Config::from_json(br#"{"rules":{"fw_outbound_deny":{"window":"1h 30m","dedup_window":90}}}"#).unwrap();
+        let d = c.fw_outbound_deny.unwrap();
+        assert_eq!(d.window_ms, 5_400_000);
+        assert_eq!(d.dedup_ms, 90_000);
+    }
+
+    #[test]
+    fn disabled_rules_compile_to_none() {
+        let c = Config::from_json(br#"{"rules":{"fw_outbound_deny":{"enabled":false},"fw_c2_ip":{"enabled":false}}}"#).unwrap();
+        assert!(c.fw_outbound_deny.is_none() && c.fw_c2_ip.is_none());
+    }
+}

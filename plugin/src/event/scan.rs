@@ -1,0 +1,452 @@
+//! One pass over an event's JSON that keeps only the fields malhost's rules read.
+//!
+//! ECS fields may arrive nested (`{"source":{"ip":…}}`), as flat dotted keys
+//! (`{"source.ip":…}`) or any mix of the two (`{"http":{"request.method":…}}`). The scanner
+//! resolves every key, segment by segment, against a small static tree of the fields it knows
+//! ([`child`]); anything else is skipped with [`IgnoredAny`] without being materialised.
+//! Strings are borrowed from the input when they contain no escapes, so an event that no rule
+//! cares about costs one validation pass and no allocation.
+
+use std::borrow::Cow;
+use std::fmt;
+
+use serde::de::{self, DeserializeSeed, Deserializer, IgnoredAny, MapAccess, SeqAccess, Visitor};
+
+use super::{Event, Scalar, flags};
+
+/// The fields the scanner extracts. Each has one slot in [`Event`].
+#[derive(Clone, Copy, PartialEq, Eq, Debug)]
+#[repr(u8)]
+pub enum Field {
+    /// `@timestamp`
+    Timestamp,
+    /// `event.action`
+    EventAction,
+    /// `event.type` (string or array; folded into flags)
+    EventType,
+    /// `event.category` (string or array; folded into flags)
+    EventCategory,
+    /// `event.dataset`
+    EventDataset,
+    /// `event.kind`
+    EventKind,
+    /// `source.ip`
+    SourceIp,
+    /// `source.port`
+    SourcePort,
+    /// `destination.ip`
+    DestinationIp,
+    /// `destination.port`
+    DestinationPort,
+    /// `network.transport`
+    NetworkTransport,
+    /// `network.iana_number`
+    NetworkIanaNumber,
+    /// `network.direction`
+    NetworkDirection,
+    /// `observer.type`
+    ObserverType,
+    /// `url.full`
+    UrlFull,
+    /// `url.original`
+    UrlOriginal,
+    /// `url.domain`
+    UrlDomain,
+    /// `url.port`
+    UrlPort,
+    /// `http.request.method`
+    HttpRequestMethod,
+    /// `http.request.bytes`
+    HttpRequestBytes,
+    /// `http.response.status_code`
+    HttpResponseStatusCode,
+    /// `user_agent.original`
+    UserAgentOriginal,
+    /// `user.name`
+    UserName,
+    /// `email.from.address`
+    EmailFromAddress,
+    /// `malhost.sample` (sample id of sandbox logs)
+    MalhostSample,
+}
+
+impl Field {
+    /// Number of fields (size of the slot array).
+    pub const COUNT: usize = Field::MalhostSample as usize + 1;
+
+    /// The field's ECS name, for error messages.
+    pub fn name(self) -> &'static str {
+        match self {
+            Field::Timestamp => "@timestamp",
+            Field::EventAction => "event.action",
+            Field::EventType => "event.type",
+            Field::EventCategory => "event.category",
+            Field::EventDataset => "event.dataset",
+            Field::EventKind => "event.kind",
+            Field::SourceIp => "source.ip",
+            Field::SourcePort => "source.port",
+            Field::DestinationIp => "destination.ip",
+            Field::DestinationPort => "destination.port",
+            Field::NetworkTransport => "network.transport",
+            Field::NetworkIanaNumber => "network.iana_number",
+            Field::NetworkDirection => "network.direction",
+            Field::ObserverType => "observer.type",
+            Field::UrlFull => "url.full",
+            Field::UrlOriginal => "url.original",
+            Field::UrlDomain => "url.domain",
+            Field::UrlPort => "url.port",
+            Field::HttpRequestMethod => "http.request.method",
+            Field::HttpRequestBytes => "http.request.bytes",
+            Field::HttpResponseStatusCode => "http.response.status_code",
+            Field::UserAgentOriginal => "user_agent.original",
+            Field::UserName => "user.name",
+            Field::EmailFromAddress => "email.from.address",
+            Field::MalhostSample => "malhost.sample",
+        }
+    }
+}
+
+/// An object the scanner descends into.
+#[derive(Clone, Copy, PartialEq, Eq, Debug)]
+enum Scope {
+    Root,
+    Event,
+    Source,
+    Destination,
+    Network,
+    Observer,
+    Url,
+    Http,
+    HttpRequest,
+    HttpResponse,
+    UserAgent,
+    User,
+    Email,
+    EmailFrom,
+    Malhost,
+    /// Known to be of no interest but worth remembering that it exists (`threat`, `error`).
+    Opaque,
+}
+
+enum Node {
+    Scope(Scope),
+    Field(Field),
+    Unknown,
+}
+
+/// One step down the field tree.
+fn child(scope: Scope, seg: &str) -> Node {
+    use Field as F;
+    use Scope as S;
+    match (scope, seg) {
+        (S::Root, "@timestamp") => Node::Field(F::Timestamp),
+        (S::Root, "event") => Node::Scope(S::Event),
+        (S::Root, "source") => Node::Scope(S::Source),
+        (S::Root, "destination") => Node::Scope(S::Destination),
+        (S::Root, "network") => Node::Scope(S::Network),
+        (S::Root, "observer") => Node::Scope(S::Observer),
+        (S::Root, "url") => Node::Scope(S::Url),
+        (S::Root, "http") => Node::Scope(S::Http),
+        (S::Root, "user_agent") => Node::Scope(S::UserAgent),
+        (S::Root, "user") => Node::Scope(S::User),
+        (S::Root, "email") => Node::Scope(S::Email),
+        (S::Root, "malhost") => Node::Scope(S::Malhost),
+        (S::Root, "threat" | "error") => Node::Scope(S::Opaque),
+        (S::Event, "action") => Node::Field(F::EventAction),
+        (S::Event, "type") => Node::Field(F::EventType),
+        (S::Event, "category") => Node::Field(F::EventCategory),
+        (S::Event, "dataset") => Node::Field(F::EventDataset),
+        (S::Event, "kind") => Node::Field(F::EventKind),
+        (S::Source, "ip") => Node::Field(F::SourceIp),
+        (S::Source, "port") => Node::Field(F::SourcePort),
+        (S::Destination, "ip") => Node::Field(F::DestinationIp),
+        (S::Destination, "port") => Node::Field(F::DestinationPort),
+        (S::Network, "transport") => Node::Field(F::NetworkTransport),
+        (S::Network, "iana_number") => Node::Field(F::NetworkIanaNumber),
+        (S::Network, "direction") => Node::Field(F::NetworkDirection),
+        (S::Observer, "type") => Node::Field(F::ObserverType),
+        (S::Url, "full") => Node::Field(F::UrlFull),
+        (S::Url, "original") => Node::Field(F::UrlOriginal),
+        (S::Url, "domain") => Node::Field(F::UrlDomain),
+        (S::Url, "port") => Node::Field(F::UrlPort),
+        (S::Http, "request") => Node::Scope(S::HttpRequest),
+        (S::Http, "response") => Node::Scope(S::HttpResponse),
+        (S::HttpRequest, "method") => Node::Field(F::HttpRequestMethod),
+        (S::HttpRequest, "bytes") => Node::Field(F::HttpRequestBytes),
+        (S::HttpResponse, "status_code") => Node::Field(F::HttpResponseStatusCode),
+        (S::UserAgent, "original") => Node::Field(F::UserAgentOriginal),
+        (S::User, "name") => Node::Field(F::UserName),
+        (S::Email, "from") => Node::Scope(S::EmailFrom),
+        (S::EmailFrom, "address") => Node::Field(F::EmailFromAddress),
+        (S::Malhost, "sample") => Node::Field(F::MalhostSample),
+        _ => Node::Unknown,
+    }
+}
+
+/// Presence flags set when a scope is entered (used by the source classification).
+fn scope_flag(scope: Scope) -> u32 {
+    match scope {
+        Scope::Url | Scope::Http | Scope::HttpRequest | Scope::HttpResponse | Scope::UserAgent => {
+            flags::HAS_WEB_FIELDS
+        }
+        Scope::Email | Scope::EmailFrom => flags::HAS_EMAIL_FIELDS,
+        _ => 0,
+    }
+}
+
+/// Reads one whole line into `ev`. Errors are serde_json errors (syntax, depth, not an object).
+pub(crate) fn scan<'a>(line: &'a [u8], ev: &mut Event<'a>) -> Result<(), serde_json::Error> {
+    let mut de = serde_json::Deserializer::from_slice(line);
+    RootSeed { ev }.deserialize(&mut de)?;
+    de.end()
+}
+
+struct RootSeed<'e, 'a> {
+    ev: &'e mut Event<'a>,
+}
+
+impl<'de, 'e> DeserializeSeed<'de> for RootSeed<'e, 'de> {
+    type Value = ();
+    fn deserialize<D: Deserializer<'de>>(self, d: D) -> Result<(), D::Error> {
+        d.deserialize_any(self)
+    }
+}
+
+impl<'de, 'e> Visitor<'de> for RootSeed<'e, 'de> {
+    type Value = ();
+    fn expecting(&self, f: &mut fmt::Formatter) -> fmt::Result {
+        f.write_str("a JSON object")
+    }
+    fn visit_map<A: MapAccess<'de>>(self, map: A) -> Result<(), A::Error> {
+        visit_scope(Scope::Root, self.ev, map)
+    }
+}
+
+/// Walks the entries of an object in `scope`.
+fn visit_scope<'de, A: MapAccess<'de>>(
+    scope: Scope,
+    ev: &mut Event<'de>,
+    mut map: A,
+) -> Result<(), A::Error> {
+    ev.flags |= scope_flag(scope);
+    while let Some(key) = map.next_key::<CowStr<'de>>()? {
+        let key = key.0;
+        if scope == Scope::Root {
+            ev.top_level_keys += 1;
+            let first = key.split('.').next().unwrap_or("");
+            if matches!(first, "threat" | "malhost" | "error") {
+                ev.flags |= flags::RESERVED_KEYS;
+            }
+        }
+        let mut node = Node::Scope(scope);
+        for seg in key.split('.') {
+            node = match node {
+                Node::Scope(s) => {
+                    ev.flags |= scope_flag(s);
+                    child(s, seg)
+                }
+                _ => Node::Unknown,
+            };
+        }
+        match node {
+            Node::Field(field) => map.next_value_seed(FieldSeed { field, ev: &mut *ev })?,
+            Node::Scope(Scope::Opaque) | Node::Unknown => {
+                map.next_value::<IgnoredAny>()?;
+            }
+            Node::Scope(s) => map.next_value_seed(ScopeSeed { scope: s, ev: &mut *ev })?,
+        }
+    }
+    Ok(())
+}
+
+struct ScopeSeed<'e, 'a> {
+    scope: Scope,
+    ev: &'e mut Event<'a>,
+}
+
+impl<'de, 'e> DeserializeSeed<'de> for ScopeSeed<'e, 'de> {
+    type Value = ();
+    fn deserialize<D: Deserializer<'de>>(self, d: D) -> Result<(), D::Error> {
+        d.deserialize_any(self)
+    }
+}
+
+impl<'de, 'e> Visitor<'de> for ScopeSeed<'e, 'de> {
+    type Value = ();
+    fn expecting(&self, f: &mut fmt::Formatter) -> fmt::Result {
+        f.write_str("any JSON value")
+    }
+    fn visit_map<A: MapAccess<'de>>(self, map: A) -> Result<(), A::Error> {
+        visit_scope(self.scope, self.ev, map)
+    }
+    // A scalar or array where an object was expected (`"source": "x"`) is not ours to judge:
+    // it passes through, and the fields below it are simply absent.
+    fn visit_seq<A: SeqAccess<'de>>(self, mut seq: A) -> Result<(), A::Error> {
+        while seq.next_element::<IgnoredAny>()?.is_some() {}
+        Ok(())
+    }
+    fn visit_bool<E>(self, _: bool) -> Result<(), E> {
+        Ok(())
+    }
+    fn visit_i64<E>(self, _: i64) -> Result<(), E> {
+        Ok(())
+    }
+    fn visit_u64<E>(self, _: u64) -> Result<(), E> {
+        Ok(())
+    }
+    fn visit_f64<E>(self, _: f64) -> Result<(), E> {
+        Ok(())
+    }
+    fn visit_str<E>(self, _: &str) -> Result<(), E> {
+        Ok(())
+    }
+    fn visit_unit<E>(self) -> Result<(), E> {
+        Ok(())
+    }
+}
+
+struct FieldSeed<'e, 'a> {
+    field: Field,
+    ev: &'e mut Event<'a>,
+}
+
+impl<'de, 'e> DeserializeSeed<'de> for FieldSeed<'e, 'de> {
+    type Value = ();
+    fn deserialize<D: Deserializer<'de>>(self, d: D) -> Result<(), D::Error> {
+        d.deserialize_any(self)
+    }
+}
+
+impl<'de, 'e> FieldSeed<'e, 'de> {
+    fn set(self, v: Scalar<'de>) {
+        if let Scalar::Str(s) = &v {
+            self.ev.fold_keyword(self.field, s);
+        }
+        self.ev.slots[self.field as usize] = Some(v);
+    }
+}
+
+impl<'de, 'e> Visitor<'de> for FieldSeed<'e, 'de> {
+    type Value = ();
+    fn expecting(&self, f: &mut fmt::Formatter) -> fmt::Result {
+        f.write_str("any JSON value")
+    }
+    fn visit_borrowed_str<E>(self, v: &'de str) -> Result<(), E> {
+        self.set(Scalar::Str(Cow::Borrowed(v)));
+        Ok(())
+    }
+    fn visit_str<E>(self, v: &str) -> Result<(), E> {
+        self.set(Scalar::Str(Cow::Owned(v.to_owned())));
+        Ok(())
+    }
+    fn visit_string<E>(self, v: String) -> Result<(), E> {
+        self.set(Scalar::Str(Cow::Owned(v)));
+        Ok(())
+    }
+    fn visit_u64<E>(self, v: u64) -> Result<(), E> {
+        self.set(Scalar::U64(v));
+        Ok(())
+    }
+    fn visit_i64<E>(self, v: i64) -> Result<(), E> {
+        self.set(Scalar::I64(v));
+        Ok(())
+    }
+    fn visit_f64<E>(self, v: f64) -> Result<(), E> {
+        self.set(Scalar::F64(v));
+        Ok(())
+    }
+    fn visit_bool<E>(self, v: bool) -> Result<(), E> {
+        self.set(Scalar::Bool(v));
+        Ok(())
+    }
+    fn visit_unit<E>(self) -> Result<(), E> {
+        self.set(Scalar::Null);
+        Ok(())
+    }
+    /// Keyword arrays (`event.type: ["connection","denied"]`) are folded element by element;
+    /// the slot records that the field was an array.
+    fn visit_seq<A: SeqAccess<'de>>(self, mut seq: A) -> Result<(), A::Error> {
+        while let Some(item) = seq.next_element::<Option<CowStrOrSkip<'de>>>()? {
+            if let Some(CowStrOrSkip(Some(s))) = item {
+                self.ev.fold_keyword(self.field, &s);
+            }
+        }
+        self.ev.slots[self.field as usize] = Some(Scalar::Array);
+        Ok(())
+    }
+    fn visit_map<A: MapAccess<'de>>(self, mut map: A) -> Result<(), A::Error> {
+        while map.next_entry::<IgnoredAny, IgnoredAny>()?.is_some() {}
+        self.ev.slots[self.field as usize] = Some(Scalar::Object);
+        Ok(())
+    }
+}
+
+/// A string that borrows from the input when it can (serde's own `Cow<str>` always copies).
+struct CowStr<'a>(Cow<'a, str>);
+
+impl<'de> de::Deserialize<'de> for CowStr<'de> {
+    fn deserialize<D: Deserializer<'de>>(d: D) -> Result<Self, D::Error> {
+        struct V;
+        impl<'de> Visitor<'de> for V {
+            type Value = CowStr<'de>;
+            fn expecting(&self, f: &mut fmt::Formatter) -> fmt::Result {
+                f.write_str("a string")
+            }
+            fn visit_borrowed_str<E>(self, v: &'de str) -> Result<Self::Value, E> {
+                Ok(CowStr(Cow::Borrowed(v)))
+            }
+            fn visit_str<E>(self, v: &str) -> Result<Self::Value, E> {
+                Ok(CowStr(Cow::Owned(v.to_owned())))
+            }
+            fn visit_string<E>(self, v: String) -> Result<Self::Value, E> {
+                Ok(CowStr(Cow::Owned(v)))
+            }
+        }
+        d.deserialize_str(V)
+    }
+}
+
+/// An array element: a string is kept, anything else is skipped without error.
+struct CowStrOrSkip<'a>(Option<Cow<'a, str>>);
+
+impl<'de> de::Deserialize<'de> for CowStrOrSkip<'de> {
+    fn deserialize<D: Deserializer<'de>>(d: D) -> Result<Self, D::Error> {
+        struct V;
+        impl<'de> Visitor<'de> for V {
+            type Value = CowStrOrSkip<'de>;
+            fn expecting(&self, f: &mut fmt::Formatter) -> fmt::Result {
+                f.write_str("any JSON value")
+            }
+            fn visit_borrowed_str<E>(self, v: &'de str) -> Result<Self::Value, E> {
+                Ok(CowStrOrSkip(Some(Cow::Borrowed(v))))
+            }
+            fn visit_str<E>(self, v: &str) -> Result<Self::Value, E> {
+                Ok(CowStrOrSkip(Some(Cow::Owned(v.to_owned()))))
+            }
+            fn visit_bool<E>(self, _: bool) -> Result<Self::Value, E> {
+                Ok(CowStrOrSkip(None))
+            }
+            fn visit_i64<E>(self, _: i64) -> Result<Self::Value, E> {
+                Ok(CowStrOrSkip(None))
+            }
+            fn visit_u64<E>(self, _: u64) -> Result<Self::Value, E> {
+                Ok(CowStrOrSkip(None))
+            }
+            fn visit_f64<E>(self, _: f64) -> Result<Self::Value, E> {
+                Ok(CowStrOrSkip(None))
+            }
+            fn visit_unit<E>(self) -> Result<Self::Value, E> {
+                Ok(CowStrOrSkip(None))
+            }
+            fn visit_seq<A: SeqAccess<'de>>(self, mut seq: A) -> Result<Self::Value, A::Error> {
+                while seq.next_element::<IgnoredAny>()?.is_some() {}
+                Ok(CowStrOrSkip(None))
+            }
+            fn visit_map<A: MapAccess<'de>>(self, mut map: A) -> Result<Self::Value, A::Error> {
+                while map.next_entry::<IgnoredAny, IgnoredAny>()?.is_some() {}
+                Ok(CowStrOrSkip(None))
+            }
+        }
+        d.deserialize_any(V)
+    }
+}

@@ -1,0 +1,34 @@
+//! malhost's detector core.
+//!
+//! Plain Rust that knows nothing about its host: it takes newline-separated JSON events (ECS
+//! field names), and returns the same events, in order, enriched where a rule matched, with
+//! alert events beside them. The same code runs natively (tests, the CLI's training and
+//! evaluation) and inside the `wasm32-unknown-unknown` module that log pipelines load; the
+//! thin ABI layers in [`abi`] wrap it for those hosts.
+//!
+//! The tree follows the data:
+//! - [`event`]: one pass over the JSON reading only the fields a rule needs ([`event::Event`]),
+//!   typed accessors and the source classification;
+//! - [`config`]: the operator's JSON configuration, with every error naming its JSON path;
+//! - [`netlist`]: IP / CIDR / IP:port lists matched by longest prefix;
+//! - [`state`]: bounded per-host state with least-recently-seen eviction;
+//! - [`rules`]: one module per rule family;
+//! - [`output`]: enrichment splicing, alert events and error records;
+//! - [`detector`]: the pipeline that ties them together.
+#![deny(missing_docs)]
+
+pub mod abi;
+pub mod config;
+pub mod detector;
+pub mod event;
+pub mod netlist;
+pub mod output;
+pub mod rules;
+pub mod state;
+
+pub use config::{Config, ConfigError};
+pub use detector::{Detector, Stats};
+
+/// Version of the module's core ABI (`schemas/ABI.md`). Bumped on any incompatible change;
+/// additions keep it.
+pub const ABI_VERSION: u32 = 1;

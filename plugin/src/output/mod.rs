@@ -1,0 +1,419 @@
+//! Output lines: events (passed through, or enriched), alert events and error records.
+//!
+//! An event no rule touched is written as its original bytes. An enriched event is its
+//! original bytes with the added fields spliced in before the closing brace, so nothing the
+//! sender wrote is re-encoded; only when the event already has top-level `malhost`, `threat`
+//! or `error` keys is it parsed into a tree and merged, to avoid duplicate keys. Alerts and
+//! error records are serialised from the types below (schemas: `schemas/*.schema.json`).
+
+use std::net::IpAddr;
+
+use base64::Engine as _;
+use serde::Serialize;
+use serde_json::{Map, Value};
+
+use crate::config::Severity;
+use crate::event::{Event, time::format_ms};
+use crate::rules::{Annotations, RuleMeta};
+
+/// One `malhost.findings[]` entry.
+#[derive(Clone, Debug, Serialize, PartialEq)]
+pub struct Finding {
+    /// Rule id.
+    pub rule: &'static str,
+    /// Severity.
+    pub severity: Severity,
+    /// A short sentence with the concrete values.
+    pub reason: String,
+}
+
+/// ECS `threat.enrichments[].indicator`.
+#[derive(Clone, Debug, Serialize, PartialEq)]
+pub struct Indicator {
+    /// `ipv4-addr`, `ipv6-addr`, `url`, `domain-name`.
+    #[serde(rename = "type")]
+    pub kind: &'static str,
+    /// The matched address.
+    pub ip: String,
+    /// The port, for `IP:port` indicators.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub port: Option<u16>,
+    /// The list entry as written (`203.0.113.0/24`).
+    pub name: String,
+    /// The list's provider.
+    pub provider: String,
+}
+
+/// ECS `threat.enrichments[].matched`.
+#[derive(Clone, Debug, Serialize, PartialEq)]
+pub struct Matched {
+    /// The value of the event that matched.
+    pub atomic: String,
+    /// The event field that matched.
+    pub field: &'static str,
+    /// `indicator_match_rule`.
+    #[serde(rename = "type")]
+    pub kind: &'static str,
+}
+
+/// One `threat.enrichments[]` entry.
+#[derive(Clone, Debug, Serialize, PartialEq)]
+pub struct ThreatEnrichment {
+    /// The indicator.
+    pub indicator: Indicator,
+    /// What matched it.
+    pub matched: Matched,
+}
+
+/// An alert, written as its own event.
+#[derive(Clone, Debug)]
+pub struct Alert {
+    /// Event time of the event that triggered it.
+    pub timestamp_ms: i64,
+    /// The rule.
+    pub rule: &'static RuleMeta,
+    /// Severity.
+    pub severity: Severity,
+    /// The suspected host (`source.ip`).
+    pub host: IpAddr,
+    /// The destination, when the alert is about one.
+    pub destination: Option<(IpAddr, Option<u16>)>,
+    /// `related.ip`.
+    pub related_ips: Vec<IpAddr>,
+    /// `message`: one human sentence.
+    pub message: String,
+    /// `malhost.evidence`.
+    pub evidence: Value,
+}
+
+#[derive(Serialize)]
+struct AlertRecord<'a> {
+    #[serde(rename = "@timestamp")]
+    timestamp: String,
+    event: AlertEventFields,
+    rule: RuleFields<'a>,
+    source: IpField,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    destination: Option<DestinationFields>,
+    related: RelatedFields,
+    message: &'a str,
+    malhost: EvidenceFields<'a>,
+}
+
+#[derive(Serialize)]
+struct AlertEventFields {
+    kind: &'static str,
+    category: [&'static str; 1],
+    #[serde(rename = "type")]
+    kind_type: [&'static str; 1],
+    severity: u8,
+    risk_score: u8,
+    module: &'static str,
+    dataset: &'static str,
+}
+
+#[derive(Serialize)]
+struct RuleFields<'a> {
+    id: &'a str,
+    name: &'a str,
+    description: &'a str,
+    category: &'a str,
+    ruleset: &'static str,
+}
+
+#[derive(Serialize)]
+struct IpField {
+    ip: String,
+}
+
+#[derive(Serialize)]
+struct DestinationFields {
+    ip: String,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    port: Option<u16>,
+}
+
+#[derive(Serialize)]
+struct RelatedFields {
+    ip: Vec<String>,
+}
+
+#[derive(Serialize)]
+struct EvidenceFields<'a> {
+    evidence: &'a Value,
+}
+
+/// Writes an alert line.
+pub fn write_alert(out: &mut Vec<u8>, a: &Alert) {
+    let mut related: Vec<String> = Vec::with_capacity(a.related_ips.len());
+    for ip in &a.related_ips {
+        let s = ip.to_string();
+        if !related.contains(&s) {
+            related.push(s);
+        }
+    }
+    let rec = AlertRecord {
+        timestamp: format_ms(a.timestamp_ms),
+        event: AlertEventFields {
+            kind: "alert",
+            category: ["intrusion_detection"],
+            kind_type: ["indicator"],
+            severity: a.severity.level(),
+            risk_score: a.severity.risk_score(),
+            module: "malhost",
+            dataset: "malhost.alert",
+        },
+        rule: RuleFields {
+            id: a.rule.id,
+            name: a.rule.name,
+            description: a.rule.description,
+            category: a.rule.category,
+            ruleset: "malhost",
+        },
+        source: IpField { ip: a.host.to_string() },
+        destination: a.destination.map(|(ip, port)| DestinationFields { ip: ip.to_string(), port }),
+        related: RelatedFields { ip: related },
+        message: &a.message,
+        malhost: EvidenceFields { evidence: &a.evidence },
+    };
+    write_json(out, &rec);
+    out.push(b'\n');
+}
+
+/// Serialises into `out`. Our own types always serialise; should that ever fail, a valid
+/// error object is written instead so the line is still JSON.
+fn write_json<T: Serialize>(out: &mut Vec<u8>, v: &T) {
+    let start = out.len();
+    if serde_json::to_writer(&mut *out, v).is_err() {
+        out.truncate(start);
+        out.extend_from_slice(br#"{"event":{"kind":"pipeline_error"},"error":{"type":"malhost.internal","message":"serialisation failed"}}"#);
+    }
+}
+
+/// Writes an event that no rule changed: its original bytes.
+pub fn write_passthrough(out: &mut Vec<u8>, line: &[u8]) {
+    out.extend_from_slice(line);
+    out.push(b'\n');
+}
+
+#[derive(Serialize)]
+struct Additions<'a> {
+    #[serde(skip_serializing_if = "Option::is_none")]
+    malhost: Option<MalhostAdd<'a>>,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    threat: Option<ThreatAdd<'a>>,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    error: Option<ErrorAdd>,
+}
+
+#[derive(Serialize)]
+struct MalhostAdd<'a> {
+    findings: &'a [Finding],
+}
+
+#[derive(Serialize)]
+struct ThreatAdd<'a> {
+    enrichments: &'a [ThreatEnrichment],
+}
+
+#[derive(Serialize)]
+struct ErrorAdd {
+    #[serde(rename = "type")]
+    kind: &'static str,
+    message: String,
+}
+
+fn additions(ann: &Annotations) -> Additions<'_> {
+    Additions {
+        malhost: (!ann.findings.is_empty()).then_some(MalhostAdd { findings: &ann.findings }),
+        threat: (!ann.enrichments.is_empty()).then_some(ThreatAdd { enrichments: &ann.enrichments }),
+        error: (!ann.field_errors.is_empty()).then(|| ErrorAdd {
+            kind: "malhost.field",
+            message: ann
+                .field_errors
+                .iter()
+                .map(|(rule, e)| format!("{e} ({rule})"))
+                .collect::<Vec<_>>()
+                .join("; "),
+        }),
+    }
+}
+
+/// Writes an event with the fields the rules added.
+pub fn write_enriched(out: &mut Vec<u8>, line: &[u8], ev: &Event, ann: &Annotations, scratch: &mut Vec<u8>) {
+    let adds = additions(ann);
+    if !ev.has_reserved_keys() {
+        // Splice `,"malhost":{…},…` in before the closing brace of the original object.
+        let end = line.iter().rposition(|b| !b.is_ascii_whitespace()).unwrap_or(0);
+        if line.get(end) == Some(&b'}') {
+            scratch.clear();
+            write_json(scratch, &adds);
+            if scratch.len() >= 2 {
+                out.extend_from_slice(&line[..end]);
+                if !ev.is_empty_object() {
+                    out.push(b',');
+                }
+                out.extend_from_slice(&scratch[1..scratch.len() - 1]);
+                out.push(b'}');
+                out.push(b'\n');
+                return;
+            }
+        }
+    }
+    write_merged(out, line, &adds);
+}
+
+/// The slow path: parse the event into a tree and merge our fields into theirs.
+fn write_merged(out: &mut Vec<u8>, line: &[u8], adds: &Additions) {
+    let (Ok(Value::Object(mut root)), Ok(Value::Object(ours))) =
+        (serde_json::from_slice::<Value>(line), serde_json::to_value(adds))
+    else {
+        // Cannot happen for a line that scanned as an object; keep the event intact regardless.
+        return write_passthrough(out, line);
+    };
+    for (k, v) in ours {
+        merge_into(&mut root, k, v);
+    }
+    write_json(out, &root);
+    out.push(b'\n');
+}
+
+/// Merges one of our objects into the event: arrays are appended to, strings joined, keys
+/// the event already has are kept. A non-object value under our key is kept as
+/// `<key>.original_value`.
+fn merge_into(root: &mut Map<String, Value>, key: String, ours: Value) {
+    let Value::Object(ours) = ours else { return };
+    match root.get_mut(&key) {
+        None => {
+            root.insert(key, Value::Object(ours));
+        }
+        Some(Value::Object(theirs)) => {
+            for (k, v) in ours {
+                match (theirs.get_mut(&k), v) {
+                    (None, v) => {
+                        theirs.insert(k, v);
+                    }
+                    (Some(Value::Array(a)), Value::Array(b)) => a.extend(b),
+                    (Some(Value::String(a)), Value::String(b)) if k == "message" => {
+                        a.push_str("; ");
+                        a.push_str(&b);
+                    }
+                    (Some(_), _) => {}
+                }
+            }
+        }
+        Some(other) => {
+            let theirs = std::mem::take(other);
+            let mut obj = ours;
+            obj.insert("original_value".into(), theirs);
+            *other = Value::Object(obj);
+        }
+    }
+}
+
+#[derive(Serialize)]
+struct ErrorRecord<'a> {
+    event: ErrorEvent,
+    error: ErrorFields<'a>,
+    message: &'a str,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    malhost: Option<RawBytes>,
+}
+
+#[derive(Serialize)]
+struct ErrorEvent {
+    kind: &'static str,
+}
+
+#[derive(Serialize)]
+struct ErrorFields<'a> {
+    #[serde(rename = "type")]
+    kind: &'a str,
+    message: &'a str,
+}
+
+#[derive(Serialize)]
+struct RawBytes {
+    original_base64: String,
+}
+
+/// Writes the error record of a line that is not a usable JSON object. `message` keeps the
+/// line (invalid UTF-8 replaced by U+FFFD, and then the exact bytes in
+/// `malhost.original_base64`), so nothing is lost.
+pub fn write_input_error(out: &mut Vec<u8>, line: &[u8], error_type: &str, problem: &str) {
+    let text = String::from_utf8_lossy(line);
+    let raw = match &text {
+        std::borrow::Cow::Borrowed(_) => None,
+        std::borrow::Cow::Owned(_) => {
+            Some(RawBytes { original_base64: base64::engine::general_purpose::STANDARD.encode(line) })
+        }
+    };
+    let rec = ErrorRecord {
+        event: ErrorEvent { kind: "pipeline_error" },
+        error: ErrorFields { kind: error_type, message: problem },
+        message: &text,
+        malhost: raw,
+    };
+    write_json(out, &rec);
+    out.push(b'\n');
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::event::FieldError;
+
+    fn ann() -> Annotations {
+        let mut a = Annotations::default();
+        a.findings.push(Finding { rule: "fw.outbound_deny", severity: Severity::High, reason: "x".into() });
+        a
+    }
+
+    fn enriched(line: &str, a: &Annotations) -> Value {
+        let ev = Event::parse(line.as_bytes()).unwrap();
+        let mut out = Vec::new();
+        write_enriched(&mut out, line.as_bytes(), &ev, a, &mut Vec::new());
+        assert_eq!(out.last(), Some(&b'\n'));
+        serde_json::from_slice(&out).unwrap()
+    }
+
+    #[test]
+    fn splice_keeps_original_bytes_and_adds_fields() {
+        let line = r#"{"b":1, "a":{"x":"\u00e9"}}  "#;
+        let ev = Event::parse(line.as_bytes()).unwrap();
+        let mut out = Vec::new();
+        write_enriched(&mut out, line.as_bytes(), &ev, &ann(), &mut Vec::new());
+        let s = String::from_utf8(out).unwrap();
+        assert!(s.starts_with(r#"{"b":1, "a":{"x":"\u00e9"},"malhost":{"findings":[{"rule":"fw.outbound_deny","severity":"high","reason":"x"}]}}"#), "{s}");
+    }
+
+    #[test]
+    fn empty_object_gets_no_leading_comma() {
+        let v = enriched("{}", &ann());
+        assert_eq!(v["malhost"]["findings"][0]["rule"], "fw.outbound_deny");
+    }
+
+    #[test]
+    fn existing_reserved_keys_are_merged_not_duplicated() {
+        let mut a = ann();
+        a.field_errors.push(("fw.c2_ip", FieldError { field: "source.ip", problem: "bad".into() }));
+        let v = enriched(r#"{"malhost":{"findings":[{"rule":"earlier"}],"sample":"s1"},"error":{"message":"upstream"},"threat":"x"}"#, &a);
+        assert_eq!(v["malhost"]["findings"].as_array().unwrap().len(), 2);
+        assert_eq!(v["malhost"]["sample"], "s1");
+        assert_eq!(v["error"]["message"], "upstream; source.ip: bad (fw.c2_ip)");
+        assert_eq!(v["threat"], "x", "no enrichment: left alone");
+        let v = enriched(r#"{"malhost.sample":"s1","malhost":7}"#, &a);
+        assert_eq!(v["malhost"]["original_value"], 7);
+        assert_eq!(v["malhost.sample"], "s1");
+    }
+
+    #[test]
+    fn error_records_keep_the_line() {
+        let mut out = Vec::new();
+        write_input_error(&mut out, b"not json \xff", "malhost.input", "bad");
+        let v: Value = serde_json::from_slice(&out).unwrap();
+        assert_eq!(v["event"]["kind"], "pipeline_error");
+        assert_eq!(v["message"], "not json \u{fffd}");
+        assert_eq!(v["malhost"]["original_base64"], "bm90IGpzb24g/w==");
+    }
+}

@@ -1,0 +1,251 @@
+//! `fw.outbound_deny`: connections from an internal host to an external address that the
+//! firewall denied.
+//!
+//! Every such event is enriched (higher severity for the watched ports malware favours). Denies
+//! to watched ports are kept per host in an event-time window sorted by time, so events that
+//! arrive out of order still count; a host alerts when `min_count` of them fall within
+//! `window`, at most once per `dedup_window`. Destinations in `allow` (business traffic) are
+//! neither enriched nor counted.
+
+use std::collections::BTreeMap;
+use std::net::IpAddr;
+
+use serde_json::json;
+
+use crate::config::{Config, OutboundDenyConfig};
+use crate::event::{Event, FieldError, Transport, flags, time::format_ms};
+use crate::output::{Alert, Finding};
+use crate::state::HostTable;
+
+use super::{Annotations, RuleMeta};
+
+/// Rule identity.
+pub static META: RuleMeta = RuleMeta {
+    id: "fw.outbound_deny",
+    name: "Repeated outbound connections denied by the firewall",
+    description: "An internal host kept trying to reach external addresses on ports that malware favours, and the firewall denied it.",
+    category: "network",
+};
+
+/// One counted deny.
+#[derive(Clone, Copy, Debug, PartialEq)]
+pub struct DenyHit {
+    /// Event time, ms.
+    pub ts: i64,
+    /// Destination address.
+    pub dst: IpAddr,
+    /// Destination port.
+    pub port: u16,
+    /// Transport.
+    pub transport: Transport,
+}
+
+/// A host's recent denies to watched ports, sorted by event time.
+#[derive(Clone, Debug, Default)]
+pub struct DenyWindow {
+    hits: Vec<DenyHit>,
+    newest: i64,
+}
+
+impl DenyWindow {
+    /// Adds a hit and returns the index range of `min_count` or more hits within `window_ms`
+    /// that includes it, if any. Hits older than two windows before the newest one seen are
+    /// dropped (and a hit that late is not counted); at most `cap` hits are kept.
+    pub fn record(&mut self, hit: DenyHit, window_ms: i64, min_count: usize, cap: usize) -> Option<(usize, usize)> {
+        let newest = if self.hits.is_empty() { hit.ts } else { self.newest.max(hit.ts) };
+        let horizon = newest.saturating_sub(window_ms.saturating_mul(2));
+        if hit.ts < horizon {
+            return None;
+        }
+        let stale = self.hits.partition_point(|h| h.ts < horizon);
+        self.hits.drain(..stale);
+        let mut pos = self.hits.partition_point(|h| h.ts <= hit.ts);
+        self.hits.insert(pos, hit);
+        self.newest = newest;
+        let cap = cap.max(1);
+        if self.hits.len() > cap {
+            let excess = self.hits.len() - cap;
+            self.hits.drain(..excess);
+            if pos < excess {
+                return None;
+            }
+            pos -= excess;
+        }
+        let lo = self.hits.partition_point(|h| h.ts < hit.ts.saturating_sub(window_ms));
+        let j_max = self.hits.partition_point(|h| h.ts <= hit.ts.saturating_add(window_ms)) - 1;
+        for i in lo..=pos {
+            if j_max + 1 - i < min_count {
+                break;
+            }
+            let end_ts = self.hits[i].ts.saturating_add(window_ms);
+            let j = self.hits.partition_point(|h| h.ts <= end_ts) - 1;
+            if j >= pos && j + 1 - i >= min_count {
+                return Some((i, j));
+            }
+        }
+        None
+    }
+
+    /// Hits in an index range.
+    pub fn hits(&self, range: (usize, usize)) -> &[DenyHit] {
+        &self.hits[range.0..=range.1]
+    }
+
+    /// Hits kept.
+    pub fn len(&self) -> usize {
+        self.hits.len()
+    }
+
+    /// Whether no hit is kept.
+    pub fn is_empty(&self) -> bool {
+        self.hits.is_empty()
+    }
+}
+
+/// Applies the rule to one firewall event.
+pub fn apply(ev: &Event, config: &Config, rc: &OutboundDenyConfig, hosts: &mut HostTable, ann: &mut Annotations) {
+    if !ev.is_denied() || ev.flags() & flags::DIR_INBOUND != 0 {
+        return;
+    }
+    let need = |r: Result<Option<IpAddr>, FieldError>, field: &'static str, ann: &mut Annotations| match r {
+        Ok(Some(ip)) => Some(ip),
+        Ok(None) => {
+            ann.field_error(META.id, FieldError { field, problem: "missing on a denied connection".into() });
+            None
+        }
+        Err(e) => {
+            ann.field_error(META.id, e);
+            None
+        }
+    };
+    let Some(src) = need(ev.source_ip(), "source.ip", ann) else { return };
+    let Some(dst) = need(ev.destination_ip(), "destination.ip", ann) else { return };
+    if !config.is_internal(src) || config.is_internal(dst) {
+        return;
+    }
+    let port = ev.destination_port().unwrap_or_else(|e| {
+        ann.field_error(META.id, e);
+        None
+    });
+    let transport = ev.transport().unwrap_or_else(|e| {
+        ann.field_error(META.id, e);
+        None
+    });
+    if rc.allow.contains(dst, port) {
+        return;
+    }
+    let watched = match (port, transport) {
+        (_, Some(Transport::Icmp)) | (None, _) => None,
+        (Some(p), _) => rc.watched_ports.binary_search(&p).is_ok().then_some(p),
+    };
+    let proto = transport.map(|t| t.name().to_uppercase()).unwrap_or_else(|| "IP".into());
+    let to = match port {
+        Some(p) => format!("{proto}/{p} on {dst}"),
+        None => format!("{proto} to {dst}"),
+    };
+    let (severity, reason) = if watched.is_some() {
+        (rc.watched_severity, format!("outbound {to} denied (watched port)"))
+    } else {
+        (rc.severity, format!("outbound {to} denied"))
+    };
+    ann.findings.push(Finding { rule: META.id, severity, reason });
+
+    let Some(port) = watched else { return };
+    let ts = match ev.timestamp_ms() {
+        Ok(t) => t,
+        Err(e) => return ann.field_error(META.id, e),
+    };
+    let cap = config.state.max_keys_per_host;
+    let key = hosts.key_hash(META.id, "");
+    let state = hosts.get_mut(src);
+    let hit = DenyHit { ts, dst, port, transport: transport.unwrap_or(Transport::Tcp) };
+    let Some(range) = state.deny.record(hit, rc.window_ms, rc.min_count as usize, cap) else { return };
+    if !state.dedup.should_alert(key, ts, rc.dedup_ms, cap) {
+        return;
+    }
+    let hits = state.deny.hits(range);
+    let mut ports: BTreeMap<String, u64> = BTreeMap::new();
+    let mut dsts: BTreeMap<IpAddr, u64> = BTreeMap::new();
+    for h in hits {
+        *ports.entry(format!("{}/{}", h.transport.name(), h.port)).or_default() += 1;
+        *dsts.entry(h.dst).or_default() += 1;
+    }
+    let mut top: Vec<(IpAddr, u64)> = dsts.into_iter().collect();
+    top.sort_by(|a, b| b.1.cmp(&a.1).then(a.0.cmp(&b.0)));
+    let distinct = top.len();
+    top.truncate(10);
+    let (first, last) = (hits[0].ts, hits[hits.len() - 1].ts);
+    let mut related = vec![src];
+    related.extend(top.iter().map(|(ip, _)| *ip));
+    let window_text = humantime::format_duration(std::time::Duration::from_millis(rc.window_ms as u64)).to_string();
+    ann.alerts.push(Alert {
+        timestamp_ms: ts,
+        rule: &META,
+        severity: rc.alert_severity,
+        host: src,
+        destination: None,
+        related_ips: related,
+        message: format!(
+            "{src}: {} outbound connections to watched ports denied within {window_text} ({})",
+            hits.len(),
+            ports.iter().map(|(p, n)| format!("{p} x{n}")).collect::<Vec<_>>().join(", ")
+        ),
+        evidence: json!({
+            "count": hits.len(),
+            "min_count": rc.min_count,
+            "window_seconds": rc.window_ms / 1000,
+            "first_seen": format_ms(first),
+            "last_seen": format_ms(last),
+            "ports": ports,
+            "destinations": top.iter().map(|(ip, n)| json!({"ip": ip.to_string(), "count": n})).collect::<Vec<_>>(),
+            "distinct_destinations": distinct,
+            "threshold": format!("count {} >= min_count {}", hits.len(), rc.min_count),
+        }),
+    });
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn hit(ts: i64) -> DenyHit {
+        DenyHit { ts, dst: "203.0.113.1".parse().unwrap(), port: 445, transport: Transport::Tcp }
+    }
+
+    #[test]
+    fn fires_when_min_count_fall_within_window() {
+        let mut w = DenyWindow::default();
+        assert_eq!(w.record(hit(0), 100, 3, 64), None);
+        assert_eq!(w.record(hit(50), 100, 3, 64), None);
+        assert_eq!(w.record(hit(100), 100, 3, 64), Some((0, 2)), "window edge is inclusive");
+    }
+
+    #[test]
+    fn spread_out_hits_do_not_fire() {
+        let mut w = DenyWindow::default();
+        for t in [0, 101, 202, 303] {
+            assert_eq!(w.record(hit(t), 100, 2, 64), None);
+        }
+    }
+
+    #[test]
+    fn out_of_order_hit_completes_a_window() {
+        let mut w = DenyWindow::default();
+        assert_eq!(w.record(hit(1000), 100, 3, 64), None);
+        assert_eq!(w.record(hit(1080), 100, 3, 64), None);
+        let r = w.record(hit(990), 100, 3, 64);
+        assert_eq!(r, Some((0, 2)));
+        assert_eq!(w.hits(r.unwrap()).iter().map(|h| h.ts).collect::<Vec<_>>(), vec![990, 1000, 1080]);
+    }
+
+    #[test]
+    fn very_late_hits_are_not_counted_and_state_is_bounded() {
+        let mut w = DenyWindow::default();
+        w.record(hit(10_000), 100, 2, 64);
+        assert_eq!(w.record(hit(9_700), 100, 2, 64), None, "older than two windows");
+        for t in 0..1000 {
+            w.record(hit(20_000 + t), 1_000_000, 5000, 64);
+        }
+        assert_eq!(w.len(), 64);
+    }
+}

@@ -1,0 +1,76 @@
+//! Rule families. Each rule reads an [`Event`], may add findings, indicator enrichments and
+//! field errors to the event's [`Annotations`], and may raise alerts; stateful rules keep
+//! their per-host state in [`crate::state::HostState`].
+//!
+//! - [`fw_outbound_deny`]: outbound connections denied by the firewall (SPEC §5.2);
+//! - [`fw_c2_ip`]: destination in a C&C indicator list (SPEC §5.2).
+
+pub mod fw_c2_ip;
+pub mod fw_outbound_deny;
+
+use crate::config::Config;
+use crate::event::{Event, FieldError, SourceKind};
+use crate::output::{Alert, Finding, ThreatEnrichment};
+use crate::state::HostTable;
+
+/// Identity of a rule, copied into alerts (`rule.*`).
+#[derive(Debug)]
+pub struct RuleMeta {
+    /// `rule.id`, e.g. `fw.outbound_deny`.
+    pub id: &'static str,
+    /// `rule.name`.
+    pub name: &'static str,
+    /// `rule.description`.
+    pub description: &'static str,
+    /// `rule.category`.
+    pub category: &'static str,
+}
+
+/// What the rules found on one event; cleared and reused for the next one.
+#[derive(Default, Debug)]
+pub struct Annotations {
+    /// `malhost.findings[]`.
+    pub findings: Vec<Finding>,
+    /// `threat.enrichments[]`.
+    pub enrichments: Vec<ThreatEnrichment>,
+    /// Fields a rule needed but could not use (`error.message`).
+    pub field_errors: Vec<(&'static str, FieldError)>,
+    /// Alerts raised by this event.
+    pub alerts: Vec<Alert>,
+}
+
+impl Annotations {
+    /// Forgets the previous event (keeps the allocations).
+    pub fn clear(&mut self) {
+        self.findings.clear();
+        self.enrichments.clear();
+        self.field_errors.clear();
+        self.alerts.clear();
+    }
+
+    /// Whether the event comes out changed.
+    pub fn changes_event(&self) -> bool {
+        !self.findings.is_empty() || !self.enrichments.is_empty() || !self.field_errors.is_empty()
+    }
+
+    /// Records that `rule` could not use a field.
+    pub fn field_error(&mut self, rule: &'static str, e: FieldError) {
+        if !self.field_errors.iter().any(|(_, x)| x.field == e.field) {
+            self.field_errors.push((rule, e));
+        }
+    }
+}
+
+/// Runs every enabled rule that applies to the event's source.
+pub fn run_all(ev: &Event, config: &Config, hosts: &mut HostTable, ann: &mut Annotations) {
+    let kind = ev.source_kind();
+    if kind == SourceKind::Other {
+        return;
+    }
+    if let (SourceKind::Firewall, Some(rc)) = (kind, &config.fw_outbound_deny) {
+        fw_outbound_deny::apply(ev, config, rc, hosts, ann);
+    }
+    if let (SourceKind::Firewall | SourceKind::Proxy, Some(rc)) = (kind, &config.fw_c2_ip) {
+        fw_c2_ip::apply(ev, config, rc, hosts, ann);
+    }
+}

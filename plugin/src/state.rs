@@ -1,0 +1,173 @@
+//! Bounded per-host state.
+//!
+//! Hosts are keyed by IP address in an LRU map capped at `state.max_hosts`: when a new host
+//! arrives and the map is full, the least recently seen host is evicted and counted. Within a
+//! host every collection is capped at `state.max_keys_per_host` (oldest first). The hasher is
+//! seeded from the config, because keys come from logs that an attacker can shape.
+
+use std::hash::Hash;
+use std::net::IpAddr;
+use std::num::NonZeroUsize;
+
+use lru::LruCache;
+
+use crate::rules::fw_outbound_deny::DenyWindow;
+
+/// Hasher for maps keyed by attacker-controlled values, seeded from `hash_seed`.
+pub type SeededState = ahash::RandomState;
+
+/// Builds the seeded hasher.
+pub fn seeded(seed: u64) -> SeededState {
+    ahash::RandomState::with_seeds(
+        seed,
+        seed ^ 0x243f_6a88_85a3_08d3,
+        seed.rotate_left(17) ^ 0x1319_8a2e_0370_7344,
+        seed.rotate_left(41) ^ 0xa409_3822_299f_31d0,
+    )
+}
+
+/// Everything malhost remembers about one host.
+#[derive(Debug, Default, Clone)]
+pub struct HostState {
+    /// `fw.outbound_deny` window.
+    pub deny: DenyWindow,
+    /// When each (rule, key) last alerted, for deduplication.
+    pub dedup: DedupLog,
+}
+
+/// Last alert time per (rule, key) of one host, capped; the oldest entry goes first.
+#[derive(Debug, Default, Clone)]
+pub struct DedupLog {
+    entries: Vec<(u64, i64)>,
+}
+
+impl DedupLog {
+    /// Whether an alert for `key` at `now_ms` is new (none within `window_ms` either side, so
+    /// out-of-order events do not repeat an alert). Records it if so.
+    pub fn should_alert(&mut self, key: u64, now_ms: i64, window_ms: i64, cap: usize) -> bool {
+        if let Some(e) = self.entries.iter_mut().find(|e| e.0 == key) {
+            if (now_ms - e.1).abs() < window_ms {
+                return false;
+            }
+            e.1 = e.1.max(now_ms);
+            return true;
+        }
+        if self.entries.len() >= cap.max(1) {
+            if let Some(oldest) = self.entries.iter().enumerate().min_by_key(|(_, e)| e.1).map(|(i, _)| i) {
+                self.entries.swap_remove(oldest);
+            }
+        }
+        self.entries.push((key, now_ms));
+        true
+    }
+
+    /// Number of keys remembered.
+    pub fn len(&self) -> usize {
+        self.entries.len()
+    }
+
+    /// Whether nothing is remembered.
+    pub fn is_empty(&self) -> bool {
+        self.entries.is_empty()
+    }
+}
+
+/// Per-host state for every host, bounded.
+pub struct HostTable {
+    map: LruCache<IpAddr, HostState, SeededState>,
+    hasher: SeededState,
+    evictions: u64,
+}
+
+impl HostTable {
+    /// A table holding at most `max_hosts` hosts.
+    pub fn new(max_hosts: usize, seed: u64) -> Self {
+        let cap = NonZeroUsize::new(max_hosts).unwrap_or(NonZeroUsize::MIN);
+        HostTable { map: LruCache::with_hasher(cap, seeded(seed)), hasher: seeded(seed), evictions: 0 }
+    }
+
+    /// The state of `host`, created if new (evicting the least recently seen host if full).
+    pub fn get_mut(&mut self, host: IpAddr) -> &mut HostState {
+        if self.map.len() == self.map.cap().get() && !self.map.contains(&host) {
+            self.evictions += 1;
+        }
+        self.map.get_or_insert_mut(host, HostState::default)
+    }
+
+    /// Changes the cap, evicting least recently seen hosts if it shrank.
+    pub fn resize(&mut self, max_hosts: usize) {
+        let cap = NonZeroUsize::new(max_hosts).unwrap_or(NonZeroUsize::MIN);
+        let before = self.map.len();
+        self.map.resize(cap);
+        self.evictions += before.saturating_sub(self.map.len()) as u64;
+    }
+
+    /// Hosts currently tracked.
+    pub fn len(&self) -> usize {
+        self.map.len()
+    }
+
+    /// Whether no host is tracked.
+    pub fn is_empty(&self) -> bool {
+        self.map.is_empty()
+    }
+
+    /// Hosts evicted so far.
+    pub fn evictions(&self) -> u64 {
+        self.evictions
+    }
+
+    /// A 64-bit key for a (rule, key) pair, for [`DedupLog`].
+    pub fn key_hash<K: Hash + ?Sized>(&self, rule: &str, key: &K) -> u64 {
+        self.hasher.hash_one((rule, key))
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn least_recently_seen_host_is_evicted_and_counted() {
+        let mut t = HostTable::new(2, 7);
+        let a: IpAddr = "10.0.0.1".parse().unwrap();
+        let b: IpAddr = "10.0.0.2".parse().unwrap();
+        let c: IpAddr = "10.0.0.3".parse().unwrap();
+        t.get_mut(a).dedup.should_alert(1, 0, 10, 8);
+        t.get_mut(b);
+        t.get_mut(a); // a is now the most recent
+        t.get_mut(c); // evicts b
+        assert_eq!(t.evictions(), 1);
+        assert_eq!(t.len(), 2);
+        assert_eq!(t.get_mut(a).dedup.len(), 1, "a kept its state");
+        assert_eq!(t.evictions(), 1);
+        t.get_mut(b); // b comes back fresh, evicting c
+        assert_eq!(t.evictions(), 2);
+    }
+
+    #[test]
+    fn dedup_suppresses_within_window_either_side() {
+        let mut d = DedupLog::default();
+        assert!(d.should_alert(9, 1_000, 500, 4));
+        assert!(!d.should_alert(9, 1_400, 500, 4));
+        assert!(!d.should_alert(9, 600, 500, 4), "late event within the window");
+        assert!(d.should_alert(9, 1_500, 500, 4));
+        assert!(d.should_alert(10, 1_500, 500, 4));
+    }
+
+    #[test]
+    fn dedup_log_is_capped() {
+        let mut d = DedupLog::default();
+        for k in 0..10 {
+            d.should_alert(k, k as i64, 100, 3);
+        }
+        assert_eq!(d.len(), 3);
+    }
+
+    #[test]
+    fn seeds_change_hashes() {
+        let a = HostTable::new(1, 1).key_hash("r", "k");
+        let b = HostTable::new(1, 2).key_hash("r", "k");
+        assert_ne!(a, b);
+    }
+}
