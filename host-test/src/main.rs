@@ -1,1 +1,190 @@
-fn main(){}
+//! `malhost`: replay logs through the detector module on wasmtime, check configs, benchmark.
+//!
+//! Exit codes: 0 success; 1 a fatal error (bad config, missing module, unreadable input);
+//! 2 usage error (from clap); 3 the replay finished but the module failed on some lines
+//! (they were written as error records).
+
+use std::fs::File;
+use std::io::{self, BufRead, BufReader, BufWriter, Write};
+use std::path::PathBuf;
+use std::process::ExitCode;
+use std::time::Duration;
+
+use anyhow::{Context, Result, anyhow, bail};
+use clap::{Parser, Subcommand};
+
+use malhost_host::replay::{self, Input, ReplayOptions};
+use malhost_host::runtime::{Guest, Limits, Runtime};
+use malhost_host::{bench, module_path};
+
+#[derive(Parser)]
+#[command(name = "malhost", version, about = "Find malware-infected hosts in firewall, proxy and mail logs")]
+struct Cli {
+    #[command(subcommand)]
+    command: Command,
+}
+
+#[derive(clap::Args, Clone)]
+struct ModuleArgs {
+    /// The detector module (default: $MALHOST_WASM, malhost.wasm beside this program, or the
+    /// workspace build output).
+    #[arg(long, value_name = "MODULE")]
+    wasm: Option<PathBuf>,
+    /// Largest guest memory, MiB.
+    #[arg(long, default_value_t = 1024, value_name = "MIB")]
+    max_memory: usize,
+    /// Time limit per call into the module, milliseconds.
+    #[arg(long, default_value_t = 10_000, value_name = "MS")]
+    timeout_ms: u64,
+}
+
+impl ModuleArgs {
+    fn limits(&self) -> Limits {
+        Limits { max_memory_bytes: self.max_memory << 20, call_timeout: Duration::from_millis(self.timeout_ms) }
+    }
+    fn runtime(&self) -> Result<Runtime> {
+        let path = module_path::locate(self.wasm.as_deref())?;
+        Runtime::from_file(&path)
+    }
+}
+
+#[derive(Subcommand)]
+enum Command {
+    /// Stream JSONL events through the module; write events, enrichments and alerts as JSONL.
+    Replay {
+        /// Config document (JSON). Defaults apply when omitted.
+        #[arg(long, short, value_name = "CONFIG")]
+        config: Option<PathBuf>,
+        /// Write output here instead of stdout.
+        #[arg(long, short, value_name = "FILE")]
+        output: Option<PathBuf>,
+        /// Events per call into the module.
+        #[arg(long, default_value_t = 128)]
+        batch_lines: usize,
+        /// Lines longer than this many bytes are cut by the host and become error records.
+        #[arg(long, default_value_t = 64 << 20)]
+        max_line_bytes: usize,
+        /// Do not print the summary to stderr.
+        #[arg(long, short)]
+        quiet: bool,
+        #[command(flatten)]
+        module: ModuleArgs,
+        /// JSONL inputs; `-` or none for stdin.
+        inputs: Vec<PathBuf>,
+    },
+    /// Check a config document; print the JSON path of the first problem.
+    CheckConfig {
+        /// Config document (JSON).
+        config: PathBuf,
+    },
+    /// Measure throughput of the native detector and of the module on synthetic firewall events.
+    Bench {
+        /// Events to generate.
+        #[arg(long, default_value_t = 1_000_000)]
+        events: usize,
+        /// Events per call.
+        #[arg(long, default_value_t = 100)]
+        batch_lines: usize,
+        /// PRNG seed of the synthetic stream.
+        #[arg(long, default_value_t = 1)]
+        seed: u64,
+        /// Config document (default: defaults plus a 5,000-entry C&C list).
+        #[arg(long, value_name = "CONFIG")]
+        config: Option<PathBuf>,
+        /// Measure the native detector only.
+        #[arg(long)]
+        native_only: bool,
+        /// Print the report as JSON.
+        #[arg(long)]
+        json: bool,
+        #[command(flatten)]
+        module: ModuleArgs,
+    },
+}
+
+fn main() -> ExitCode {
+    let cli = Cli::parse();
+    match run(cli) {
+        Ok(code) => code,
+        Err(e) => {
+            if e.downcast_ref::<io::Error>().is_some_and(|e| e.kind() == io::ErrorKind::BrokenPipe) {
+                return ExitCode::SUCCESS;
+            }
+            eprintln!("malhost: {e:#}");
+            ExitCode::FAILURE
+        }
+    }
+}
+
+fn read_config(path: &PathBuf) -> Result<Vec<u8>> {
+    let bytes = std::fs::read(path).with_context(|| format!("cannot read config {}", path.display()))?;
+    // Check natively first, for a precise message before the module is even loaded.
+    malhost::Config::from_json(&bytes).map_err(|e| anyhow!("config {}: {e}", path.display()))?;
+    Ok(bytes)
+}
+
+fn run(cli: Cli) -> Result<ExitCode> {
+    match cli.command {
+        Command::CheckConfig { config } => {
+            read_config(&config)?;
+            println!("{}: ok", config.display());
+            Ok(ExitCode::SUCCESS)
+        }
+        Command::Replay { config, output, batch_lines, max_line_bytes, quiet, module, inputs } => {
+            let cfg = config.as_ref().map(read_config).transpose()?;
+            let rt = module.runtime()?;
+            let mut guest = Guest::new(&rt, module.limits())?;
+            if let Some(cfg) = &cfg {
+                match guest.configure(cfg) {
+                    Ok(Ok(())) => {}
+                    Ok(Err(e)) => bail!("the module rejected the config: {e}"),
+                    Err(e) => bail!("configure failed: {e}"),
+                }
+            }
+            let mut readers = Vec::new();
+            if inputs.is_empty() {
+                readers.push(Input { name: "-".into(), reader: Box::new(BufReader::new(io::stdin())) });
+            }
+            for p in &inputs {
+                if p.as_os_str() == "-" {
+                    readers.push(Input { name: "-".into(), reader: Box::new(BufReader::new(io::stdin())) });
+                    continue;
+                }
+                let f = File::open(p).with_context(|| format!("cannot open input {}", p.display()))?;
+                readers.push(Input {
+                    name: p.display().to_string(),
+                    reader: Box::new(BufReader::with_capacity(1 << 16, f)) as Box<dyn BufRead>,
+                });
+            }
+            let mut out: Box<dyn Write> = match &output {
+                Some(p) => Box::new(BufWriter::with_capacity(
+                    1 << 16,
+                    File::create(p).with_context(|| format!("cannot create {}", p.display()))?,
+                )),
+                None => Box::new(BufWriter::with_capacity(1 << 16, io::stdout().lock())),
+            };
+            let opts = ReplayOptions { batch_lines: batch_lines.max(1), max_line_bytes: max_line_bytes.max(1), ..Default::default() };
+            let summary = replay::replay(&mut guest, readers, &mut out, &opts, &mut |m| eprintln!("malhost: {m}"))?;
+            drop(out);
+            if !quiet {
+                let stats = guest.stats().map(|s| s.to_string()).unwrap_or_else(|e| format!("unavailable ({e})"));
+                eprintln!("malhost: {} lines replayed; module stats: {stats}", summary.lines);
+            }
+            Ok(if summary.failed_lines > 0 { ExitCode::from(3) } else { ExitCode::SUCCESS })
+        }
+        Command::Bench { events, batch_lines, seed, config, native_only, json, module } => {
+            let cfg = match &config {
+                Some(p) => read_config(p)?,
+                None => bench::default_config(),
+            };
+            let rt = if native_only { None } else { Some(module.runtime()?) };
+            let report = bench::run(rt.as_ref(), &cfg, events.max(1), batch_lines, seed)?;
+            if json {
+                println!("{}", serde_json::to_string_pretty(&report)?);
+            } else {
+                print!("{}", report.table());
+            }
+            Ok(ExitCode::SUCCESS)
+        }
+    }
+}

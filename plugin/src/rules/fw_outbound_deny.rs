@@ -140,7 +140,7 @@ pub fn apply(ev: &Event, config: &Config, rc: &OutboundDenyConfig, hosts: &mut H
     };
     let proto = transport.map(|t| t.name().to_uppercase()).unwrap_or_else(|| "IP".into());
     let to = match port {
-        Some(p) => format!("{proto}/{p} on {dst}"),
+        Some(p) => format!("{proto}/{p} to {dst}"),
         None => format!("{proto} to {dst}"),
     };
     let (severity, reason) = if watched.is_some() {

@@ -1,0 +1,179 @@
+//! `malhost bench`: the same synthetic firewall stream through the native detector and
+//! through the module on wasmtime, in the same batches; events/s, MB/s and their ratio.
+//!
+//! The default config is the defaults plus a C&C list of 5,000 CIDRs and addresses, so that
+//! both rules do real work. Each path is warmed up on the first tenth of the batches, with a
+//! separate detector, before it is timed.
+
+use std::time::Instant;
+
+use anyhow::{Result, anyhow};
+use serde::Serialize;
+
+use crate::runtime::{Guest, Limits, Runtime};
+use crate::synth::{self, SynthOptions};
+
+/// One measured path.
+#[derive(Clone, Debug, Serialize)]
+pub struct Measurement {
+    /// `native` or `wasm`.
+    pub path: &'static str,
+    /// Events processed.
+    pub events: usize,
+    /// Input bytes processed.
+    pub bytes: usize,
+    /// Output bytes produced.
+    pub output_bytes: usize,
+    /// Wall time, seconds.
+    pub seconds: f64,
+    /// Events per second.
+    pub events_per_second: f64,
+    /// Input megabytes (10^6) per second.
+    pub mb_per_second: f64,
+}
+
+/// A benchmark report.
+#[derive(Clone, Debug, Serialize)]
+pub struct Report {
+    /// Events per call.
+    pub batch_lines: usize,
+    /// Mean input event size, bytes.
+    pub mean_event_bytes: usize,
+    /// The measured paths.
+    pub results: Vec<Measurement>,
+    /// wasm events/s divided by native events/s.
+    pub wasm_over_native: Option<f64>,
+    /// The guest's linear memory at the end, bytes.
+    pub guest_memory_bytes: Option<usize>,
+}
+
+/// The benchmark's default config.
+pub fn default_config() -> Vec<u8> {
+    let mut entries: Vec<String> = (0..4_000u32)
+        .map(|i| format!("{}.{}.{}.0/24", 11 + i / 65_536 % 200, i / 256 % 256, i % 256))
+        .collect();
+    entries.extend((0..1_000u32).map(|i| format!("172.{}.{}.{}", 32 + i / 65_536, i / 256 % 256, i % 256)));
+    entries.push(synth::C2_BLOCK.to_string());
+    serde_json::to_vec(&serde_json::json!({
+        "rules": {
+            "fw_outbound_deny": {"watched_ports": [25, 80, 443, 445, 8080], "min_count": 5, "window": "10m"},
+            "fw_c2_ip": {"lists": [{"name": "bench-c2", "provider": "malhost bench", "entries": entries}]}
+        }
+    }))
+    .unwrap_or_default()
+}
+
+/// Runs the benchmark. `runtime` is `None` to measure the native path only.
+pub fn run(runtime: Option<&Runtime>, config: &[u8], events: usize, batch_lines: usize, seed: u64) -> Result<Report> {
+    let mut data = Vec::new();
+    synth::firewall_events(&SynthOptions { events, seed, ..Default::default() }, &mut data);
+    let batches = split_batches(&data, batch_lines.max(1));
+    let warm = &batches[..batches.len() / 10];
+    let mut results = Vec::new();
+
+    let cfg = malhost::Config::from_json(config).map_err(|e| anyhow!("config: {e}"))?;
+    let mut out = Vec::with_capacity(1 << 20);
+    let mut warm_det = malhost::Detector::new(cfg.clone());
+    for b in warm {
+        out.clear();
+        warm_det.process_batch(b, &mut out);
+    }
+    let mut det = malhost::Detector::new(cfg);
+    let mut out_bytes = 0;
+    let t = Instant::now();
+    for b in &batches {
+        out.clear();
+        det.process_batch(b, &mut out);
+        out_bytes += out.len();
+    }
+    results.push(measure("native", events, data.len(), out_bytes, t.elapsed().as_secs_f64()));
+
+    let mut guest_memory = None;
+    if let Some(rt) = runtime {
+        let configure = |g: &mut Guest| -> Result<()> {
+            g.configure(config).map_err(|e| anyhow!("{e}"))?.map_err(|e| anyhow!("config rejected: {e}"))
+        };
+        let mut g = Guest::new(rt, Limits::default())?;
+        configure(&mut g)?;
+        for b in warm {
+            g.process_into(b, &mut |_| {}).map_err(|e| anyhow!("{e}"))?;
+        }
+        let mut g = Guest::new(rt, Limits::default())?;
+        configure(&mut g)?;
+        let mut out_bytes = 0;
+        let t = Instant::now();
+        for b in &batches {
+            g.process_into(b, &mut |o| out_bytes += o.len()).map_err(|e| anyhow!("{e}"))?;
+        }
+        results.push(measure("wasm", events, data.len(), out_bytes, t.elapsed().as_secs_f64()));
+        guest_memory = Some(g.memory_bytes());
+    }
+    let ratio = match results.as_slice() {
+        [n, w] => Some(w.events_per_second / n.events_per_second),
+        _ => None,
+    };
+    Ok(Report {
+        batch_lines,
+        mean_event_bytes: data.len() / events.max(1),
+        results,
+        wasm_over_native: ratio,
+        guest_memory_bytes: guest_memory,
+    })
+}
+
+fn measure(path: &'static str, events: usize, bytes: usize, output_bytes: usize, seconds: f64) -> Measurement {
+    let s = seconds.max(1e-9);
+    Measurement {
+        path,
+        events,
+        bytes,
+        output_bytes,
+        seconds,
+        events_per_second: events as f64 / s,
+        mb_per_second: bytes as f64 / s / 1e6,
+    }
+}
+
+fn split_batches(data: &[u8], lines: usize) -> Vec<&[u8]> {
+    let mut out = Vec::new();
+    let mut start = 0;
+    let mut n = 0;
+    for (i, &b) in data.iter().enumerate() {
+        if b == b'\n' {
+            n += 1;
+            if n == lines {
+                out.push(&data[start..=i]);
+                start = i + 1;
+                n = 0;
+            }
+        }
+    }
+    if start < data.len() {
+        out.push(&data[start..]);
+    }
+    out
+}
+
+impl Report {
+    /// A plain-text table.
+    pub fn table(&self) -> String {
+        let mut s = format!(
+            "{:<8} {:>10} {:>12} {:>14} {:>10}\n",
+            "path", "events", "seconds", "events/s", "MB/s"
+        );
+        for r in &self.results {
+            s.push_str(&format!(
+                "{:<8} {:>10} {:>12.3} {:>14.0} {:>10.1}\n",
+                r.path, r.events, r.seconds, r.events_per_second, r.mb_per_second
+            ));
+        }
+        s.push_str(&format!("batch: {} events, mean event {} bytes\n", self.batch_lines, self.mean_event_bytes));
+        if let Some(r) = self.wasm_over_native {
+            s.push_str(&format!("wasm/native: {r:.2}\n"));
+        }
+        if let Some(m) = self.guest_memory_bytes {
+            s.push_str(&format!("guest memory at end: {:.1} MiB\n", m as f64 / 1048576.0));
+        }
+        s
+    }
+}

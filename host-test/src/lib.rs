@@ -1,0 +1,14 @@
+//! malhost's host: the wasmtime runtime for the detector module, and the CLI's commands.
+//!
+//! - [`runtime`]: load, check, limit and recover the module;
+//! - [`module_path`]: find (or, for tests and examples, build) `malhost.wasm`;
+//! - [`replay`]: stream JSONL files through the module;
+//! - [`synth`]: seeded synthetic firewall traffic for benchmarks and tests;
+//! - [`bench`]: native core vs module throughput.
+#![deny(missing_docs)]
+
+pub mod bench;
+pub mod module_path;
+pub mod replay;
+pub mod runtime;
+pub mod synth;

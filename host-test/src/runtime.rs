@@ -1,0 +1,348 @@
+//! The module on wasmtime: load, check, instantiate, call, limit and recover.
+//!
+//! One [`Runtime`] per process (an engine with epoch interruption and a ticker thread, and the
+//! compiled module); one [`Guest`] per detector instance. Every call runs under a memory cap
+//! (`StoreLimits`) and a time limit (epoch deadline). A trap or a limit hit is returned as a
+//! [`GuestFailure`]; [`Guest::recover`] builds a fresh instance and re-applies the last config.
+//! Every guest pointer and length is checked against the memory before it is read.
+
+use std::path::{Path, PathBuf};
+use std::sync::Arc;
+use std::sync::atomic::{AtomicBool, Ordering};
+use std::time::Duration;
+
+use anyhow::{Context, Result, anyhow, bail};
+use wasmtime::{
+    Engine, Instance, InstancePre, Linker, Memory, Module, Store, StoreLimits, StoreLimitsBuilder, Trap,
+    TypedFunc,
+};
+
+/// How often the epoch advances; the time limit is rounded up to it.
+const TICK: Duration = Duration::from_millis(5);
+
+/// Resource limits for one guest.
+#[derive(Clone, Copy, Debug)]
+pub struct Limits {
+    /// Largest linear memory the guest may grow to.
+    pub max_memory_bytes: usize,
+    /// Longest a single call may run.
+    pub call_timeout: Duration,
+}
+
+impl Default for Limits {
+    fn default() -> Self {
+        Limits { max_memory_bytes: 1 << 30, call_timeout: Duration::from_secs(10) }
+    }
+}
+
+/// A compiled module and the engine that runs it.
+#[derive(Clone)]
+pub struct Runtime {
+    engine: Engine,
+    module: Module,
+    path: Option<PathBuf>,
+    _ticker: Arc<Ticker>,
+}
+
+struct Ticker(Arc<AtomicBool>);
+
+impl Drop for Ticker {
+    fn drop(&mut self) {
+        self.0.store(true, Ordering::Relaxed);
+    }
+}
+
+impl Runtime {
+    /// Loads and checks a module file.
+    pub fn from_file(path: &Path) -> Result<Runtime> {
+        let bytes = std::fs::read(path).with_context(|| format!("cannot read module {}", path.display()))?;
+        let mut rt = Self::from_bytes(&bytes).with_context(|| format!("module {}", path.display()))?;
+        rt.path = Some(path.to_path_buf());
+        Ok(rt)
+    }
+
+    /// Compiles and checks a module: it must be WebAssembly, import nothing, export the core
+    /// ABI and implement ABI version [`malhost::ABI_VERSION`].
+    pub fn from_bytes(bytes: &[u8]) -> Result<Runtime> {
+        if !bytes.starts_with(b"\0asm") {
+            bail!("not a WebAssembly module (no \\0asm header)");
+        }
+        let mut config = wasmtime::Config::new();
+        config.epoch_interruption(true);
+        let engine = Engine::new(&config).map_err(|e| anyhow!("{e}"))?;
+        let module = Module::new(&engine, bytes).map_err(|e| anyhow!("cannot compile module: {e}"))?;
+        let imports: Vec<String> = module.imports().map(|i| format!("{}::{}", i.module(), i.name())).collect();
+        if !imports.is_empty() {
+            bail!(
+                "module imports {} (first: {}); a malhost module must import nothing",
+                imports.len(),
+                imports[0]
+            );
+        }
+        for name in ["memory", "malhost_abi_version", "malhost_alloc", "malhost_free", "malhost_configure", "malhost_process", "malhost_flush", "malhost_stats"] {
+            if module.get_export(name).is_none() {
+                bail!("module does not export `{name}`; is it a malhost module?");
+            }
+        }
+        let stop = Arc::new(AtomicBool::new(false));
+        let (e, s) = (engine.clone(), stop.clone());
+        std::thread::Builder::new()
+            .name("malhost-epoch".into())
+            .spawn(move || {
+                while !s.load(Ordering::Relaxed) {
+                    std::thread::sleep(TICK);
+                    e.increment_epoch();
+                }
+            })
+            .context("cannot start the epoch thread")?;
+        let rt = Runtime { engine, module, path: None, _ticker: Arc::new(Ticker(stop)) };
+        // Instantiate once to read the ABI version.
+        let g = Guest::new(&rt, Limits::default())?;
+        drop(g);
+        Ok(rt)
+    }
+
+    /// Where the module was loaded from, if from a file.
+    pub fn path(&self) -> Option<&Path> {
+        self.path.as_deref()
+    }
+
+    /// The module's imports (`module::name`); empty for a valid malhost module.
+    pub fn imports(&self) -> Vec<String> {
+        self.module.imports().map(|i| format!("{}::{}", i.module(), i.name())).collect()
+    }
+}
+
+/// Why a call did not return a result.
+#[derive(Debug)]
+pub enum GuestFailure {
+    /// The guest trapped (a panic, an out-of-memory abort, a bad memory access).
+    Trap(String),
+    /// The call ran past the time limit.
+    Timeout(Duration),
+    /// The input could not be placed in guest memory under the memory limit.
+    OutOfMemory(usize),
+    /// The guest returned a pointer/length outside its memory.
+    BadResult(String),
+}
+
+impl std::fmt::Display for GuestFailure {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        match self {
+            GuestFailure::Trap(m) => write!(f, "module trapped: {m}"),
+            GuestFailure::Timeout(d) => write!(f, "call exceeded the time limit of {} ms", d.as_millis()),
+            GuestFailure::OutOfMemory(n) => write!(f, "cannot place {n} bytes in guest memory under the memory limit"),
+            GuestFailure::BadResult(m) => write!(f, "module returned an invalid result: {m}"),
+        }
+    }
+}
+
+impl std::error::Error for GuestFailure {}
+
+struct StoreData {
+    limits: StoreLimits,
+}
+
+struct Exports {
+    memory: Memory,
+    alloc: TypedFunc<u32, u32>,
+    free: TypedFunc<(u32, u32), ()>,
+    configure: TypedFunc<(u32, u32), u64>,
+    process: TypedFunc<(u32, u32), u64>,
+    flush: TypedFunc<(), u64>,
+    stats: TypedFunc<(), u64>,
+}
+
+/// One running detector instance.
+pub struct Guest {
+    pre: InstancePre<StoreData>,
+    limits: Limits,
+    store: Store<StoreData>,
+    ex: Exports,
+    /// Input buffer in guest memory: (address, capacity).
+    input: Option<(u32, u32)>,
+    /// The last config accepted, re-applied after a recovery.
+    config: Option<Vec<u8>>,
+    /// Instances created after a failure.
+    pub recoveries: u64,
+}
+
+fn new_store(engine: &Engine, limits: Limits) -> Store<StoreData> {
+    let data = StoreData {
+        limits: StoreLimitsBuilder::new().memory_size(limits.max_memory_bytes).instances(1).memories(1).tables(4).build(),
+    };
+    let mut store = Store::new(engine, data);
+    store.limiter(|d| &mut d.limits);
+    store.epoch_deadline_trap();
+    store
+}
+
+fn exports(store: &mut Store<StoreData>, inst: &Instance) -> Result<Exports> {
+    let f = |e: wasmtime::Error| anyhow!("{e}");
+    Ok(Exports {
+        memory: inst.get_memory(&mut *store, "memory").ok_or_else(|| anyhow!("no exported memory"))?,
+        alloc: inst.get_typed_func(&mut *store, "malhost_alloc").map_err(f)?,
+        free: inst.get_typed_func(&mut *store, "malhost_free").map_err(f)?,
+        configure: inst.get_typed_func(&mut *store, "malhost_configure").map_err(f)?,
+        process: inst.get_typed_func(&mut *store, "malhost_process").map_err(f)?,
+        flush: inst.get_typed_func(&mut *store, "malhost_flush").map_err(f)?,
+        stats: inst.get_typed_func(&mut *store, "malhost_stats").map_err(f)?,
+    })
+}
+
+impl Guest {
+    /// A fresh instance with default settings.
+    pub fn new(rt: &Runtime, limits: Limits) -> Result<Guest> {
+        let linker: Linker<StoreData> = Linker::new(&rt.engine);
+        let pre = linker.instantiate_pre(&rt.module).map_err(|e| anyhow!("{e}"))?;
+        let (store, ex) = Self::instantiate(&pre, &rt.engine, limits)?;
+        Ok(Guest { pre, limits, store, ex, input: None, config: None, recoveries: 0 })
+    }
+
+    fn instantiate(pre: &InstancePre<StoreData>, engine: &Engine, limits: Limits) -> Result<(Store<StoreData>, Exports)> {
+        let mut store = new_store(engine, limits);
+        store.set_epoch_deadline(deadline_ticks(limits.call_timeout));
+        let inst = pre.instantiate(&mut store).map_err(|e| anyhow!("cannot instantiate module: {e}"))?;
+        let version: TypedFunc<(), u32> =
+            inst.get_typed_func(&mut store, "malhost_abi_version").map_err(|e| anyhow!("{e}"))?;
+        let v = version.call(&mut store, ()).map_err(|e| anyhow!("malhost_abi_version failed: {e}"))?;
+        if v != malhost::ABI_VERSION {
+            bail!("module implements ABI version {v}, this host speaks version {}", malhost::ABI_VERSION);
+        }
+        let ex = exports(&mut store, &inst)?;
+        Ok((store, ex))
+    }
+
+    /// Replaces the instance with a fresh one and re-applies the last accepted config.
+    /// Per-host state is lost.
+    pub fn recover(&mut self) -> Result<()> {
+        let engine = self.store.engine().clone();
+        let (store, ex) = Self::instantiate(&self.pre, &engine, self.limits)?;
+        self.store = store;
+        self.ex = ex;
+        self.input = None;
+        self.recoveries += 1;
+        if let Some(cfg) = self.config.clone() {
+            match self.configure(&cfg) {
+                Ok(Ok(())) => {}
+                Ok(Err(e)) => bail!("config rejected after recovery: {e}"),
+                Err(e) => bail!("configure failed after recovery: {e}"),
+            }
+        }
+        Ok(())
+    }
+
+    /// Loads a config. `Ok(Err(message))` when the module rejected it (message names the JSON
+    /// path); the previous config stays in force.
+    pub fn configure(&mut self, json: &[u8]) -> Result<Result<(), String>, GuestFailure> {
+        let f = self.ex.configure.clone();
+        let out = self.call_with_input(json, |store, p, l| f.call(store, (p, l)))?;
+        let v: serde_json::Value =
+            serde_json::from_slice(&out).map_err(|e| GuestFailure::BadResult(format!("configure result is not JSON: {e}")))?;
+        if v["ok"] == serde_json::Value::Bool(true) {
+            self.config = Some(json.to_vec());
+            Ok(Ok(()))
+        } else {
+            let path = v["error"]["path"].as_str().unwrap_or("(root)");
+            let msg = v["error"]["message"].as_str().unwrap_or("rejected");
+            Ok(Err(format!("{path}: {msg}")))
+        }
+    }
+
+    /// Processes a batch of newline-separated events; returns the output lines.
+    pub fn process(&mut self, batch: &[u8]) -> Result<Vec<u8>, GuestFailure> {
+        let f = self.ex.process.clone();
+        self.call_with_input(batch, |store, p, l| f.call(store, (p, l)))
+    }
+
+    /// Processes a batch and hands the output to `sink` without copying it out first.
+    pub fn process_into(&mut self, batch: &[u8], sink: &mut dyn FnMut(&[u8])) -> Result<(), GuestFailure> {
+        let (ptr, len) = self.place_input(batch)?;
+        self.store.set_epoch_deadline(deadline_ticks(self.limits.call_timeout));
+        let packed = self.ex.process.call(&mut self.store, (ptr, len)).map_err(|e| self.failure(e))?;
+        let out = self.result_slice(packed)?;
+        sink(out);
+        Ok(())
+    }
+
+    /// End of input: returns lines held back until then.
+    pub fn flush(&mut self) -> Result<Vec<u8>, GuestFailure> {
+        self.store.set_epoch_deadline(deadline_ticks(self.limits.call_timeout));
+        let packed = self.ex.flush.call(&mut self.store, ()).map_err(|e| self.failure(e))?;
+        self.result_slice(packed).map(<[u8]>::to_vec)
+    }
+
+    /// The detector's counters.
+    pub fn stats(&mut self) -> Result<serde_json::Value, GuestFailure> {
+        self.store.set_epoch_deadline(deadline_ticks(self.limits.call_timeout));
+        let packed = self.ex.stats.call(&mut self.store, ()).map_err(|e| self.failure(e))?;
+        let out = self.result_slice(packed)?;
+        serde_json::from_slice(out).map_err(|e| GuestFailure::BadResult(format!("stats are not JSON: {e}")))
+    }
+
+    /// Current size of the guest's linear memory.
+    pub fn memory_bytes(&self) -> usize {
+        self.ex.memory.data_size(&self.store)
+    }
+
+    fn call_with_input(
+        &mut self,
+        input: &[u8],
+        call: impl FnOnce(&mut Store<StoreData>, u32, u32) -> wasmtime::Result<u64>,
+    ) -> Result<Vec<u8>, GuestFailure> {
+        let (ptr, len) = self.place_input(input)?;
+        self.store.set_epoch_deadline(deadline_ticks(self.limits.call_timeout));
+        let packed = call(&mut self.store, ptr, len).map_err(|e| self.failure(e))?;
+        self.result_slice(packed).map(<[u8]>::to_vec)
+    }
+
+    /// Copies `input` into a reusable guest buffer, growing it when needed.
+    fn place_input(&mut self, input: &[u8]) -> Result<(u32, u32), GuestFailure> {
+        let len = u32::try_from(input.len()).map_err(|_| GuestFailure::OutOfMemory(input.len()))?;
+        let (ptr, cap) = match self.input {
+            Some((p, c)) if c >= len => (p, c),
+            old => {
+                self.store.set_epoch_deadline(deadline_ticks(self.limits.call_timeout));
+                if let Some((p, c)) = old {
+                    self.ex.free.call(&mut self.store, (p, c)).map_err(|e| self.failure(e))?;
+                    self.input = None;
+                }
+                let cap = len.max(64 * 1024).checked_next_power_of_two().unwrap_or(len);
+                let p = self.ex.alloc.call(&mut self.store, cap).map_err(|e| self.failure(e))?;
+                if p == 0 {
+                    return Err(GuestFailure::OutOfMemory(input.len()));
+                }
+                self.input = Some((p, cap));
+                (p, cap)
+            }
+        };
+        let _ = cap;
+        self.ex
+            .memory
+            .write(&mut self.store, ptr as usize, input)
+            .map_err(|e| GuestFailure::BadResult(format!("allocated buffer is outside memory: {e}")))?;
+        Ok((ptr, len))
+    }
+
+    fn result_slice(&self, packed: u64) -> Result<&[u8], GuestFailure> {
+        let ptr = (packed >> 32) as usize;
+        let len = (packed & 0xffff_ffff) as usize;
+        let data = self.ex.memory.data(&self.store);
+        let end = ptr.checked_add(len).ok_or_else(|| GuestFailure::BadResult("pointer + length overflows".into()))?;
+        data.get(ptr..end).ok_or_else(|| {
+            GuestFailure::BadResult(format!("result {ptr:#x}+{len} lies outside guest memory of {} bytes", data.len()))
+        })
+    }
+
+    fn failure(&self, e: wasmtime::Error) -> GuestFailure {
+        match e.downcast_ref::<Trap>() {
+            Some(Trap::Interrupt) => GuestFailure::Timeout(self.limits.call_timeout),
+            Some(t) => GuestFailure::Trap(t.to_string()),
+            None => GuestFailure::Trap(e.to_string()),
+        }
+    }
+}
+
+fn deadline_ticks(timeout: Duration) -> u64 {
+    (timeout.as_nanos() / TICK.as_nanos()).max(1) as u64 + 1
+}
