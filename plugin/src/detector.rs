@@ -99,9 +99,8 @@ impl Detector {
         }
         let ev = match Event::parse(line) {
             Ok(ev) => ev,
-            Err(e) => {
+            Err(msg) => {
                 self.stats.input_errors += 1;
-                let msg = format!("not a JSON object: {e}");
                 return output::write_input_error(out, line, "malhost.input", &msg);
             }
         };

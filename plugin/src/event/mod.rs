@@ -163,10 +163,14 @@ impl Default for Event<'_> {
 }
 
 impl<'a> Event<'a> {
-    /// Scans a line. Fails if it is not exactly one JSON object.
-    pub fn parse(line: &'a [u8]) -> Result<Self, serde_json::Error> {
+    /// Scans a line. Fails, with a sentence saying why, unless it is exactly one JSON object
+    /// in valid UTF-8.
+    pub fn parse(line: &'a [u8]) -> Result<Self, String> {
+        let text = std::str::from_utf8(line).map_err(|e| {
+            format!("invalid UTF-8 at byte {} (JSON text must be UTF-8)", e.valid_up_to())
+        })?;
         let mut ev = Event::default();
-        scan::scan(line, &mut ev)?;
+        scan::scan(text, &mut ev).map_err(|e| format!("not a JSON object: {e}"))?;
         Ok(ev)
     }
 
@@ -462,7 +466,7 @@ mod tests {
 
     #[test]
     fn non_objects_and_trailing_garbage_are_errors() {
-        for bad in [&b"[1,2]"[..], b"42", b"\"x\"", b"{\"a\":1} x", b"{\"a\":", b"", b"null"] {
+        for bad in [&b"[1,2]"[..], b"42", b"\"x\"", b"{\"a\":1} x", b"{\"a\":", b"", b"null", b"{\"a\":\"\xff\"}"] {
             assert!(Event::parse(bad).is_err(), "{:?}", String::from_utf8_lossy(bad));
         }
     }

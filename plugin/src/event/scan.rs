@@ -195,8 +195,9 @@ fn scope_flag(scope: Scope) -> u32 {
 }
 
 /// Reads one whole line into `ev`. Errors are serde_json errors (syntax, depth, not an object).
-pub(crate) fn scan<'a>(line: &'a [u8], ev: &mut Event<'a>) -> Result<(), serde_json::Error> {
-    let mut de = serde_json::Deserializer::from_slice(line);
+/// The line must be valid UTF-8 (JSON text is), which also spares serde_json re-checking it.
+pub(crate) fn scan<'a>(line: &'a str, ev: &mut Event<'a>) -> Result<(), serde_json::Error> {
+    let mut de = serde_json::Deserializer::from_str(line);
     RootSeed { ev }.deserialize(&mut de)?;
     de.end()
 }

@@ -36,8 +36,8 @@ pub struct DenyHit {
     pub dst: IpAddr,
     /// Destination port.
     pub port: u16,
-    /// Transport.
-    pub transport: Transport,
+    /// Transport, when the event said.
+    pub transport: Option<Transport>,
 }
 
 /// A host's recent denies to watched ports, sorted by event time.
@@ -138,10 +138,12 @@ pub fn apply(ev: &Event, config: &Config, rc: &OutboundDenyConfig, hosts: &mut H
         (_, Some(Transport::Icmp)) | (None, _) => None,
         (Some(p), _) => rc.watched_ports.binary_search(&p).is_ok().then_some(p),
     };
-    let proto = transport.map(|t| t.name().to_uppercase()).unwrap_or_else(|| "IP".into());
-    let to = match port {
-        Some(p) => format!("{proto}/{p} to {dst}"),
-        None => format!("{proto} to {dst}"),
+    let to = match (port, transport) {
+        (_, Some(Transport::Icmp)) => format!("ICMP to {dst}"),
+        (Some(p), Some(t)) => format!("{}/{p} to {dst}", t.name().to_uppercase()),
+        (Some(p), None) => format!("port {p} to {dst}"),
+        (None, Some(t)) => format!("{} to {dst}", t.name().to_uppercase()),
+        (None, None) => format!("connection to {dst}"),
     };
     let (severity, reason) = if watched.is_some() {
         (rc.watched_severity, format!("outbound {to} denied (watched port)"))
@@ -158,7 +160,7 @@ pub fn apply(ev: &Event, config: &Config, rc: &OutboundDenyConfig, hosts: &mut H
     let cap = config.state.max_keys_per_host;
     let key = hosts.key_hash(META.id, "");
     let state = hosts.get_mut(src);
-    let hit = DenyHit { ts, dst, port, transport: transport.unwrap_or(Transport::Tcp) };
+    let hit = DenyHit { ts, dst, port, transport };
     let Some(range) = state.deny.record(hit, rc.window_ms, rc.min_count as usize, cap) else { return };
     if !state.dedup.should_alert(key, ts, rc.dedup_ms, cap) {
         return;
@@ -167,7 +169,11 @@ pub fn apply(ev: &Event, config: &Config, rc: &OutboundDenyConfig, hosts: &mut H
     let mut ports: BTreeMap<String, u64> = BTreeMap::new();
     let mut dsts: BTreeMap<IpAddr, u64> = BTreeMap::new();
     for h in hits {
-        *ports.entry(format!("{}/{}", h.transport.name(), h.port)).or_default() += 1;
+        let key = match h.transport {
+            Some(t) => format!("{}/{}", t.name(), h.port),
+            None => h.port.to_string(),
+        };
+        *ports.entry(key).or_default() += 1;
         *dsts.entry(h.dst).or_default() += 1;
     }
     let mut top: Vec<(IpAddr, u64)> = dsts.into_iter().collect();
@@ -209,7 +215,7 @@ mod tests {
     use super::*;
 
     fn hit(ts: i64) -> DenyHit {
-        DenyHit { ts, dst: "203.0.113.1".parse().unwrap(), port: 445, transport: Transport::Tcp }
+        DenyHit { ts, dst: "203.0.113.1".parse().unwrap(), port: 445, transport: Some(Transport::Tcp) }
     }
 
     #[test]

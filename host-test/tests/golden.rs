@@ -1,0 +1,61 @@
+//! Golden fixtures: every `fixtures/<case>/` is replayed through the `.wasm` on wasmtime, and
+//! through the native detector; both must agree, and match `expected.jsonl` line by line.
+//!
+//! After a deliberate change, rewrite the expected files and review them in `git diff`:
+//! `MALHOST_BLESS=1 cargo test -p malhost-host --test golden`.
+
+mod common;
+
+use std::fmt::Write as _;
+use std::fs;
+
+fn diff(expected: &[u8], actual: &[u8]) -> String {
+    let e: Vec<&[u8]> = expected.split(|&b| b == b'\n').collect();
+    let a: Vec<&[u8]> = actual.split(|&b| b == b'\n').collect();
+    let mut s = String::new();
+    for i in 0..e.len().max(a.len()) {
+        let (x, y) = (e.get(i), a.get(i));
+        if x != y {
+            let show = |l: Option<&&[u8]>| l.map(|l| String::from_utf8_lossy(l).into_owned()).unwrap_or_else(|| "<no line>".into());
+            let _ = writeln!(s, "  line {}:\n    - {}\n    + {}", i + 1, show(x), show(y));
+        }
+    }
+    s
+}
+
+#[test]
+fn golden_fixtures() {
+    let bless = std::env::var_os("MALHOST_BLESS").is_some();
+    let mut cases: Vec<_> = fs::read_dir(common::fixtures_dir())
+        .expect("fixtures dir")
+        .filter_map(Result::ok)
+        .map(|e| e.path())
+        .filter(|p| p.join("input.jsonl").is_file())
+        .collect();
+    cases.sort();
+    assert!(cases.len() >= 10, "fixture cases missing: found {}", cases.len());
+    let mut failures = String::new();
+    for dir in &cases {
+        let name = dir.file_name().unwrap().to_string_lossy().into_owned();
+        let config = fs::read(dir.join("config.json")).unwrap_or_else(|_| b"{}".to_vec());
+        let input = fs::read(dir.join("input.jsonl")).expect("input.jsonl");
+        // Small batches so that batch boundaries fall inside every case.
+        let (wasm, log) = common::replay_wasm(&config, &input, 3);
+        assert!(log.is_empty(), "{name}: the module failed: {log:?}");
+        let native = common::replay_native(&config, &input);
+        if wasm != native {
+            let _ = writeln!(failures, "{name}: native and wasm outputs differ:\n{}", diff(&native, &wasm));
+            continue;
+        }
+        let expected_path = dir.join("expected.jsonl");
+        if bless {
+            fs::write(&expected_path, &wasm).expect("write expected");
+            continue;
+        }
+        let expected = fs::read(&expected_path).unwrap_or_default();
+        if expected != wasm {
+            let _ = writeln!(failures, "{name}: output differs from expected.jsonl (- expected, + actual):\n{}", diff(&expected, &wasm));
+        }
+    }
+    assert!(failures.is_empty(), "\n{failures}\nIf the change is deliberate: MALHOST_BLESS=1 cargo test -p malhost-host --test golden");
+}
