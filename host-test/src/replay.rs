@@ -138,9 +138,13 @@ fn run_batch(
             batch.first_line
         ));
         guest.recover()?;
+        let mut one = Vec::new();
         for (i, line) in batch.bytes.split(|&b| b == b'\n').take(batch.lines).enumerate() {
             let line_no = batch.first_line + i as u64;
-            match guest.process(line) {
+            one.clear();
+            one.extend_from_slice(line);
+            one.push(b'\n');
+            match guest.process(&one) {
                 Ok(o) => out.write_all(&o)?,
                 Err(f) => {
                     summary.failed_lines += 1;
