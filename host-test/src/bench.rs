@@ -43,6 +43,8 @@ pub struct Report {
     pub results: Vec<Measurement>,
     /// wasm events/s divided by native events/s.
     pub wasm_over_native: Option<f64>,
+    /// Whether the module ran under a per-call time limit (epoch interruption).
+    pub time_limited: bool,
     /// The guest's linear memory at the end, bytes.
     pub guest_memory_bytes: Option<usize>,
 }
@@ -64,7 +66,7 @@ pub fn default_config() -> Vec<u8> {
 }
 
 /// Runs the benchmark. `runtime` is `None` to measure the native path only.
-pub fn run(runtime: Option<&Runtime>, config: &[u8], events: usize, batch_lines: usize, seed: u64) -> Result<Report> {
+pub fn run(runtime: Option<&Runtime>, limits: Limits, config: &[u8], events: usize, batch_lines: usize, seed: u64) -> Result<Report> {
     let mut data = Vec::new();
     synth::firewall_events(&SynthOptions { events, seed, ..Default::default() }, &mut data);
     let batches = split_batches(&data, batch_lines.max(1));
@@ -93,12 +95,12 @@ pub fn run(runtime: Option<&Runtime>, config: &[u8], events: usize, batch_lines:
         let configure = |g: &mut Guest| -> Result<()> {
             g.configure(config).map_err(|e| anyhow!("{e}"))?.map_err(|e| anyhow!("config rejected: {e}"))
         };
-        let mut g = Guest::new(rt, Limits::default())?;
+        let mut g = Guest::new(rt, limits)?;
         configure(&mut g)?;
         for b in warm {
             g.process_into(b, &mut |_| {}).map_err(|e| anyhow!("{e}"))?;
         }
-        let mut g = Guest::new(rt, Limits::default())?;
+        let mut g = Guest::new(rt, limits)?;
         configure(&mut g)?;
         let mut out_bytes = 0;
         let t = Instant::now();
@@ -117,6 +119,7 @@ pub fn run(runtime: Option<&Runtime>, config: &[u8], events: usize, batch_lines:
         mean_event_bytes: data.len() / events.max(1),
         results,
         wasm_over_native: ratio,
+        time_limited: limits.call_timeout.is_some(),
         guest_memory_bytes: guest_memory,
     })
 }
@@ -169,7 +172,10 @@ impl Report {
         }
         s.push_str(&format!("batch: {} events, mean event {} bytes\n", self.batch_lines, self.mean_event_bytes));
         if let Some(r) = self.wasm_over_native {
-            s.push_str(&format!("wasm/native: {r:.2}\n"));
+            s.push_str(&format!(
+                "wasm/native throughput: {r:.2} (per-call time limit {})\n",
+                if self.time_limited { "on" } else { "off" }
+            ));
         }
         if let Some(m) = self.guest_memory_bytes {
             s.push_str(&format!("guest memory at end: {:.1} MiB\n", m as f64 / 1048576.0));

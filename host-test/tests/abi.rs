@@ -116,7 +116,7 @@ fn misbehaving(version: u32) -> anyhow::Result<Runtime> {
 #[test]
 fn traps_and_timeouts_are_reported_recovered_and_lose_nothing() {
     let rt = misbehaving(1).unwrap();
-    let limits = Limits { call_timeout: Duration::from_millis(100), ..Limits::default() };
+    let limits = Limits { call_timeout: Some(Duration::from_millis(100)), ..Limits::default() };
     let mut g = Guest::new(&rt, limits).unwrap();
     g.configure(b"{}").unwrap().unwrap();
     let input = b"{\"n\":1}\n{\"n\":2}\n{\"n\":3,\"x\":\"T\"}\n{\"n\":4}\n{\"n\":5,\"x\":\"L\"}\n{\"n\":6}\n".to_vec();

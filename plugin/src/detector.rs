@@ -76,8 +76,13 @@ impl Detector {
     /// Processes newline-separated events (a trailing newline is optional; `\r\n` works too),
     /// appending output lines to `out`.
     pub fn process_batch(&mut self, batch: &[u8], out: &mut Vec<u8>) {
-        for line in batch.split(|&b| b == b'\n') {
-            self.process_line(line, out);
+        let mut start = 0;
+        for end in memchr::memchr_iter(b'\n', batch) {
+            self.process_line(&batch[start..end], out);
+            start = end + 1;
+        }
+        if start < batch.len() {
+            self.process_line(&batch[start..], out);
         }
     }
 

@@ -210,7 +210,9 @@ impl<'a> Event<'a> {
 
     /// Records what a keyword value means, for fields whose meaning is a keyword.
     pub(crate) fn fold_keyword(&mut self, field: Field, s: &str) {
-        let s = s.trim();
+        let b = s.as_bytes();
+        let padded = b.first().is_some_and(u8::is_ascii_whitespace) || b.last().is_some_and(u8::is_ascii_whitespace);
+        let s = if padded { s.trim() } else { s };
         let bit = match field {
             Field::EventAction | Field::EventType => {
                 if is_deny_word(s) {
@@ -407,6 +409,12 @@ fn is_deny_word(s: &str) -> bool {
 
 /// Classifies an `observer.type` or `event.dataset` value by the words it contains.
 fn classify_name(s: &str) -> SourceKind {
+    match s {
+        "firewall" => return SourceKind::Firewall,
+        "proxy" => return SourceKind::Proxy,
+        "mail" => return SourceKind::Mail,
+        _ => {}
+    }
     let mut buf = [0u8; 48];
     let n = s.len().min(buf.len());
     buf[..n].copy_from_slice(&s.as_bytes()[..n]);
