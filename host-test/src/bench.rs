@@ -45,6 +45,12 @@ pub struct Report {
     pub wasm_over_native: Option<f64>,
     /// Whether the module ran under a per-call time limit (epoch interruption).
     pub time_limited: bool,
+    /// Entries in the config's C&C lists.
+    pub indicator_entries: usize,
+    /// Time to parse and compile the config natively, milliseconds.
+    pub configure_native_ms: f64,
+    /// Time of `malhost_configure` in the module, milliseconds.
+    pub configure_wasm_ms: Option<f64>,
     /// The guest's linear memory at the end, bytes.
     pub guest_memory_bytes: Option<usize>,
 }
@@ -73,7 +79,11 @@ pub fn run(runtime: Option<&Runtime>, limits: Limits, config: &[u8], events: usi
     let warm = &batches[..batches.len() / 10];
     let mut results = Vec::new();
 
+    let t = Instant::now();
     let cfg = malhost::Config::from_json(config).map_err(|e| anyhow!("config: {e}"))?;
+    let configure_native_ms = t.elapsed().as_secs_f64() * 1e3;
+    let indicator_entries = cfg.fw_c2_ip.as_ref().map_or(0, |c| c.indicators.len());
+    let mut configure_wasm_ms = None;
     let mut out = Vec::with_capacity(1 << 20);
     let mut warm_det = malhost::Detector::new(cfg.clone());
     for b in warm {
@@ -101,7 +111,9 @@ pub fn run(runtime: Option<&Runtime>, limits: Limits, config: &[u8], events: usi
             g.process_into(b, &mut |_| {}).map_err(|e| anyhow!("{e}"))?;
         }
         let mut g = Guest::new(rt, limits)?;
+        let t = Instant::now();
         configure(&mut g)?;
+        configure_wasm_ms = Some(t.elapsed().as_secs_f64() * 1e3);
         let mut out_bytes = 0;
         let t = Instant::now();
         for b in &batches {
@@ -120,6 +132,9 @@ pub fn run(runtime: Option<&Runtime>, limits: Limits, config: &[u8], events: usi
         results,
         wasm_over_native: ratio,
         time_limited: limits.call_timeout.is_some(),
+        indicator_entries,
+        configure_native_ms,
+        configure_wasm_ms,
         guest_memory_bytes: guest_memory,
     })
 }
@@ -177,6 +192,12 @@ impl Report {
                 if self.time_limited { "on" } else { "off" }
             ));
         }
+        s.push_str(&format!(
+            "config with {} C&C entries compiled in {:.1} ms native{}\n",
+            self.indicator_entries,
+            self.configure_native_ms,
+            self.configure_wasm_ms.map(|w| format!(", {w:.1} ms in the module")).unwrap_or_default()
+        ));
         if let Some(m) = self.guest_memory_bytes {
             s.push_str(&format!("guest memory at end: {:.1} MiB\n", m as f64 / 1048576.0));
         }
