@@ -23,7 +23,7 @@ pub static META: RuleMeta = RuleMeta {
 };
 
 /// Applies the rule to one event.
-pub fn apply(ev: &Event, _config: &Config, rc: &C2IpConfig, hosts: &mut HostTable, ann: &mut Annotations) {
+pub fn apply(ev: &Event, config: &Config, rc: &C2IpConfig, hosts: &mut HostTable, ann: &mut Annotations) {
     if rc.indicators.is_empty() {
         return;
     }
@@ -80,7 +80,7 @@ pub fn apply(ev: &Event, _config: &Config, rc: &C2IpConfig, hosts: &mut HostTabl
         Err(e) => return ann.field_error(META.id, e),
     };
     let key = hosts.key_hash(META.id, source.entry.as_str());
-    let cap = _config.state.max_keys_per_host;
+    let cap = config.state.max_keys_per_host;
     if !hosts.get_mut(host).dedup.should_alert(key, ts, rc.dedup_ms, cap) {
         return;
     }
