@@ -445,7 +445,7 @@ impl Config {
         let raw: RawConfig = serde_path_to_error::deserialize(&mut de).map_err(|e| {
             let path = e.path().to_string();
             let inner = e.into_inner();
-            let path = if path == "." { "(root)".to_string() } else { path };
+            let path = if path == "." || path.is_empty() { "(root)".to_string() } else { path };
             if inner.is_syntax() || inner.is_eof() {
                 err("(root)", format!("not valid JSON: {inner}"))
             } else {
@@ -602,6 +602,16 @@ mod tests {
         assert!(m.contains("unknown field `min_cout`"), "{m}");
         let m = e(r#"{"rulez":{}}"#);
         assert!(m.contains("unknown field `rulez`"), "{m}");
+    }
+
+    #[test]
+    fn an_empty_key_still_gives_a_path() {
+        // Found by fuzzing: the unknown key "" made an empty path.
+        let e = Config::from_json(b"\r{\r\r\r\"\" \x8c").unwrap_err();
+        assert_eq!(e.path, "(root)");
+        let e = Config::from_json(br#"{"":1}"#).unwrap_err();
+        assert_eq!(e.path, "(root)");
+        assert!(e.message.contains("unknown field ``"), "{e}");
     }
 
     #[test]
