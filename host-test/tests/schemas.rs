@@ -22,8 +22,9 @@ use std::sync::OnceLock;
 use jsonschema::Validator;
 use serde_json::{Value, json};
 
-const SCHEMA_FILES: [&str; 6] = [
+const SCHEMA_FILES: [&str; 7] = [
     "config.schema.json",
+    "lists.schema.json",
     "event.schema.json",
     "enrichment.schema.json",
     "alert.schema.json",

@@ -12,6 +12,8 @@ use std::num::NonZeroU32;
 use serde::de::{self, Deserializer, Visitor};
 use serde::Deserialize;
 
+use crate::lists::document::ListDocument;
+use crate::lists::extract::{ExtractOptions, ListField};
 use crate::netlist::{NetMatcher, NetSpec};
 
 /// A configuration that failed to load, with the JSON path of the problem.
@@ -260,6 +262,62 @@ struct RawRules {
     fw_outbound_deny: RawOutboundDeny,
     #[serde(default)]
     fw_c2_ip: RawC2Ip,
+    #[serde(default)]
+    learned_lists: RawLearnedLists,
+}
+
+#[derive(Deserialize)]
+#[serde(deny_unknown_fields)]
+struct RawLearnedLists {
+    #[serde(default = "yes")]
+    enabled: bool,
+    #[serde(default = "d_list_window")]
+    window: Duration,
+    #[serde(default)]
+    dedup_window: Option<Duration>,
+    #[serde(default = "d_high")]
+    severity: Severity,
+    #[serde(default)]
+    list: Option<ListDocument>,
+    #[serde(default)]
+    thresholds: RawListThresholds,
+}
+fn d_list_window() -> Duration {
+    Duration::secs(86_400)
+}
+impl Default for RawLearnedLists {
+    fn default() -> Self {
+        RawLearnedLists {
+            enabled: true,
+            window: d_list_window(),
+            dedup_window: None,
+            severity: Severity::High,
+            list: None,
+            thresholds: RawListThresholds::default(),
+        }
+    }
+}
+
+#[derive(Deserialize, Default)]
+#[serde(deny_unknown_fields)]
+struct RawListThresholds {
+    #[serde(default)]
+    dst_ip_tcp80: Option<RawThreshold>,
+    #[serde(default)]
+    dst_port: Option<RawThreshold>,
+    #[serde(default)]
+    http_url: Option<RawThreshold>,
+}
+
+#[derive(Deserialize, Default, Clone, Copy)]
+#[serde(deny_unknown_fields)]
+struct RawThreshold {
+    /// t_w: `list.count` fires when w > count.
+    #[serde(default)]
+    count: Option<u32>,
+    /// t_s: `list.types` fires when s > types.
+    #[serde(default)]
+    types: Option<u32>,
 }
 
 #[derive(Deserialize)]
@@ -402,6 +460,36 @@ pub struct C2IpConfig {
     pub severity: Severity,
 }
 
+/// One field of a learned list, compiled.
+#[derive(Clone, Debug)]
+pub struct ListFieldConfig {
+    /// The field.
+    pub field: ListField,
+    /// Listed values, by index.
+    pub values: Vec<String>,
+    /// Value → index.
+    pub index: std::collections::HashMap<String, u32>,
+    /// t_w, if count detection is on.
+    pub count: Option<u32>,
+    /// t_s, if type detection is on.
+    pub types: Option<u32>,
+}
+
+/// `rules.learned_lists`, compiled.
+#[derive(Clone, Debug)]
+pub struct LearnedListsConfig {
+    /// Sliding window, ms.
+    pub window_ms: i64,
+    /// At most one alert per (host, rule, field) within this time, ms.
+    pub dedup_ms: i64,
+    /// Severity of alerts.
+    pub severity: Severity,
+    /// Extractor options of the list.
+    pub extract: ExtractOptions,
+    /// The fields with a list.
+    pub fields: Vec<ListFieldConfig>,
+}
+
 /// A compiled configuration.
 #[derive(Clone, Debug)]
 pub struct Config {
@@ -417,6 +505,8 @@ pub struct Config {
     pub fw_outbound_deny: Option<OutboundDenyConfig>,
     /// `None` when disabled.
     pub fw_c2_ip: Option<C2IpConfig>,
+    /// `None` when disabled or no list is loaded.
+    pub learned_lists: Option<LearnedListsConfig>,
 }
 
 impl Default for Config {
@@ -530,6 +620,19 @@ impl Config {
             None
         };
 
+        let l = raw.rules.learned_lists;
+        let learned_lists = match (l.enabled, l.list) {
+            (true, Some(doc)) => Some(compile_lists(doc, l.thresholds, l.window, l.dedup_window, l.severity)?),
+            (true, None) => {
+                let t = l.thresholds;
+                if t.dst_ip_tcp80.is_some() || t.dst_port.is_some() || t.http_url.is_some() {
+                    return Err(err("rules.learned_lists.thresholds", "thresholds given but no list loaded (rules.learned_lists.list)"));
+                }
+                None
+            }
+            (false, _) => None,
+        };
+
         Ok(Config {
             internal,
             hash_seed: raw.hash_seed,
@@ -537,6 +640,7 @@ impl Config {
             max_line_bytes: raw.limits.max_line_bytes.get() as usize,
             fw_outbound_deny,
             fw_c2_ip,
+            learned_lists,
         })
     }
 
@@ -544,6 +648,47 @@ impl Config {
     pub fn is_internal(&self, ip: std::net::IpAddr) -> bool {
         self.internal.contains(ip, None)
     }
+}
+
+fn compile_lists(
+    doc: ListDocument,
+    t: RawListThresholds,
+    window: Duration,
+    dedup: Option<Duration>,
+    severity: Severity,
+) -> Result<LearnedListsConfig, ConfigError> {
+    if doc.malhost_lists != crate::lists::document::LIST_FORMAT {
+        return Err(err(
+            "rules.learned_lists.list.malhost_lists",
+            format!("list format {} is not supported (expected {})", doc.malhost_lists, crate::lists::document::LIST_FORMAT),
+        ));
+    }
+    let thresholds = [(ListField::DstIpTcp80, t.dst_ip_tcp80), (ListField::DstPort, t.dst_port), (ListField::HttpUrl, t.http_url)];
+    for (f, th) in thresholds {
+        if th.is_some() && doc.field(f).is_none() {
+            return Err(err(
+                format!("rules.learned_lists.thresholds.{}", f.name()),
+                format!("the list has no {} field", f.name()),
+            ));
+        }
+    }
+    let mut fields = Vec::new();
+    for (i, fl) in doc.fields.iter().enumerate() {
+        if doc.fields[..i].iter().any(|x| x.field == fl.field) {
+            return Err(err(format!("rules.learned_lists.list.fields[{i}].field"), format!("{} appears twice", fl.field.name())));
+        }
+        let th = thresholds.iter().find(|(f, _)| *f == fl.field).and_then(|(_, t)| *t).unwrap_or_default();
+        let values: Vec<String> = fl.values.iter().map(|v| v.value.clone()).collect();
+        let index = values.iter().enumerate().map(|(i, v)| (v.clone(), i as u32)).collect();
+        fields.push(ListFieldConfig { field: fl.field, values, index, count: th.count, types: th.types });
+    }
+    Ok(LearnedListsConfig {
+        window_ms: window.ms,
+        dedup_ms: dedup.map(|d| d.ms).unwrap_or(window.ms),
+        severity,
+        extract: doc.options.extract,
+        fields,
+    })
 }
 
 /// serde_json appends " at line L column C" to data errors; the JSON path says more.

@@ -21,6 +21,7 @@ pub mod abi;
 pub mod config;
 pub mod detector;
 pub mod event;
+pub mod lists;
 pub mod netlist;
 pub mod output;
 pub mod rules;

@@ -33,6 +33,8 @@ pub struct HostState {
     pub deny: DenyWindow,
     /// When each (rule, key) last alerted, for deduplication.
     pub dedup: DedupLog,
+    /// Learned-list windows, one per field the host hit.
+    pub lists: Vec<(crate::lists::extract::ListField, crate::lists::window::ListWindow)>,
 }
 
 /// Last alert time per (rule, key) of one host, capped; the oldest entry goes first.

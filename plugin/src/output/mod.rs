@@ -27,6 +27,15 @@ pub struct Finding {
     pub reason: String,
 }
 
+/// One `malhost.list_hits[]` entry: a value of a learned list.
+#[derive(Clone, Debug, Serialize, PartialEq)]
+pub struct ListHit {
+    /// The list's field (`dst_port`, …).
+    pub field: &'static str,
+    /// The value.
+    pub value: String,
+}
+
 /// ECS `threat.enrichments[].indicator`.
 #[derive(Clone, Debug, Serialize, PartialEq)]
 pub struct Indicator {
@@ -208,7 +217,10 @@ struct Additions<'a> {
 
 #[derive(Serialize)]
 struct MalhostAdd<'a> {
+    #[serde(skip_serializing_if = "<[_]>::is_empty")]
     findings: &'a [Finding],
+    #[serde(skip_serializing_if = "<[_]>::is_empty")]
+    list_hits: &'a [ListHit],
 }
 
 #[derive(Serialize)]
@@ -225,7 +237,8 @@ struct ErrorAdd {
 
 fn additions(ann: &Annotations) -> Additions<'_> {
     Additions {
-        malhost: (!ann.findings.is_empty()).then_some(MalhostAdd { findings: &ann.findings }),
+        malhost: (!ann.findings.is_empty() || !ann.list_hits.is_empty())
+            .then_some(MalhostAdd { findings: &ann.findings, list_hits: &ann.list_hits }),
         threat: (!ann.enrichments.is_empty()).then_some(ThreatAdd { enrichments: &ann.enrichments }),
         error: (!ann.field_errors.is_empty()).then(|| ErrorAdd {
             kind: "malhost.field",

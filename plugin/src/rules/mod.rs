@@ -3,14 +3,16 @@
 //! their per-host state in [`crate::state::HostState`].
 //!
 //! - [`fw_outbound_deny`]: outbound connections denied by the firewall (SPEC §5.2);
-//! - [`fw_c2_ip`]: destination in a C&C indicator list (SPEC §5.2).
+//! - [`fw_c2_ip`]: destination in a C&C indicator list (SPEC §5.2);
+//! - [`learned_list`]: `list.count` and `list.types` over learned lists (SPEC §5.1).
 
 pub mod fw_c2_ip;
 pub mod fw_outbound_deny;
+pub mod learned_list;
 
 use crate::config::Config;
 use crate::event::{Event, FieldError, SourceKind};
-use crate::output::{Alert, Finding, ThreatEnrichment};
+use crate::output::{Alert, Finding, ListHit, ThreatEnrichment};
 use crate::state::HostTable;
 
 /// Identity of a rule, copied into alerts (`rule.*`).
@@ -33,6 +35,8 @@ pub struct Annotations {
     pub findings: Vec<Finding>,
     /// `threat.enrichments[]`.
     pub enrichments: Vec<ThreatEnrichment>,
+    /// `malhost.list_hits[]`.
+    pub list_hits: Vec<ListHit>,
     /// Fields a rule needed but could not use (`error.message`).
     pub field_errors: Vec<(&'static str, FieldError)>,
     /// Alerts raised by this event.
@@ -44,13 +48,17 @@ impl Annotations {
     pub fn clear(&mut self) {
         self.findings.clear();
         self.enrichments.clear();
+        self.list_hits.clear();
         self.field_errors.clear();
         self.alerts.clear();
     }
 
     /// Whether the event comes out changed.
     pub fn changes_event(&self) -> bool {
-        !self.findings.is_empty() || !self.enrichments.is_empty() || !self.field_errors.is_empty()
+        !self.findings.is_empty()
+            || !self.enrichments.is_empty()
+            || !self.list_hits.is_empty()
+            || !self.field_errors.is_empty()
     }
 
     /// Records that `rule` could not use a field.
@@ -72,5 +80,8 @@ pub fn run_all(ev: &Event, config: &Config, hosts: &mut HostTable, ann: &mut Ann
     }
     if let (SourceKind::Firewall | SourceKind::Proxy, Some(rc)) = (kind, &config.fw_c2_ip) {
         fw_c2_ip::apply(ev, config, rc, hosts, ann);
+    }
+    if let Some(rc) = &config.learned_lists {
+        learned_list::apply(ev, kind, config, rc, hosts, ann);
     }
 }

@@ -1,0 +1,157 @@
+//! The value extractors: what a learned list's field means for one event.
+//!
+//! | field | events | value |
+//! |---|---|---|
+//! | `dst_ip_tcp80` | firewall, TCP (or no transport given) to port 80 | `destination.ip` |
+//! | `dst_port` | firewall, TCP or UDP | `tcp/445`, `udp/53` |
+//! | `http_url` | proxy | `url.full` (or `url.original`, or `url.domain` + path), normalised |
+//!
+//! URLs are normalised with the `url` crate (WHATWG parsing): scheme and host lower-case,
+//! default port and fragment removed; the query is kept or dropped by option. A new field is
+//! one more [`ListField`] variant and one more arm in [`extract`].
+
+use std::borrow::Cow;
+
+use serde::{Deserialize, Serialize};
+
+use crate::event::{Event, Field, SourceKind, Transport};
+
+/// A field that lists can be learned for.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Hash, PartialOrd, Ord, Serialize, Deserialize)]
+#[serde(rename_all = "snake_case")]
+pub enum ListField {
+    /// Destination IP of TCP connections to port 80 (firewall).
+    DstIpTcp80,
+    /// Transport and destination port, `tcp/445` (firewall).
+    DstPort,
+    /// Normalised URL (proxy).
+    HttpUrl,
+}
+
+impl ListField {
+    /// Every field, in report order.
+    pub const ALL: [ListField; 3] = [ListField::DstIpTcp80, ListField::DstPort, ListField::HttpUrl];
+
+    /// The field's name in documents and alerts.
+    pub fn name(self) -> &'static str {
+        match self {
+            ListField::DstIpTcp80 => "dst_ip_tcp80",
+            ListField::DstPort => "dst_port",
+            ListField::HttpUrl => "http_url",
+        }
+    }
+
+    /// Parses a name.
+    pub fn from_name(s: &str) -> Option<ListField> {
+        ListField::ALL.into_iter().find(|f| f.name() == s)
+    }
+
+    /// Which log the field comes from (`firewall` or `proxy`).
+    pub fn source(self) -> SourceKind {
+        match self {
+            ListField::DstIpTcp80 | ListField::DstPort => SourceKind::Firewall,
+            ListField::HttpUrl => SourceKind::Proxy,
+        }
+    }
+}
+
+/// Options of the extractors (recorded in the list document, so detection uses the same).
+#[derive(Clone, Copy, Debug, Default, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct ExtractOptions {
+    /// Keep the query string of URLs (default: dropped).
+    #[serde(default)]
+    pub keep_query: bool,
+}
+
+/// The value of `field` in `ev`, if the event carries one.
+pub fn extract<'e>(field: ListField, ev: &'e Event<'_>, kind: SourceKind, opts: &ExtractOptions) -> Option<Cow<'e, str>> {
+    if kind != field.source() {
+        return None;
+    }
+    match field {
+        ListField::DstIpTcp80 => {
+            let tcp = matches!(ev.transport(), Ok(Some(Transport::Tcp)) | Ok(None));
+            if tcp && ev.destination_port().ok()? == Some(80) {
+                Some(Cow::Owned(ev.destination_ip().ok()??.to_string()))
+            } else {
+                None
+            }
+        }
+        ListField::DstPort => {
+            let t = match ev.transport().ok()?? {
+                Transport::Tcp => "tcp",
+                Transport::Udp => "udp",
+                _ => return None,
+            };
+            let p = ev.destination_port().ok()??;
+            Some(Cow::Owned(format!("{t}/{p}")))
+        }
+        ListField::HttpUrl => {
+            let raw = ev.str(Field::UrlFull).or_else(|| ev.str(Field::UrlOriginal))?;
+            normalise_url(raw, ev.str(Field::UrlDomain), opts).map(Cow::Owned)
+        }
+    }
+}
+
+/// Normalises a URL; `None` when it is not an absolute http(s)/ftp URL (after joining a bare
+/// path to `domain`).
+pub fn normalise_url(raw: &str, domain: Option<&str>, opts: &ExtractOptions) -> Option<String> {
+    let raw = raw.trim();
+    let mut u = match url::Url::parse(raw) {
+        Ok(u) => u,
+        Err(url::ParseError::RelativeUrlWithoutBase) => {
+            let d = domain?.trim();
+            url::Url::parse(&format!("http://{d}")).ok()?.join(raw).ok()?
+        }
+        Err(_) => return None,
+    };
+    if !matches!(u.scheme(), "http" | "https" | "ftp") || u.host().is_none() {
+        return None;
+    }
+    u.set_fragment(None);
+    if !opts.keep_query {
+        u.set_query(None);
+    }
+    Some(u.into())
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn ev(s: &str) -> Event<'_> {
+        Event::parse(s.as_bytes()).unwrap()
+    }
+
+    fn x(field: ListField, line: &str, keep_query: bool) -> Option<String> {
+        let e = ev(line);
+        extract(field, &e, e.source_kind(), &ExtractOptions { keep_query }).map(|c| c.into_owned())
+    }
+
+    #[test]
+    fn firewall_fields() {
+        let l = r#"{"destination.ip":"203.0.113.9","destination.port":"80","network.transport":"tcp"}"#;
+        assert_eq!(x(ListField::DstIpTcp80, l, false).as_deref(), Some("203.0.113.9"));
+        assert_eq!(x(ListField::DstPort, l, false).as_deref(), Some("tcp/80"));
+        let l = r#"{"destination.ip":"203.0.113.9","destination.port":53,"network.iana_number":17}"#;
+        assert_eq!(x(ListField::DstIpTcp80, l, false), None);
+        assert_eq!(x(ListField::DstPort, l, false).as_deref(), Some("udp/53"));
+        let l = r#"{"destination.ip":"203.0.113.9","destination.port":80}"#;
+        assert_eq!(x(ListField::DstIpTcp80, l, false).as_deref(), Some("203.0.113.9"), "no transport: assumed TCP for port 80");
+        assert_eq!(x(ListField::DstPort, l, false), None, "no transport: no port value");
+        assert_eq!(x(ListField::HttpUrl, l, false), None);
+    }
+
+    #[test]
+    fn urls_are_normalised() {
+        let l = r#"{"url.full":"HTTP://Evil.Example:80/Gate.php?id=7#frag","source.ip":"10.0.0.1"}"#;
+        assert_eq!(x(ListField::HttpUrl, l, false).as_deref(), Some("http://evil.example/Gate.php"));
+        assert_eq!(x(ListField::HttpUrl, l, true).as_deref(), Some("http://evil.example/Gate.php?id=7"));
+        let l = r#"{"url":{"original":"/a/b","domain":"Example.COM"}}"#;
+        assert_eq!(x(ListField::HttpUrl, l, false).as_deref(), Some("http://example.com/a/b"));
+        let l = r#"{"url.original":"example.com:443","http.request.method":"CONNECT"}"#;
+        assert_eq!(x(ListField::HttpUrl, l, false), None, "CONNECT authority is not a URL");
+        assert_eq!(x(ListField::DstPort, l, false), None, "proxy event has no firewall fields");
+    }
+}
