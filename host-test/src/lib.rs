@@ -4,11 +4,14 @@
 //! - [`module_path`]: find (or, for tests and examples, build) `malhost.wasm`;
 //! - [`replay`]: stream JSONL files through the module;
 //! - [`synth`]: seeded synthetic firewall traffic for benchmarks and tests;
-//! - [`bench`]: native core vs module throughput.
+//! - [`bench`]: native core vs module throughput;
+//! - [`train`] and [`evaluate`]: learned lists and their k-fold cross-validation.
 #![deny(missing_docs)]
 
 pub mod bench;
+pub mod evaluate;
 pub mod module_path;
 pub mod replay;
 pub mod runtime;
 pub mod synth;
+pub mod train;

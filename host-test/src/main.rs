@@ -15,7 +15,8 @@ use clap::{Parser, Subcommand};
 
 use malhost_host::replay::{self, Input, ReplayOptions};
 use malhost_host::runtime::{Guest, Limits, Runtime};
-use malhost_host::{bench, module_path};
+use malhost::lists::extract::{ExtractOptions, ListField};
+use malhost_host::{bench, evaluate, module_path, train};
 
 #[derive(Parser)]
 #[command(name = "malhost", version, about = "Find malware-infected hosts in firewall, proxy and mail logs")]
@@ -52,6 +53,34 @@ impl ModuleArgs {
     }
 }
 
+#[derive(clap::Args, Clone)]
+struct ListArgs {
+    /// A value is listed when PM > t_m …
+    #[arg(long, default_value_t = 0.001)]
+    t_m: f64,
+    /// … and PL < t_l.
+    #[arg(long, default_value_t = 0.005)]
+    t_l: f64,
+    /// Fields to learn (dst_ip_tcp80, dst_port, http_url).
+    #[arg(long, value_delimiter = ',', default_value = "dst_ip_tcp80,dst_port,http_url")]
+    fields: Vec<String>,
+    /// Keep the query string of URLs.
+    #[arg(long)]
+    keep_query: bool,
+    /// Field naming the sample of a malware event.
+    #[arg(long, default_value = "malhost.sample")]
+    sample_field: String,
+}
+
+impl ListArgs {
+    fn fields(&self) -> Result<Vec<ListField>> {
+        self.fields
+            .iter()
+            .map(|f| ListField::from_name(f.trim()).ok_or_else(|| anyhow!("unknown field {f:?} (dst_ip_tcp80, dst_port, http_url)")))
+            .collect()
+    }
+}
+
 #[derive(Subcommand)]
 enum Command {
     /// Stream JSONL events through the module; write events, enrichments and alerts as JSONL.
@@ -75,6 +104,64 @@ enum Command {
         module: ModuleArgs,
         /// JSONL inputs; `-` or none for stdin.
         inputs: Vec<PathBuf>,
+    },
+    /// Learn malicious lists from malware (sandbox) logs and normal logs.
+    Train {
+        /// Malware logs (JSONL; each event names its sample in --sample-field).
+        #[arg(long, required = true, num_args = 1..)]
+        malware: Vec<PathBuf>,
+        /// Normal logs (JSONL; hosts by source.ip).
+        #[arg(long, required = true, num_args = 1..)]
+        normal: Vec<PathBuf>,
+        /// Write the list document here instead of stdout.
+        #[arg(long, short)]
+        output: Option<PathBuf>,
+        #[command(flatten)]
+        opts: ListArgs,
+    },
+    /// k-fold cross-validation of learned lists: TPR, FPR, thresholds, union and increment.
+    Evaluate {
+        /// Malware logs (JSONL; each event names its sample in --sample-field).
+        #[arg(long, required = true, num_args = 1..)]
+        malware: Vec<PathBuf>,
+        /// Normal logs (JSONL; hosts by source.ip).
+        #[arg(long, required = true, num_args = 1..)]
+        normal: Vec<PathBuf>,
+        /// Folds.
+        #[arg(long, default_value_t = 7)]
+        folds: usize,
+        /// Seed of the fold assignment.
+        #[arg(long, default_value_t = 1)]
+        seed: u64,
+        /// Thresholds are chosen so that the FPR on the training folds is at most this.
+        #[arg(long, default_value_t = 0.005)]
+        target_fpr: f64,
+        /// Window of w and s (e.g. "24h").
+        #[arg(long, default_value = "24h")]
+        window: String,
+        /// Also write the report (with ROC points) as JSON here.
+        #[arg(long)]
+        json: Option<PathBuf>,
+        #[command(flatten)]
+        opts: ListArgs,
+    },
+    /// Generate a seeded sandbox log and enterprise log shaped like the paper's data set.
+    Synth {
+        /// Malware samples.
+        #[arg(long, default_value_t = 20_000)]
+        samples: usize,
+        /// Normal hosts.
+        #[arg(long, default_value_t = 3_000)]
+        hosts: usize,
+        /// Days of enterprise traffic.
+        #[arg(long, default_value_t = 3)]
+        days: u32,
+        /// PRNG seed.
+        #[arg(long, default_value_t = 1)]
+        seed: u64,
+        /// Directory for malware.jsonl and normal.jsonl.
+        #[arg(long, default_value = "out/synth")]
+        out_dir: PathBuf,
     },
     /// Check a config document; print the JSON path of the first problem.
     CheckConfig {
@@ -120,6 +207,13 @@ fn main() -> ExitCode {
     }
 }
 
+/// A duration as the config writes it ("24h", "10m", seconds), in ms.
+fn humantime_ms(s: &str) -> Result<i64> {
+    serde_json::from_value::<malhost::config::Duration>(serde_json::Value::String(s.to_owned()))
+        .map(|d| d.ms)
+        .map_err(|e| anyhow!("--window: {e}"))
+}
+
 fn read_config(path: &PathBuf) -> Result<Vec<u8>> {
     let bytes = std::fs::read(path).with_context(|| format!("cannot read config {}", path.display()))?;
     // Check natively first, for a precise message before the module is even loaded.
@@ -129,6 +223,71 @@ fn read_config(path: &PathBuf) -> Result<Vec<u8>> {
 
 fn run(cli: Cli) -> Result<ExitCode> {
     match cli.command {
+        Command::Train { malware, normal, output, opts } => {
+            let settings = train::TrainSettings {
+                fields: opts.fields()?,
+                t_m: opts.t_m,
+                t_l: opts.t_l,
+                extract: ExtractOptions { keep_query: opts.keep_query },
+                sample_field: opts.sample_field.clone(),
+                progress: std::io::IsTerminal::is_terminal(&io::stderr()),
+            };
+            let doc = train::train(&malware, &normal, &settings)?;
+            let json = serde_json::to_vec_pretty(&doc)?;
+            match &output {
+                Some(p) => std::fs::write(p, &json).with_context(|| format!("cannot write {}", p.display()))?,
+                None => {
+                    io::stdout().write_all(&json)?;
+                    println!();
+                }
+            }
+            let sizes: Vec<String> = doc.fields.iter().map(|f| format!("{} {}/{}", f.field.name(), f.values.len(), f.candidates)).collect();
+            eprintln!(
+                "malhost: {} samples, {} normal hosts; listed/candidates: {}",
+                doc.malware.entities,
+                doc.normal.entities,
+                sizes.join(", ")
+            );
+            Ok(ExitCode::SUCCESS)
+        }
+        Command::Evaluate { malware, normal, folds, seed, target_fpr, window, json, opts } => {
+            let window_ms = humantime_ms(&window)?;
+            let s = evaluate::EvalSettings {
+                folds,
+                seed,
+                t_m: opts.t_m,
+                t_l: opts.t_l,
+                target_fpr,
+                window_ms,
+                extract: ExtractOptions { keep_query: opts.keep_query },
+                sample_field: opts.sample_field.clone(),
+                progress: std::io::IsTerminal::is_terminal(&io::stderr()),
+                ..Default::default()
+            };
+            if folds < 2 {
+                bail!("--folds must be at least 2");
+            }
+            let corpus = evaluate::load(&malware, &normal, &s)?;
+            let report = evaluate::evaluate(&corpus, &s);
+            print!("{}", report.table());
+            if let Some(p) = json {
+                std::fs::write(&p, serde_json::to_vec_pretty(&report)?).with_context(|| format!("cannot write {}", p.display()))?;
+            }
+            Ok(ExitCode::SUCCESS)
+        }
+        Command::Synth { samples, hosts, days, seed, out_dir } => {
+            std::fs::create_dir_all(&out_dir).with_context(|| format!("cannot create {}", out_dir.display()))?;
+            let mp = out_dir.join("malware.jsonl");
+            let np = out_dir.join("normal.jsonl");
+            let mut m = BufWriter::new(File::create(&mp).with_context(|| format!("cannot create {}", mp.display()))?);
+            let mut n = BufWriter::new(File::create(&np).with_context(|| format!("cannot create {}", np.display()))?);
+            let o = malhost_host::synth::PaperOptions { samples, hosts, days, seed };
+            malhost_host::synth::paper_dataset(&o, &mut m, &mut n)?;
+            m.flush()?;
+            n.flush()?;
+            eprintln!("malhost: wrote {} and {}", mp.display(), np.display());
+            Ok(ExitCode::SUCCESS)
+        }
         Command::CheckConfig { config } => {
             read_config(&config)?;
             println!("{}: ok", config.display());

@@ -96,3 +96,178 @@ mod tests {
         assert!((200..=340).contains(&mean), "mean event size {mean}");
     }
 }
+
+/// Settings of the learned-list data set ([`paper_dataset`]).
+#[derive(Clone, Copy, Debug)]
+pub struct PaperOptions {
+    /// Malware samples in the sandbox log.
+    pub samples: usize,
+    /// Normal hosts in the enterprise log.
+    pub hosts: usize,
+    /// Days of enterprise traffic.
+    pub days: u32,
+    /// PRNG seed.
+    pub seed: u64,
+}
+
+/// Malware families of the sandbox log and what their traffic looks like.
+///
+/// | family | share | traffic |
+/// |---|---|---|
+/// | `http_c2` | 50% | HTTP polls of a family C&C panel (`/gate.php`, `/config.bin`): proxy + TCP/80 |
+/// | `dga` | 12% | HTTP to generated domains (unique per sample) and one family URL |
+/// | `tcp80_raw` | 5% | non-HTTP traffic on TCP/80 to family C&C addresses: firewall only |
+/// | `smb_worm` | 8% | scanning TCP/445 and TCP/139 of random addresses: firewall only |
+/// | `irc_bot` | 4% | TCP/6667 to family IRC servers |
+/// | `spammer` | 6% | TCP/25 to many mail exchangers |
+/// | `quiet` | 15% | only popular web sites: undetectable by lists, as some samples are |
+///
+/// Families have 5–40 variants; each variant shares its C&C addresses and URLs among its
+/// samples, which is what makes values frequent across samples (high PM). Every sample also
+/// makes some ordinary requests to popular sites, like the normal hosts (high PL).
+const FAMILIES: [(&str, u32); 7] =
+    [("http_c2", 50), ("dga", 12), ("tcp80_raw", 5), ("smb_worm", 8), ("irc_bot", 4), ("spammer", 6), ("quiet", 15)];
+
+fn popular_url(rng: &mut fastrand::Rng) -> (String, String) {
+    // Zipf-like: the k-th of 500 sites with weight ~ 1/k.
+    let u = rng.f64();
+    let k = ((500f64).powf(u)).floor() as u32; // log-uniform rank ≈ 1/k popularity
+    let path = rng.u32(0..20);
+    (format!("http://site{k}.example/page{path}.html"), format!("192.0.2.{}", k % 250 + 1))
+}
+
+fn ip_in(rng: &mut fastrand::Rng, a: u8) -> String {
+    format!("{a}.{}.{}.{}", rng.u8(0..=255), rng.u8(0..=255), rng.u8(1..=254))
+}
+
+/// Writes a sandbox log (`malhost.sample` on every event) and an enterprise log (normal hosts
+/// by `source.ip`, firewall OUTBOUND DENY and proxy events), as JSON lines.
+pub fn paper_dataset(o: &PaperOptions, malware: &mut dyn std::io::Write, normal: &mut dyn std::io::Write) -> std::io::Result<()> {
+    let mut rng = fastrand::Rng::with_seed(o.seed);
+    let t0: i64 = 1_714_521_600_000; // 2024-05-01T00:00:00Z
+    let fw = |ts: i64, who: &str, dst: &str, port: u16, proto: &str| {
+        format!(
+            r#"{{"@timestamp":"{}",{who},"event":{{"action":"deny","category":["network"]}},"observer":{{"type":"firewall"}},"destination":{{"ip":"{dst}","port":{port}}},"network":{{"transport":"{proto}","direction":"outbound"}}}}"#,
+            format_ms(ts)
+        )
+    };
+    let px = |ts: i64, who: &str, url: &str, ip: &str| {
+        format!(
+            r#"{{"@timestamp":"{}",{who},"observer":{{"type":"proxy"}},"url":{{"full":"{url}"}},"destination":{{"ip":"{ip}"}},"http":{{"request":{{"method":"GET"}},"response":{{"status_code":200}}}}}}"#,
+            format_ms(ts)
+        )
+    };
+    let total: u32 = FAMILIES.iter().map(|f| f.1).sum();
+    for s in 0..o.samples {
+        let mut pick = rng.u32(0..total);
+        let mut fam = 0;
+        for (i, f) in FAMILIES.iter().enumerate() {
+            if pick < f.1 {
+                fam = i;
+                break;
+            }
+            pick -= f.1;
+        }
+        let variant = rng.u32(0..[25, 40, 10, 5, 8, 12, 1][fam]);
+        let who = format!(r#""malhost":{{"sample":"{}-{variant}-{s:06}"}},"source":{{"ip":"10.99.0.2"}}"#, FAMILIES[fam].0);
+        let start = t0 + rng.i64(0..30 * 86_400_000);
+        let mut ts = start;
+        let mut tick = |rng: &mut fastrand::Rng| {
+            ts += rng.i64(500..20_000);
+            ts
+        };
+        // A few ordinary requests, as every sandbox run has.
+        for _ in 0..rng.usize(1..4) {
+            let (u, ip) = popular_url(&mut rng);
+            writeln!(malware, "{}", px(tick(&mut rng), &who, &u, &ip))?;
+        }
+        let c2_ip = |n: u32| format!("198.51.{}.{}", 100 + fam as u32, (variant * 7 + n) % 250 + 1);
+        match FAMILIES[fam].0 {
+            "http_c2" => {
+                for i in 0..rng.u32(3..12) {
+                    let ip = c2_ip(i % 2);
+                    let path = ["gate.php", "config.bin", "task.php"][(i % 3) as usize];
+                    let url = format!("http://panel{variant}.{}-c2.example/{path}?id={s}", FAMILIES[fam].0);
+                    let t = tick(&mut rng);
+                    writeln!(malware, "{}", px(t, &who, &url, &ip))?;
+                    writeln!(malware, "{}", fw(t, &who, &ip, 80, "tcp"))?;
+                }
+            }
+            "dga" => {
+                for _ in 0..rng.u32(5..15) {
+                    let d: String = (0..12).map(|_| rng.lowercase()).collect();
+                    let ip = ip_in(&mut rng, 185);
+                    let t = tick(&mut rng);
+                    writeln!(malware, "{}", px(t, &who, &format!("http://{d}.example/"), &ip))?;
+                    writeln!(malware, "{}", fw(t, &who, &ip, 80, "tcp"))?;
+                }
+                let t = tick(&mut rng);
+                writeln!(malware, "{}", px(t, &who, &format!("http://dga{variant}-seed.example/check.php"), "198.51.120.1"))?;
+            }
+            "tcp80_raw" => {
+                for i in 0..rng.u32(4..10) {
+                    writeln!(malware, "{}", fw(tick(&mut rng), &who, &c2_ip(i % 3), 80, "tcp"))?;
+                }
+            }
+            "smb_worm" => {
+                for _ in 0..rng.u32(10..40) {
+                    let port = if rng.u32(0..3) == 0 { 139 } else { 445 };
+                    let a = 100 + rng.u8(0..100);
+                    let dst = ip_in(&mut rng, a);
+                    writeln!(malware, "{}", fw(tick(&mut rng), &who, &dst, port, "tcp"))?;
+                }
+            }
+            "irc_bot" => {
+                for i in 0..rng.u32(2..6) {
+                    writeln!(malware, "{}", fw(tick(&mut rng), &who, &c2_ip(i % 2), 6667, "tcp"))?;
+                }
+            }
+            "spammer" => {
+                for _ in 0..rng.u32(10..30) {
+                    let a = 64 + rng.u8(0..60);
+                    let dst = ip_in(&mut rng, a);
+                    writeln!(malware, "{}", fw(tick(&mut rng), &who, &dst, 25, "tcp"))?;
+                }
+            }
+            _ => {
+                for _ in 0..rng.usize(2..6) {
+                    let (u, ip) = popular_url(&mut rng);
+                    writeln!(malware, "{}", px(tick(&mut rng), &who, &u, &ip))?;
+                }
+            }
+        }
+    }
+    // Enterprise: browsing with Zipf-like popularity, and outbound denies. Deny ports follow an
+    // outbound mix (DNS/NTP to outside resolvers, blocked web categories, a little SMB from
+    // misconfigured laptops) rather than the inbound scan mix of internet-facing firewalls.
+    for h in 0..o.hosts {
+        let ip = format!("10.{}.{}.{}", 1 + h / 62_500 % 200, h / 250 % 250, h % 250 + 1);
+        let who = format!(r#""source":{{"ip":"{ip}"}}"#);
+        let smb_laptop = rng.u32(0..1000) < 3;
+        for d in 0..o.days as i64 {
+            let day = t0 + d * 86_400_000 + 8 * 3_600_000;
+            for _ in 0..rng.u32(20..60) {
+                let (u, dip) = popular_url(&mut rng);
+                writeln!(normal, "{}", px(day + rng.i64(0..36_000_000), &who, &u, &dip))?;
+            }
+            for _ in 0..rng.u32(0..6) {
+                let (port, proto) = match rng.u32(0..100) {
+                    0..=34 => (53, "udp"),
+                    35..=49 => (123, "udp"),
+                    50..=69 => (443, "tcp"),
+                    70..=84 => (80, "tcp"),
+                    85..=92 => (8080, "tcp"),
+                    _ => (rng.u16(1024..=65535), "tcp"),
+                };
+                let dst = if port == 80 { popular_url(&mut rng).1 } else { ip_in(&mut rng, 203) };
+                writeln!(normal, "{}", fw(day + rng.i64(0..36_000_000), &who, &dst, port, proto))?;
+            }
+            if smb_laptop {
+                writeln!(normal, "{}", fw(day + rng.i64(0..36_000_000), &who, &ip_in(&mut rng, 203), 445, "tcp"))?;
+            }
+        }
+    }
+    Ok(())
+}
+
+use malhost::event::time::format_ms;

@@ -74,3 +74,63 @@ fn missing_module_and_unreadable_input_are_explained() {
     assert_eq!(o.status.code(), Some(1));
     assert!(stderr(&o).contains("not a WebAssembly module"), "{}", stderr(&o));
 }
+
+#[test]
+fn synth_train_evaluate_pipeline() {
+    let dir = std::env::temp_dir().join(format!("malhost-cli-lists-{}", std::process::id()));
+    let d = dir.to_str().unwrap();
+    let o = malhost(&["synth", "--samples", "400", "--hosts", "150", "--days", "2", "--seed", "3", "--out-dir", d]);
+    assert!(o.status.success(), "{}", stderr(&o));
+    let (m, n) = (format!("{d}/malware.jsonl"), format!("{d}/normal.jsonl"));
+    let lists = format!("{d}/lists.json");
+    let o = malhost(&["train", "--malware", &m, "--normal", &n, "--t-m", "0.01", "--t-l", "0.02", "-o", &lists]);
+    assert!(o.status.success(), "{}", stderr(&o));
+    let doc: serde_json::Value = serde_json::from_slice(&std::fs::read(&lists).unwrap()).unwrap();
+    assert_eq!(doc["malware"]["entities"], 400);
+    assert_eq!(doc["normal"]["entities"], 150);
+    assert_eq!(doc["malware"]["inputs"][0]["sha256"].as_str().unwrap().len(), 64);
+    for f in doc["fields"].as_array().unwrap() {
+        for v in f["values"].as_array().unwrap() {
+            assert!(v["pm"].as_f64().unwrap() > 0.01 && v["pl"].as_f64().unwrap() < 0.02, "{v}");
+        }
+    }
+    let ports: Vec<&str> = doc["fields"][1]["values"].as_array().unwrap().iter().map(|v| v["value"].as_str().unwrap()).collect();
+    assert!(ports.contains(&"tcp/139"), "{ports:?}");
+    // The list loads into the config as is, and the module replays with it.
+    let cfg = serde_json::json!({"rules": {"learned_lists": {"list": doc, "thresholds": {"dst_port": {"count": 3}, "http_url": {"types": 1}}}}});
+    let cfg_path = format!("{d}/config.json");
+    std::fs::write(&cfg_path, serde_json::to_vec(&cfg).unwrap()).unwrap();
+    let o = malhost(&["replay", "-q", "--config", &cfg_path, &m]);
+    assert!(o.status.success(), "{}", stderr(&o));
+    let alerts = common::alerts(&o.stdout);
+    assert!(alerts.iter().any(|a| a["rule"]["id"] == "list.count"), "count alerts on the sandbox log");
+    assert!(alerts.iter().any(|a| a["rule"]["id"] == "list.types"), "types alerts on the sandbox log");
+    let report = format!("{d}/report.json");
+    let o = malhost(&["evaluate", "--malware", &m, "--normal", &n, "--folds", "3", "--t-m", "0.01", "--t-l", "0.02", "--json", &report]);
+    assert!(o.status.success(), "{}", stderr(&o));
+    let table = String::from_utf8_lossy(&o.stdout);
+    assert!(table.contains("dst_port") && table.contains("union TPR"), "{table}");
+    let r: serde_json::Value = serde_json::from_slice(&std::fs::read(&report).unwrap()).unwrap();
+    assert_eq!(r["folds"], 3);
+    assert_eq!(r["results"].as_array().unwrap().len(), 6);
+    assert!(r["union_tpr"].as_f64().unwrap() > 0.3);
+    let _ = std::fs::remove_dir_all(dir);
+}
+
+#[test]
+fn training_errors_are_clear() {
+    let dir = std::env::temp_dir().join(format!("malhost-cli-train-{}", std::process::id()));
+    std::fs::create_dir_all(&dir).unwrap();
+    let m = dir.join("m.jsonl");
+    let n = dir.join("n.jsonl");
+    std::fs::write(&m, "{\"destination.ip\":\"1.2.3.4\",\"destination.port\":80}\n").unwrap();
+    std::fs::write(&n, "").unwrap();
+    let o = malhost(&["train", "--malware", m.to_str().unwrap(), "--normal", n.to_str().unwrap()]);
+    assert_eq!(o.status.code(), Some(1));
+    assert!(stderr(&o).contains("m.jsonl:1: malware event without a sample id in `malhost.sample`"), "{}", stderr(&o));
+    std::fs::write(&m, "{\"malhost.sample\":\"s1\",\"destination.ip\":\"1.2.3.4\",\"destination.port\":80}\n").unwrap();
+    let o = malhost(&["train", "--malware", m.to_str().unwrap(), "--normal", n.to_str().unwrap()]);
+    assert_eq!(o.status.code(), Some(1));
+    assert!(stderr(&o).contains("no normal events with a source.ip"), "{}", stderr(&o));
+    let _ = std::fs::remove_dir_all(dir);
+}
