@@ -12,6 +12,7 @@ pub mod bench;
 pub mod evaluate;
 pub mod module_path;
 pub mod replay;
+pub mod roc;
 pub mod runtime;
 pub mod synth;
 pub mod train;

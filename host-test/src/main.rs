@@ -142,6 +142,9 @@ enum Command {
         /// Also write the report (with ROC points) as JSON here.
         #[arg(long)]
         json: Option<PathBuf>,
+        /// Write ROC curves as PNG and SVG with this path prefix (`PREFIX.png`, `PREFIX.svg`).
+        #[arg(long)]
+        roc: Option<PathBuf>,
         #[command(flatten)]
         opts: ListArgs,
     },
@@ -250,7 +253,7 @@ fn run(cli: Cli) -> Result<ExitCode> {
             );
             Ok(ExitCode::SUCCESS)
         }
-        Command::Evaluate { malware, normal, folds, seed, target_fpr, window, json, opts } => {
+        Command::Evaluate { malware, normal, folds, seed, target_fpr, window, json, roc, opts } => {
             let window_ms = humantime_ms(&window)?;
             let s = evaluate::EvalSettings {
                 folds,
@@ -272,6 +275,13 @@ fn run(cli: Cli) -> Result<ExitCode> {
             print!("{}", report.table());
             if let Some(p) = json {
                 std::fs::write(&p, serde_json::to_vec_pretty(&report)?).with_context(|| format!("cannot write {}", p.display()))?;
+            }
+            if let Some(prefix) = roc {
+                let (png, svg) = (prefix.with_extension("png"), prefix.with_extension("svg"));
+                for w in malhost_host::roc::write(&report, &png, &svg)? {
+                    eprintln!("malhost: {w}");
+                }
+                eprintln!("malhost: ROC curves in {} and {}", png.display(), svg.display());
             }
             Ok(ExitCode::SUCCESS)
         }

@@ -114,7 +114,7 @@ pub struct PaperOptions {
 ///
 /// | family | share | traffic |
 /// |---|---|---|
-/// | `http_c2` | 50% | HTTP polls of a family C&C panel (`/gate.php`, `/config.bin`): proxy + TCP/80 |
+/// | `http_c2` | 50% | HTTP polls of a family C&C panel (`/gate.php`, `/config.bin`) through the proxy; a quarter of samples also connect directly (TCP/80 in the firewall log) |
 /// | `dga` | 12% | HTTP to generated domains (unique per sample) and one family URL |
 /// | `tcp80_raw` | 5% | non-HTTP traffic on TCP/80 to family C&C addresses: firewall only |
 /// | `smb_worm` | 8% | scanning TCP/445 and TCP/139 of random addresses: firewall only |
@@ -182,6 +182,9 @@ pub fn paper_dataset(o: &PaperOptions, malware: &mut dyn std::io::Write, normal:
             writeln!(malware, "{}", px(tick(&mut rng), &who, &u, &ip))?;
         }
         let c2_ip = |n: u32| format!("198.51.{}.{}", 100 + fam as u32, (variant * 7 + n) % 250 + 1);
+        // A quarter of HTTP malware ignores the system proxy and connects directly, so its
+        // TCP/80 shows up in the firewall log too; the rest is seen by the proxy only.
+        let direct = rng.u32(0..100) < 25;
         match FAMILIES[fam].0 {
             "http_c2" => {
                 for i in 0..rng.u32(3..12) {
@@ -190,7 +193,9 @@ pub fn paper_dataset(o: &PaperOptions, malware: &mut dyn std::io::Write, normal:
                     let url = format!("http://panel{variant}.{}-c2.example/{path}?id={s}", FAMILIES[fam].0);
                     let t = tick(&mut rng);
                     writeln!(malware, "{}", px(t, &who, &url, &ip))?;
-                    writeln!(malware, "{}", fw(t, &who, &ip, 80, "tcp"))?;
+                    if direct {
+                        writeln!(malware, "{}", fw(t, &who, &ip, 80, "tcp"))?;
+                    }
                 }
             }
             "dga" => {
@@ -199,7 +204,9 @@ pub fn paper_dataset(o: &PaperOptions, malware: &mut dyn std::io::Write, normal:
                     let ip = ip_in(&mut rng, 185);
                     let t = tick(&mut rng);
                     writeln!(malware, "{}", px(t, &who, &format!("http://{d}.example/"), &ip))?;
-                    writeln!(malware, "{}", fw(t, &who, &ip, 80, "tcp"))?;
+                    if direct {
+                        writeln!(malware, "{}", fw(t, &who, &ip, 80, "tcp"))?;
+                    }
                 }
                 let t = tick(&mut rng);
                 writeln!(malware, "{}", px(t, &who, &format!("http://dga{variant}-seed.example/check.php"), "198.51.120.1"))?;
