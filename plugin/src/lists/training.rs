@@ -15,7 +15,7 @@ use crate::event::Event;
 #[derive(Default)]
 struct Candidate {
     samples: HashSet<u32>,
-    hosts: HashSet<IpAddr>,
+    hosts: HashSet<u32>,
 }
 
 /// Accumulates training data.
@@ -24,7 +24,7 @@ pub struct Trainer {
     opts: ExtractOptions,
     candidates: HashMap<(ListField, String), Candidate>,
     samples: HashMap<String, u32>,
-    hosts: HashSet<IpAddr>,
+    hosts: HashMap<IpAddr, u32>,
     malware_events: u64,
     normal_events: u64,
     normal_started: bool,
@@ -47,7 +47,7 @@ impl Trainer {
             opts,
             candidates: HashMap::new(),
             samples: HashMap::new(),
-            hosts: HashSet::new(),
+            hosts: HashMap::new(),
             malware_events: 0,
             normal_events: 0,
             normal_started: false,
@@ -79,7 +79,8 @@ impl Trainer {
             Ok(Some(ip)) => ip,
             _ => return Err(Skip::NoHost),
         };
-        self.hosts.insert(host);
+        let next = self.hosts.len() as u32;
+        let host = *self.hosts.entry(host).or_insert(next);
         self.normal_events += 1;
         let kind = ev.source_kind();
         for &f in &self.fields {
