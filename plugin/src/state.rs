@@ -26,6 +26,80 @@ pub fn seeded(seed: u64) -> SeededState {
     )
 }
 
+/// An item with an event time.
+pub trait Timed: Copy {
+    /// Event time, ms.
+    fn ts(&self) -> i64;
+}
+
+/// Items of one host sorted by event time, so that out-of-order events land where they
+/// belong. Items older than two windows before the newest one are dropped (and an item that
+/// late is refused), and at most `cap` are kept, oldest first out. Shared by the windowed
+/// rules.
+#[derive(Clone, Debug)]
+pub struct TimeOrdered<T> {
+    items: Vec<T>,
+    newest: i64,
+}
+
+impl<T> Default for TimeOrdered<T> {
+    fn default() -> Self {
+        TimeOrdered { items: Vec::new(), newest: i64::MIN }
+    }
+}
+
+impl<T: Timed> TimeOrdered<T> {
+    /// Inserts `item`; returns its index, or `None` if it was too late or fell to the cap.
+    pub fn insert(&mut self, item: T, window_ms: i64, cap: usize) -> Option<usize> {
+        let ts = item.ts();
+        let newest = self.newest.max(ts);
+        let horizon = newest.saturating_sub(window_ms.saturating_mul(2));
+        if ts < horizon {
+            return None;
+        }
+        let stale = self.items.partition_point(|h| h.ts() < horizon);
+        self.items.drain(..stale);
+        let mut pos = self.items.partition_point(|h| h.ts() <= ts);
+        self.items.insert(pos, item);
+        self.newest = newest;
+        let cap = cap.max(1);
+        if self.items.len() > cap {
+            let excess = self.items.len() - cap;
+            self.items.drain(..excess);
+            if pos < excess {
+                return None;
+            }
+            pos -= excess;
+        }
+        Some(pos)
+    }
+
+    /// Index of the first item at or after `ts`.
+    pub fn first_at_or_after(&self, ts: i64) -> usize {
+        self.items.partition_point(|h| h.ts() < ts)
+    }
+
+    /// Index one past the last item at or before `ts`.
+    pub fn end_at_or_before(&self, ts: i64) -> usize {
+        self.items.partition_point(|h| h.ts() <= ts)
+    }
+
+    /// The items, oldest first.
+    pub fn items(&self) -> &[T] {
+        &self.items
+    }
+
+    /// Items kept.
+    pub fn len(&self) -> usize {
+        self.items.len()
+    }
+
+    /// Whether nothing is kept.
+    pub fn is_empty(&self) -> bool {
+        self.items.is_empty()
+    }
+}
+
 /// Everything malhost remembers about one host.
 #[derive(Debug, Default, Clone)]
 pub struct HostState {

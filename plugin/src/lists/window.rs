@@ -4,7 +4,9 @@
 //! window; w = max_k w_k ("count detection" fires when w > t_w) and s = |{k : w_k > 0}|
 //! ("type detection" fires when s > t_s). Hits are kept sorted by time, so out-of-order
 //! events count; hits older than two windows before the newest are dropped, and at most `cap`
-//! are kept. The rule and the evaluation both use this type.
+//! are kept ([`TimeOrdered`]). The rule and the evaluation both use this type.
+
+use crate::state::TimeOrdered;
 
 /// One list hit.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
@@ -30,37 +32,30 @@ pub struct Scores {
     pub last_ms: i64,
 }
 
+impl crate::state::Timed for Hit {
+    fn ts(&self) -> i64 {
+        self.ts
+    }
+}
+
 /// A host's hits for one field.
 #[derive(Clone, Debug, Default)]
 pub struct ListWindow {
-    hits: Vec<Hit>,
-    newest: i64,
+    hits: TimeOrdered<Hit>,
 }
 
 impl ListWindow {
     /// Adds a hit and returns the scores of the window `[ts - window, ts]` ending at it (with
     /// hits that arrived late included). `None` if the hit is too late to count.
     pub fn record(&mut self, hit: Hit, window_ms: i64, cap: usize) -> Option<Scores> {
-        let newest = if self.hits.is_empty() { hit.ts } else { self.newest.max(hit.ts) };
-        let horizon = newest.saturating_sub(window_ms.saturating_mul(2));
-        if hit.ts < horizon {
-            return None;
-        }
-        let stale = self.hits.partition_point(|h| h.ts < horizon);
-        self.hits.drain(..stale);
-        let pos = self.hits.partition_point(|h| h.ts <= hit.ts);
-        self.hits.insert(pos, hit);
-        self.newest = newest;
-        if self.hits.len() > cap.max(1) {
-            let excess = self.hits.len() - cap.max(1);
-            self.hits.drain(..excess);
-        }
-        // Score the window ending at the later of this hit and the newest hit within one
-        // window after it, so that a late hit completes the window it belongs to.
-        let end = self.hits.partition_point(|h| h.ts <= hit.ts.saturating_add(window_ms));
-        let end_ts = self.hits[end - 1].ts;
-        let start = self.hits.partition_point(|h| h.ts < end_ts.saturating_sub(window_ms));
-        Some(score(&self.hits[start..end]))
+        self.hits.insert(hit, window_ms, cap)?;
+        // Score the window ending at the latest hit within one window after this one, so
+        // that a late hit completes the window it belongs to.
+        let h = &self.hits;
+        let end = h.end_at_or_before(hit.ts.saturating_add(window_ms));
+        let end_ts = h.items()[end - 1].ts;
+        let start = h.first_at_or_after(end_ts.saturating_sub(window_ms));
+        Some(score(&h.items()[start..end]))
     }
 
     /// Hits kept.

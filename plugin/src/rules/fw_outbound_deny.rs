@@ -15,7 +15,7 @@ use serde_json::json;
 use crate::config::{Config, OutboundDenyConfig};
 use crate::event::{Event, FieldError, Transport, flags, time::format_ms};
 use crate::output::{Alert, Finding};
-use crate::state::HostTable;
+use crate::state::{HostTable, TimeOrdered};
 
 use super::{Annotations, RuleMeta};
 
@@ -40,11 +40,16 @@ pub struct DenyHit {
     pub transport: Option<Transport>,
 }
 
+impl crate::state::Timed for DenyHit {
+    fn ts(&self) -> i64 {
+        self.ts
+    }
+}
+
 /// A host's recent denies to watched ports, sorted by event time.
 #[derive(Clone, Debug, Default)]
 pub struct DenyWindow {
-    hits: Vec<DenyHit>,
-    newest: i64,
+    hits: TimeOrdered<DenyHit>,
 }
 
 impl DenyWindow {
@@ -52,33 +57,15 @@ impl DenyWindow {
     /// that includes it, if any. Hits older than two windows before the newest one seen are
     /// dropped (and a hit that late is not counted); at most `cap` hits are kept.
     pub fn record(&mut self, hit: DenyHit, window_ms: i64, min_count: usize, cap: usize) -> Option<(usize, usize)> {
-        let newest = if self.hits.is_empty() { hit.ts } else { self.newest.max(hit.ts) };
-        let horizon = newest.saturating_sub(window_ms.saturating_mul(2));
-        if hit.ts < horizon {
-            return None;
-        }
-        let stale = self.hits.partition_point(|h| h.ts < horizon);
-        self.hits.drain(..stale);
-        let mut pos = self.hits.partition_point(|h| h.ts <= hit.ts);
-        self.hits.insert(pos, hit);
-        self.newest = newest;
-        let cap = cap.max(1);
-        if self.hits.len() > cap {
-            let excess = self.hits.len() - cap;
-            self.hits.drain(..excess);
-            if pos < excess {
-                return None;
-            }
-            pos -= excess;
-        }
-        let lo = self.hits.partition_point(|h| h.ts < hit.ts.saturating_sub(window_ms));
-        let j_max = self.hits.partition_point(|h| h.ts <= hit.ts.saturating_add(window_ms)) - 1;
+        let pos = self.hits.insert(hit, window_ms, cap)?;
+        let h = &self.hits;
+        let lo = h.first_at_or_after(hit.ts.saturating_sub(window_ms));
+        let j_max = h.end_at_or_before(hit.ts.saturating_add(window_ms)) - 1;
         for i in lo..=pos {
             if j_max + 1 - i < min_count {
                 break;
             }
-            let end_ts = self.hits[i].ts.saturating_add(window_ms);
-            let j = self.hits.partition_point(|h| h.ts <= end_ts) - 1;
+            let j = h.end_at_or_before(h.items()[i].ts.saturating_add(window_ms)) - 1;
             if j >= pos && j + 1 - i >= min_count {
                 return Some((i, j));
             }
@@ -88,7 +75,7 @@ impl DenyWindow {
 
     /// Hits in an index range.
     pub fn hits(&self, range: (usize, usize)) -> &[DenyHit] {
-        &self.hits[range.0..=range.1]
+        &self.hits.items()[range.0..=range.1]
     }
 
     /// Hits kept.
