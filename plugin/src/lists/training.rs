@@ -12,19 +12,22 @@ use super::document::{FieldList, InputSummary, ListDocument, ListValue, TrainOpt
 use super::extract::{ExtractOptions, ListField, extract};
 use crate::event::Event;
 
+/// Maps keyed by log values; training runs offline on the analyst's data, so a fixed seed.
+type Fast = std::hash::BuildHasherDefault<ahash::AHasher>;
+
 #[derive(Default)]
 struct Candidate {
-    samples: HashSet<u32>,
-    hosts: HashSet<u32>,
+    samples: HashSet<u32, Fast>,
+    hosts: HashSet<u32, Fast>,
 }
 
 /// Accumulates training data.
 pub struct Trainer {
     fields: Vec<ListField>,
     opts: ExtractOptions,
-    candidates: HashMap<(ListField, String), Candidate>,
-    samples: HashMap<String, u32>,
-    hosts: HashMap<IpAddr, u32>,
+    candidates: HashMap<(ListField, String), Candidate, Fast>,
+    samples: HashMap<String, u32, Fast>,
+    hosts: HashMap<IpAddr, u32, Fast>,
     malware_events: u64,
     normal_events: u64,
     normal_started: bool,
@@ -45,53 +48,79 @@ impl Trainer {
         Trainer {
             fields: fields.to_vec(),
             opts,
-            candidates: HashMap::new(),
-            samples: HashMap::new(),
-            hosts: HashMap::new(),
+            candidates: HashMap::default(),
+            samples: HashMap::default(),
+            hosts: HashMap::default(),
             malware_events: 0,
             normal_events: 0,
             normal_started: false,
         }
     }
 
+    /// The values of an event for the trainer's fields (the detector's extractors). Separate
+    /// from the `add_*_values` methods so that callers can extract on several threads.
+    pub fn values(fields: &[ListField], opts: &ExtractOptions, ev: &Event) -> Vec<(ListField, String)> {
+        let kind = ev.source_kind();
+        fields.iter().filter_map(|&f| extract(f, ev, kind, opts).map(|v| (f, v.into_owned()))).collect()
+    }
+
+    /// The fields being trained.
+    pub fn fields(&self) -> &[ListField] {
+        &self.fields
+    }
+
+    /// The extractor options.
+    pub fn options(&self) -> &ExtractOptions {
+        &self.opts
+    }
+
     /// Adds a malware event of `sample`. Returns `false` (and counts nothing) once normal
     /// events have started.
     pub fn add_malware(&mut self, sample: &str, ev: &Event) -> bool {
+        let values = Self::values(&self.fields, &self.opts, ev);
+        self.add_malware_values(sample, values)
+    }
+
+    /// Adds the extracted values of one malware event of `sample`.
+    pub fn add_malware_values(&mut self, sample: &str, values: Vec<(ListField, String)>) -> bool {
         if self.normal_started {
             return false;
         }
         let next = self.samples.len() as u32;
         let id = *self.samples.entry(sample.to_owned()).or_insert(next);
         self.malware_events += 1;
-        let kind = ev.source_kind();
-        for &f in &self.fields {
-            if let Some(v) = extract(f, ev, kind, &self.opts) {
-                self.candidates.entry((f, v.into_owned())).or_default().samples.insert(id);
-            }
+        for key in values {
+            self.candidates.entry(key).or_default().samples.insert(id);
         }
         true
     }
 
     /// Adds a normal event; the host is `source.ip`.
     pub fn add_normal(&mut self, ev: &Event) -> Result<(), Skip> {
-        self.normal_started = true;
         let host = match ev.source_ip() {
             Ok(Some(ip)) => ip,
-            _ => return Err(Skip::NoHost),
+            _ => {
+                self.normal_started = true;
+                return Err(Skip::NoHost);
+            }
         };
+        let values = Self::values(&self.fields, &self.opts, ev);
+        self.add_normal_values(host, values);
+        Ok(())
+    }
+
+    /// Adds the extracted values of one normal event of `host`.
+    pub fn add_normal_values(&mut self, host: IpAddr, values: Vec<(ListField, String)>) {
+        self.normal_started = true;
         let next = self.hosts.len() as u32;
         let host = *self.hosts.entry(host).or_insert(next);
         self.normal_events += 1;
-        let kind = ev.source_kind();
-        for &f in &self.fields {
-            if let Some(v) = extract(f, ev, kind, &self.opts) {
-                // Only candidates are counted; other values are not remembered.
-                if let Some(c) = self.candidates.get_mut(&(f, v.into_owned())) {
-                    c.hosts.insert(host);
-                }
+        for key in values {
+            // Only candidates are counted; other values are not remembered.
+            if let Some(c) = self.candidates.get_mut(&key) {
+                c.hosts.insert(host);
             }
         }
-        Ok(())
     }
 
     /// M so far.
