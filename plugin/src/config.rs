@@ -264,6 +264,66 @@ struct RawRules {
     fw_c2_ip: RawC2Ip,
     #[serde(default)]
     learned_lists: RawLearnedLists,
+    #[serde(default)]
+    proxy_connect_port: RawConnectPort,
+    #[serde(default)]
+    proxy_user_agent: RawUserAgent,
+}
+
+#[derive(Deserialize)]
+#[serde(deny_unknown_fields)]
+struct RawConnectPort {
+    #[serde(default = "yes")]
+    enabled: bool,
+    #[serde(default = "d_connect_ports")]
+    allowed_ports: Vec<Port>,
+    #[serde(default = "d_dedup")]
+    dedup_window: Duration,
+    #[serde(default = "d_medium")]
+    severity: Severity,
+}
+fn d_connect_ports() -> Vec<Port> {
+    vec![Port(80), Port(443)]
+}
+impl Default for RawConnectPort {
+    fn default() -> Self {
+        RawConnectPort { enabled: true, allowed_ports: d_connect_ports(), dedup_window: d_dedup(), severity: Severity::Medium }
+    }
+}
+
+#[derive(Deserialize)]
+#[serde(deny_unknown_fields)]
+struct RawUserAgent {
+    #[serde(default = "yes")]
+    enabled: bool,
+    #[serde(default)]
+    allowed: Vec<String>,
+    #[serde(default = "yes")]
+    flag_missing: bool,
+    #[serde(default = "d_day")]
+    dedup_window: Duration,
+    #[serde(default = "d_low")]
+    severity: Severity,
+    #[serde(default = "d_medium")]
+    alert_severity: Severity,
+}
+fn d_day() -> Duration {
+    Duration::secs(86_400)
+}
+fn d_low() -> Severity {
+    Severity::Low
+}
+impl Default for RawUserAgent {
+    fn default() -> Self {
+        RawUserAgent {
+            enabled: true,
+            allowed: Vec::new(),
+            flag_missing: true,
+            dedup_window: d_day(),
+            severity: Severity::Low,
+            alert_severity: Severity::Medium,
+        }
+    }
 }
 
 #[derive(Deserialize)]
@@ -490,6 +550,34 @@ pub struct LearnedListsConfig {
     pub fields: Vec<ListFieldConfig>,
 }
 
+/// `rules.proxy_connect_port`, compiled.
+#[derive(Clone, Debug)]
+pub struct ConnectPortConfig {
+    /// Ports CONNECT may use.
+    pub allowed_ports: Vec<u16>,
+    /// At most one alert per (host, destination:port) within this time, ms.
+    pub dedup_ms: i64,
+    /// Severity of finding and alert.
+    pub severity: Severity,
+}
+
+/// `rules.proxy_user_agent`, compiled.
+#[derive(Clone, Debug)]
+pub struct UserAgentConfig {
+    /// Exact strings of the organisation's standard agents.
+    pub exact: std::collections::HashSet<String>,
+    /// Glob patterns (`*`, `?`) of standard agents.
+    pub patterns: Vec<(String, wildmatch::WildMatch)>,
+    /// Flag requests with no `user_agent.original` at all (an empty string is always flagged).
+    pub flag_missing: bool,
+    /// At most one alert per (host, agent) within this time, ms.
+    pub dedup_ms: i64,
+    /// Severity of the finding.
+    pub severity: Severity,
+    /// Severity of the alert.
+    pub alert_severity: Severity,
+}
+
 /// A compiled configuration.
 #[derive(Clone, Debug)]
 pub struct Config {
@@ -507,6 +595,10 @@ pub struct Config {
     pub fw_c2_ip: Option<C2IpConfig>,
     /// `None` when disabled or no list is loaded.
     pub learned_lists: Option<LearnedListsConfig>,
+    /// `None` when disabled.
+    pub proxy_connect_port: Option<ConnectPortConfig>,
+    /// `None` when disabled.
+    pub proxy_user_agent: Option<UserAgentConfig>,
 }
 
 impl Default for Config {
@@ -633,6 +725,40 @@ impl Config {
             (false, _) => None,
         };
 
+        let c = raw.rules.proxy_connect_port;
+        let proxy_connect_port = c.enabled.then(|| {
+            let mut ports: Vec<u16> = c.allowed_ports.iter().map(|p| p.0).collect();
+            ports.sort_unstable();
+            ports.dedup();
+            ConnectPortConfig { allowed_ports: ports, dedup_ms: c.dedup_window.ms, severity: c.severity }
+        });
+        let u = raw.rules.proxy_user_agent;
+        let proxy_user_agent = if u.enabled {
+            let mut exact = std::collections::HashSet::new();
+            let mut patterns = Vec::new();
+            for (i, a) in u.allowed.into_iter().enumerate() {
+                if a.is_empty() {
+                    return Err(err(format!("rules.proxy_user_agent.allowed[{i}]"), "an empty agent cannot be standard"));
+                }
+                if a.contains(['*', '?']) {
+                    let m = wildmatch::WildMatch::new(&a);
+                    patterns.push((a, m));
+                } else {
+                    exact.insert(a);
+                }
+            }
+            Some(UserAgentConfig {
+                exact,
+                patterns,
+                flag_missing: u.flag_missing,
+                dedup_ms: u.dedup_window.ms,
+                severity: u.severity,
+                alert_severity: u.alert_severity,
+            })
+        } else {
+            None
+        };
+
         Ok(Config {
             internal,
             hash_seed: raw.hash_seed,
@@ -641,6 +767,8 @@ impl Config {
             fw_outbound_deny,
             fw_c2_ip,
             learned_lists,
+            proxy_connect_port,
+            proxy_user_agent,
         })
     }
 

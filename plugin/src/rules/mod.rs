@@ -4,11 +4,14 @@
 //!
 //! - [`fw_outbound_deny`]: outbound connections denied by the firewall (SPEC §5.2);
 //! - [`fw_c2_ip`]: destination in a C&C indicator list (SPEC §5.2);
-//! - [`learned_list`]: `list.count` and `list.types` over learned lists (SPEC §5.1).
+//! - [`learned_list`]: `list.count` and `list.types` over learned lists (SPEC §5.1);
+//! - [`proxy_connect_port`], [`proxy_user_agent`]: web proxy checks (SPEC §5.3).
 
 pub mod fw_c2_ip;
 pub mod fw_outbound_deny;
 pub mod learned_list;
+pub mod proxy_connect_port;
+pub mod proxy_user_agent;
 
 use crate::config::Config;
 use crate::event::{Event, FieldError, SourceKind};
@@ -80,6 +83,12 @@ pub fn run_all(ev: &Event, config: &Config, hosts: &mut HostTable, ann: &mut Ann
     }
     if let (SourceKind::Firewall | SourceKind::Proxy, Some(rc)) = (kind, &config.fw_c2_ip) {
         fw_c2_ip::apply(ev, config, rc, hosts, ann);
+    }
+    if let (SourceKind::Proxy, Some(rc)) = (kind, &config.proxy_connect_port) {
+        proxy_connect_port::apply(ev, config, rc, hosts, ann);
+    }
+    if let (SourceKind::Proxy, Some(rc)) = (kind, &config.proxy_user_agent) {
+        proxy_user_agent::apply(ev, config, rc, hosts, ann);
     }
     if let Some(rc) = &config.learned_lists {
         learned_list::apply(ev, kind, config, rc, hosts, ann);

@@ -1,0 +1,142 @@
+//! `proxy.connect_port`: a `CONNECT` through the proxy to a port outside the allowed set
+//! (default 80 and 443): tunnels to odd ports are how much malware reaches its C&C.
+//!
+//! The port comes from the CONNECT authority (`url.original` / `url.full`, `host:port` or
+//! `[v6]:port`), else `url.port`, else `destination.port`. One alert per (host,
+//! destination:port) per `dedup_window`.
+
+use serde_json::json;
+
+use crate::config::{Config, ConnectPortConfig};
+use crate::event::{Event, Field, FieldError, time::format_ms};
+use crate::output::{Alert, Finding};
+use crate::state::HostTable;
+
+use super::{Annotations, RuleMeta};
+
+/// Rule identity.
+pub static META: RuleMeta = RuleMeta {
+    id: "proxy.connect_port",
+    name: "CONNECT to an unusual port",
+    description: "A host opened a tunnel through the web proxy to a port other than the ones web browsing uses.",
+    category: "command_and_control",
+};
+
+/// Splits a CONNECT authority into host and port.
+pub fn authority(s: &str) -> Option<(&str, Option<u16>)> {
+    let s = s.trim();
+    let s = s.split_once("://").map_or(s, |(_, rest)| rest);
+    let s = s.split(['/', '?', '#']).next().unwrap_or(s);
+    if s.is_empty() {
+        return None;
+    }
+    if let Some(rest) = s.strip_prefix('[') {
+        let (host, after) = rest.split_once(']')?;
+        let port = after.strip_prefix(':').and_then(|p| p.parse().ok());
+        return Some((host, port));
+    }
+    match s.rsplit_once(':') {
+        Some((h, p)) if !h.contains(':') => Some((h, p.parse().ok())),
+        _ => Some((s, None)),
+    }
+}
+
+/// Applies the rule to one proxy event.
+pub fn apply(ev: &Event, config: &Config, rc: &ConnectPortConfig, hosts: &mut HostTable, ann: &mut Annotations) {
+    let Some(method) = ev.str(Field::HttpRequestMethod) else { return };
+    if !method.trim().eq_ignore_ascii_case("CONNECT") {
+        return;
+    }
+    let auth = ev.str(Field::UrlOriginal).or_else(|| ev.str(Field::UrlFull)).and_then(authority);
+    let host_name = auth.map(|a| a.0.to_string()).or_else(|| ev.str(Field::UrlDomain).map(str::to_string));
+    let port = match auth.and_then(|a| a.1) {
+        Some(p) => Some(p),
+        None => match ev.port(Field::UrlPort) {
+            Ok(Some(p)) => Some(p),
+            Ok(None) => ev.destination_port().unwrap_or_else(|e| {
+                ann.field_error(META.id, e);
+                None
+            }),
+            Err(e) => {
+                ann.field_error(META.id, e);
+                None
+            }
+        },
+    };
+    let Some(port) = port else {
+        return ann.field_error(META.id, FieldError { field: "url.original", problem: "CONNECT without a port".into() });
+    };
+    if rc.allowed_ports.binary_search(&port).is_ok() {
+        return;
+    }
+    let dest = match &host_name {
+        Some(h) if h.contains(':') => format!("[{h}]:{port}"),
+        Some(h) => format!("{h}:{port}"),
+        None => format!("port {port}"),
+    };
+    let reason = format!("CONNECT to {dest} (port {port} is not in {:?})", rc.allowed_ports);
+    ann.findings.push(Finding { rule: META.id, severity: rc.severity, reason: reason.clone() });
+    let src = match ev.source_ip() {
+        Ok(Some(ip)) => ip,
+        Ok(None) => {
+            return ann.field_error(META.id, FieldError { field: "source.ip", problem: "missing; no alert can name the host".into() });
+        }
+        Err(e) => return ann.field_error(META.id, e),
+    };
+    let ts = match ev.timestamp_ms() {
+        Ok(t) => t,
+        Err(e) => return ann.field_error(META.id, e),
+    };
+    let key = hosts.key_hash(META.id, dest.as_str());
+    let cap = config.state.max_keys_per_host;
+    if !hosts.get_mut(src).dedup.should_alert(key, ts, rc.dedup_ms, cap) {
+        return;
+    }
+    let dst_ip = ev.destination_ip().ok().flatten();
+    let mut related = vec![src];
+    related.extend(dst_ip);
+    ann.alerts.push(Alert {
+        timestamp_ms: ts,
+        rule: &META,
+        severity: rc.severity,
+        host: src,
+        destination: dst_ip.map(|ip| (ip, Some(port))),
+        related_ips: related,
+        message: format!("{src}: {reason}"),
+        evidence: json!({
+            "destination": dest,
+            "host": host_name,
+            "port": port,
+            "allowed_ports": rc.allowed_ports,
+            "user_agent": ev.str(Field::UserAgentOriginal),
+            "user": ev.str(Field::UserName),
+            "first_seen": format_ms(ts),
+        }),
+    });
+}
+
+#[cfg(test)]
+mod tests {
+    use super::authority;
+
+    #[test]
+    fn connect_without_a_port_is_a_field_error() {
+        // RFC 9110 requires host:port in a CONNECT target. (event.schema.json does not say
+        // so, which is why this case is not among the golden fixtures.)
+        let mut d = crate::Detector::default();
+        let mut out = Vec::new();
+        d.process_line(br#"{"@timestamp":1714557600,"observer.type":"proxy","source.ip":"10.0.0.1","http.request.method":"CONNECT","url.original":"noport.example","user_agent.original":"x"}"#, &mut out);
+        let v: serde_json::Value = serde_json::from_slice(&out).unwrap();
+        assert_eq!(v["error"]["message"], "url.original: CONNECT without a port (proxy.connect_port)");
+    }
+
+    #[test]
+    fn authorities() {
+        assert_eq!(authority("evil.example:8443"), Some(("evil.example", Some(8443))));
+        assert_eq!(authority("[2001:db8::1]:22"), Some(("2001:db8::1", Some(22))));
+        assert_eq!(authority("evil.example"), Some(("evil.example", None)));
+        assert_eq!(authority("https://evil.example:8443/x"), Some(("evil.example", Some(8443))));
+        assert_eq!(authority("2001:db8::1"), Some(("2001:db8::1", None)));
+        assert_eq!(authority(" "), None);
+    }
+}
