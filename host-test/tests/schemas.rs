@@ -284,7 +284,7 @@ const CONFIGS_REJECTED: &[&str] = &[
     r#"{"rulez": {}}"#,
     r#"{"state": {"max_host": 10}}"#,
     r#"{"limits": {"max_line": 10}}"#,
-    r#"{"rules": {"proxy_ioc": {}}}"#,
+    r#"{"rules": {"no_such_rule": {}}}"#,
     r#"{"rules": {"fw_outbound_deny": {"min_cout": 3}}}"#,
     r#"{"rules": {"fw_c2_ip": {"list": []}}}"#,
     r#"{"rules": {"fw_c2_ip": {"lists": [{"name": "a", "entries": [], "url": "x"}]}}}"#,

@@ -265,9 +265,43 @@ struct RawRules {
     #[serde(default)]
     learned_lists: RawLearnedLists,
     #[serde(default)]
+    proxy_ioc: RawProxyIoc,
+    #[serde(default)]
     proxy_connect_port: RawConnectPort,
     #[serde(default)]
     proxy_user_agent: RawUserAgent,
+}
+
+#[derive(Deserialize)]
+#[serde(deny_unknown_fields)]
+struct RawProxyIoc {
+    #[serde(default = "yes")]
+    enabled: bool,
+    #[serde(default = "d_dedup")]
+    dedup_window: Duration,
+    #[serde(default = "d_high")]
+    severity: Severity,
+    #[serde(default)]
+    lists: Vec<RawProxyIocList>,
+}
+impl Default for RawProxyIoc {
+    fn default() -> Self {
+        RawProxyIoc { enabled: true, dedup_window: d_dedup(), severity: Severity::High, lists: Vec::new() }
+    }
+}
+
+#[derive(Deserialize)]
+#[serde(deny_unknown_fields)]
+struct RawProxyIocList {
+    name: String,
+    #[serde(default)]
+    provider: Option<String>,
+    #[serde(default)]
+    domains: Vec<String>,
+    #[serde(default)]
+    urls: Vec<String>,
+    #[serde(default)]
+    ips: Vec<NetEntry>,
 }
 
 #[derive(Deserialize)]
@@ -550,6 +584,35 @@ pub struct LearnedListsConfig {
     pub fields: Vec<ListFieldConfig>,
 }
 
+/// `rules.proxy_ioc`, compiled.
+#[derive(Clone, Debug)]
+pub struct ProxyIocConfig {
+    /// Domain (lower-case, IDNA) → source.
+    pub domains: std::collections::HashMap<String, u32>,
+    /// Normalised URL → source.
+    pub urls: std::collections::HashMap<String, u32>,
+    /// Addresses and blocks → source.
+    pub ips: NetMatcher<u32>,
+    /// Where each entry came from.
+    pub sources: Vec<IndicatorSource>,
+    /// At most one alert per (host, indicator) within this time, ms.
+    pub dedup_ms: i64,
+    /// Severity.
+    pub severity: Severity,
+}
+
+/// Normalises a domain as the proxy rule compares it: IDNA, lower case, no trailing dot.
+pub fn normalise_domain(d: &str) -> Option<String> {
+    let d = d.trim().trim_end_matches('.');
+    if d.is_empty() {
+        return None;
+    }
+    match url::Host::parse(d).ok()? {
+        url::Host::Domain(s) => Some(s),
+        _ => None,
+    }
+}
+
 /// `rules.proxy_connect_port`, compiled.
 #[derive(Clone, Debug)]
 pub struct ConnectPortConfig {
@@ -595,6 +658,8 @@ pub struct Config {
     pub fw_c2_ip: Option<C2IpConfig>,
     /// `None` when disabled or no list is loaded.
     pub learned_lists: Option<LearnedListsConfig>,
+    /// `None` when disabled or without lists.
+    pub proxy_ioc: Option<ProxyIocConfig>,
     /// `None` when disabled.
     pub proxy_connect_port: Option<ConnectPortConfig>,
     /// `None` when disabled.
@@ -725,6 +790,49 @@ impl Config {
             (false, _) => None,
         };
 
+        let p = raw.rules.proxy_ioc;
+        let proxy_ioc = if p.enabled && !p.lists.is_empty() {
+            let mut cfg = ProxyIocConfig {
+                domains: Default::default(),
+                urls: Default::default(),
+                ips: NetMatcher::new(),
+                sources: Vec::new(),
+                dedup_ms: p.dedup_window.ms,
+                severity: p.severity,
+            };
+            let opts = ExtractOptions { keep_query: true };
+            for (i, list) in p.lists.into_iter().enumerate() {
+                if list.name.trim().is_empty() {
+                    return Err(err(format!("rules.proxy_ioc.lists[{i}].name"), "must not be empty"));
+                }
+                let provider = list.provider.unwrap_or_else(|| list.name.clone());
+                let add = |entry: String, sources: &mut Vec<IndicatorSource>| -> u32 {
+                    sources.push(IndicatorSource { entry, list: list.name.clone(), provider: provider.clone() });
+                    (sources.len() - 1) as u32
+                };
+                for (j, d) in list.domains.into_iter().enumerate() {
+                    let Some(n) = normalise_domain(&d) else {
+                        return Err(err(format!("rules.proxy_ioc.lists[{i}].domains[{j}]"), format!("not a domain name: {d:?}")));
+                    };
+                    let id = add(n.clone(), &mut cfg.sources);
+                    cfg.domains.insert(n, id);
+                }
+                for (j, u) in list.urls.into_iter().enumerate() {
+                    let Some(n) = crate::lists::extract::normalise_url(&u, None, &opts) else {
+                        return Err(err(format!("rules.proxy_ioc.lists[{i}].urls[{j}]"), format!("not an absolute http(s) URL: {u:?}")));
+                    };
+                    let id = add(n.clone(), &mut cfg.sources);
+                    cfg.urls.insert(n, id);
+                }
+                for e in list.ips {
+                    let id = add(e.1.trim().to_string(), &mut cfg.sources);
+                    cfg.ips.insert(e.0, id);
+                }
+            }
+            Some(cfg)
+        } else {
+            None
+        };
         let c = raw.rules.proxy_connect_port;
         let proxy_connect_port = c.enabled.then(|| {
             let mut ports: Vec<u16> = c.allowed_ports.iter().map(|p| p.0).collect();
@@ -767,6 +875,7 @@ impl Config {
             fw_outbound_deny,
             fw_c2_ip,
             learned_lists,
+            proxy_ioc,
             proxy_connect_port,
             proxy_user_agent,
         })

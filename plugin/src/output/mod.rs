@@ -42,8 +42,12 @@ pub struct Indicator {
     /// `ipv4-addr`, `ipv6-addr`, `url`, `domain-name`.
     #[serde(rename = "type")]
     pub kind: &'static str,
-    /// The matched address.
-    pub ip: String,
+    /// The matched address (address indicators).
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub ip: Option<String>,
+    /// The indicator's URL or domain (`url.full`, `url.domain`; URL and domain indicators).
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub url: Option<IndicatorUrl>,
     /// The port, for `IP:port` indicators.
     #[serde(skip_serializing_if = "Option::is_none")]
     pub port: Option<u16>,
@@ -51,6 +55,17 @@ pub struct Indicator {
     pub name: String,
     /// The list's provider.
     pub provider: String,
+}
+
+/// ECS `threat.enrichments[].indicator.url`.
+#[derive(Clone, Debug, Serialize, PartialEq)]
+pub struct IndicatorUrl {
+    /// A URL indicator, normalised.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub full: Option<String>,
+    /// A domain indicator.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub domain: Option<String>,
 }
 
 /// ECS `threat.enrichments[].matched`.

@@ -44,7 +44,8 @@ pub fn apply(ev: &Event, config: &Config, rc: &C2IpConfig, hosts: &mut HostTable
     ann.enrichments.push(ThreatEnrichment {
         indicator: Indicator {
             kind,
-            ip: dst.to_string(),
+            ip: Some(dst.to_string()),
+            url: None,
             port: match spec {
                 crate::netlist::NetSpec::Socket(_, p) => Some(*p),
                 _ => None,

@@ -5,12 +5,13 @@
 //! - [`fw_outbound_deny`]: outbound connections denied by the firewall (SPEC §5.2);
 //! - [`fw_c2_ip`]: destination in a C&C indicator list (SPEC §5.2);
 //! - [`learned_list`]: `list.count` and `list.types` over learned lists (SPEC §5.1);
-//! - [`proxy_connect_port`], [`proxy_user_agent`]: web proxy checks (SPEC §5.3).
+//! - [`proxy_ioc`], [`proxy_connect_port`], [`proxy_user_agent`]: web proxy checks (SPEC §5.3).
 
 pub mod fw_c2_ip;
 pub mod fw_outbound_deny;
 pub mod learned_list;
 pub mod proxy_connect_port;
+pub mod proxy_ioc;
 pub mod proxy_user_agent;
 
 use crate::config::Config;
@@ -83,6 +84,9 @@ pub fn run_all(ev: &Event, config: &Config, hosts: &mut HostTable, ann: &mut Ann
     }
     if let (SourceKind::Firewall | SourceKind::Proxy, Some(rc)) = (kind, &config.fw_c2_ip) {
         fw_c2_ip::apply(ev, config, rc, hosts, ann);
+    }
+    if let (SourceKind::Proxy, Some(rc)) = (kind, &config.proxy_ioc) {
+        proxy_ioc::apply(ev, config, rc, hosts, ann);
     }
     if let (SourceKind::Proxy, Some(rc)) = (kind, &config.proxy_connect_port) {
         proxy_connect_port::apply(ev, config, rc, hosts, ann);

@@ -1,0 +1,148 @@
+//! `proxy.ioc`: a proxy request whose URL, domain (or any parent domain up to the registered
+//! domain, by the public suffix list) or destination address is in an indicator list.
+//!
+//! URLs are compared normalised (the learned lists' normaliser), with and without their query;
+//! domains are compared after IDNA and lower-casing, walking `a.b.evil.example` →
+//! `b.evil.example` → `evil.example` and stopping at the registered domain, so a listed
+//! `evil.example` matches its subdomains while a listed public suffix (`co.uk`) matches
+//! nothing by accident. Lookups are hash lookups: the list size does not matter. Each match
+//! is a `threat.enrichments[]` entry; a host alerts once per indicator per `dedup_window`.
+
+use serde_json::json;
+
+use crate::config::{Config, ProxyIocConfig, normalise_domain};
+use crate::event::{Event, Field, time::format_ms};
+use crate::lists::extract::{ExtractOptions, normalise_url};
+use crate::output::{Alert, Finding, Indicator, IndicatorUrl, Matched, ThreatEnrichment};
+use crate::state::HostTable;
+
+use super::{Annotations, RuleMeta};
+
+/// Rule identity.
+pub static META: RuleMeta = RuleMeta {
+    id: "proxy.ioc",
+    name: "Web request to a known malicious indicator",
+    description: "A host requested a URL, domain or address listed as malicious.",
+    category: "command_and_control",
+};
+
+struct Hit {
+    source: u32,
+    kind: &'static str,
+    atomic: String,
+    field: &'static str,
+}
+
+/// The registered domain of `host` (public suffix list), or the host itself.
+fn registered(host: &str) -> &str {
+    psl::domain_str(host).unwrap_or(host)
+}
+
+/// Applies the rule to one proxy event.
+pub fn apply(ev: &Event, config: &Config, rc: &ProxyIocConfig, hosts: &mut HostTable, ann: &mut Annotations) {
+    let mut hits: Vec<Hit> = Vec::new();
+    let raw = ev.str(Field::UrlFull).or_else(|| ev.str(Field::UrlOriginal));
+    let domain_field = ev.str(Field::UrlDomain);
+    if let (Some(raw), false) = (raw, rc.urls.is_empty()) {
+        for keep_query in [true, false] {
+            if let Some(n) = normalise_url(raw, domain_field, &ExtractOptions { keep_query }) {
+                if let Some(&id) = rc.urls.get(&n) {
+                    hits.push(Hit { source: id, kind: "url", atomic: n, field: "url.full" });
+                    break;
+                }
+            }
+        }
+    }
+    let host: Option<String> = domain_field
+        .map(str::to_owned)
+        .or_else(|| raw.and_then(|r| url::Url::parse(r).ok()).and_then(|u| u.host_str().map(str::to_owned)))
+        .or_else(|| raw.and_then(super::proxy_connect_port::authority).map(|a| a.0.to_owned()));
+    if let (Some(h), false) = (host.as_deref().and_then(normalise_domain), rc.domains.is_empty()) {
+        let stop = registered(&h).to_owned();
+        let mut d: &str = &h;
+        loop {
+            if let Some(&id) = rc.domains.get(d) {
+                hits.push(Hit { source: id, kind: "domain-name", atomic: h.clone(), field: "url.domain" });
+                break;
+            }
+            if d == stop {
+                break;
+            }
+            match d.find('.') {
+                Some(i) => d = &d[i + 1..],
+                None => break,
+            }
+        }
+    }
+    if !rc.ips.is_empty() {
+        let ip = ev.destination_ip().ok().flatten().or_else(|| host.as_deref().and_then(crate::event::parse_ip));
+        if let Some(ip) = ip {
+            let port = ev.destination_port().ok().flatten();
+            if let Some((_, &id)) = rc.ips.lookup(ip, port) {
+                let kind = if ip.is_ipv4() { "ipv4-addr" } else { "ipv6-addr" };
+                hits.push(Hit { source: id, kind, atomic: ip.to_string(), field: "destination.ip" });
+            }
+        }
+    }
+    if hits.is_empty() {
+        return;
+    }
+    let src = ev.source_ip().ok().flatten();
+    let ts = ev.timestamp_ms().ok();
+    for h in hits {
+        let s = &rc.sources[h.source as usize];
+        let url = match h.kind {
+            "url" => Some(IndicatorUrl { full: Some(s.entry.clone()), domain: None }),
+            "domain-name" => Some(IndicatorUrl { full: None, domain: Some(s.entry.clone()) }),
+            _ => None,
+        };
+        ann.enrichments.push(ThreatEnrichment {
+            indicator: Indicator {
+                kind: h.kind,
+                ip: (h.field == "destination.ip").then(|| h.atomic.clone()),
+                url,
+                port: None,
+                name: s.entry.clone(),
+                provider: s.provider.clone(),
+            },
+            matched: Matched { atomic: h.atomic.clone(), field: h.field, kind: "indicator_match_rule" },
+        });
+        let reason = format!("{} {} is in indicator list {:?} (entry {})", h.field, h.atomic, s.list, s.entry);
+        ann.findings.push(Finding { rule: META.id, severity: rc.severity, reason: reason.clone() });
+        let (Some(src), Some(ts)) = (src, ts) else { continue };
+        let key = hosts.key_hash(META.id, s.entry.as_str());
+        if !hosts.get_mut(src).dedup.should_alert(key, ts, rc.dedup_ms, config.state.max_keys_per_host) {
+            continue;
+        }
+        ann.alerts.push(Alert {
+            timestamp_ms: ts,
+            rule: &META,
+            severity: rc.severity,
+            host: src,
+            destination: ev.destination_ip().ok().flatten().map(|ip| (ip, None)),
+            related_ips: vec![src],
+            message: format!("{src}: {reason}"),
+            evidence: json!({
+                "indicator": s.entry,
+                "type": h.kind,
+                "list": s.list,
+                "provider": s.provider,
+                "matched": h.atomic,
+                "field": h.field,
+                "url": raw,
+                "first_seen": format_ms(ts),
+            }),
+        });
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::registered;
+
+    #[test]
+    fn registered_domains_follow_the_public_suffix_list() {
+        assert_eq!(registered("a.b.evil.example.co.uk"), "example.co.uk");
+        assert_eq!(registered("www.evil.com"), "evil.com");
+    }
+}
