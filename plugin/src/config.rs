@@ -761,10 +761,7 @@ impl Config {
         let fw_c2_ip = if c.enabled {
             let mut indicators = NetMatcher::new();
             for (i, list) in c.lists.into_iter().enumerate() {
-                if list.name.trim().is_empty() {
-                    return Err(err(format!("rules.fw_c2_ip.lists[{i}].name"), "must not be empty"));
-                }
-                let provider = list.provider.unwrap_or_else(|| list.name.clone());
+                let provider = list_provider(&list.name, list.provider, "fw_c2_ip", i)?;
                 for e in list.entries {
                     indicators.insert(
                         e.0,
@@ -802,10 +799,7 @@ impl Config {
             };
             let opts = ExtractOptions { keep_query: true };
             for (i, list) in p.lists.into_iter().enumerate() {
-                if list.name.trim().is_empty() {
-                    return Err(err(format!("rules.proxy_ioc.lists[{i}].name"), "must not be empty"));
-                }
-                let provider = list.provider.unwrap_or_else(|| list.name.clone());
+                let provider = list_provider(&list.name, list.provider, "proxy_ioc", i)?;
                 let add = |entry: String, sources: &mut Vec<IndicatorSource>| -> u32 {
                     sources.push(IndicatorSource { entry, list: list.name.clone(), provider: provider.clone() });
                     (sources.len() - 1) as u32
@@ -926,6 +920,14 @@ fn compile_lists(
         extract: doc.options.extract,
         fields,
     })
+}
+
+/// Checks an indicator list's name; its provider defaults to the name.
+fn list_provider(name: &str, provider: Option<String>, rule: &str, i: usize) -> Result<String, ConfigError> {
+    if name.trim().is_empty() {
+        return Err(err(format!("rules.{rule}.lists[{i}].name"), "must not be empty"));
+    }
+    Ok(provider.unwrap_or_else(|| name.to_owned()))
 }
 
 /// serde_json appends " at line L column C" to data errors; the JSON path says more.

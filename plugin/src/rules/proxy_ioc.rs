@@ -44,12 +44,13 @@ pub fn apply(ev: &Event, config: &Config, rc: &ProxyIocConfig, hosts: &mut HostT
     let raw = ev.str(Field::UrlFull).or_else(|| ev.str(Field::UrlOriginal));
     let domain_field = ev.str(Field::UrlDomain);
     if let (Some(raw), false) = (raw, rc.urls.is_empty()) {
-        for keep_query in [true, false] {
-            if let Some(n) = normalise_url(raw, domain_field, &ExtractOptions { keep_query }) {
-                if let Some(&id) = rc.urls.get(&n) {
-                    hits.push(Hit { source: id, kind: "url", atomic: n, field: "url.full" });
-                    break;
-                }
+        // Parse once; the form without the query is a prefix of the one with it (the
+        // normaliser drops the fragment, and `?` cannot occur unescaped before the query).
+        if let Some(full) = normalise_url(raw, domain_field, &ExtractOptions { keep_query: true }) {
+            let bare = full.split_once('?').map(|(b, _)| b);
+            let hit = rc.urls.get(&full).map(|&id| (id, full.as_str())).or_else(|| bare.and_then(|b| rc.urls.get(b).map(|&id| (id, b))));
+            if let Some((id, n)) = hit {
+                hits.push(Hit { source: id, kind: "url", atomic: n.to_owned(), field: "url.full" });
             }
         }
     }
