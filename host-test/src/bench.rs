@@ -1,9 +1,11 @@
-//! `malhost bench`: the same synthetic firewall stream through the native detector and
-//! through the module on wasmtime, in the same batches; events/s, MB/s and their ratio.
+//! `malhost bench`: the same synthetic stream through the native detector and through the
+//! module on wasmtime, in the same batches; events/s, MB/s and their ratio.
 //!
-//! The default config is the defaults plus a C&C list of 5,000 CIDRs and addresses, so that
-//! both rules do real work. Each path is warmed up on the first tenth of the batches, with a
-//! separate detector, before it is timed.
+//! Two workloads: `firewall` ([`synth::firewall_events`]; default config plus a C&C list of
+//! 5,000 CIDRs and addresses, so both firewall rules do real work) and `proxy`
+//! ([`synth::proxy_events`]: 5,000 browsing hosts over four days with 20 beacons; every proxy
+//! rule on, with a 10,000-domain indicator list and a User-Agent allowlist). Each path is
+//! warmed up on the first tenth of the batches, with a separate detector, before it is timed.
 
 use std::time::Instant;
 
@@ -11,7 +13,17 @@ use anyhow::{Result, anyhow};
 use serde::Serialize;
 
 use crate::runtime::{Guest, Limits, Runtime};
-use crate::synth::{self, SynthOptions};
+use crate::synth::{self, ProxyOptions, SynthOptions};
+
+/// Which synthetic stream to measure.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Serialize, clap::ValueEnum)]
+#[serde(rename_all = "lowercase")]
+pub enum Workload {
+    /// Firewall events.
+    Firewall,
+    /// Web proxy events.
+    Proxy,
+}
 
 /// One measured path.
 #[derive(Clone, Debug, Serialize)]
@@ -45,7 +57,7 @@ pub struct Report {
     pub wasm_over_native: Option<f64>,
     /// Whether the module ran under a per-call time limit (epoch interruption).
     pub time_limited: bool,
-    /// Entries in the config's C&C lists.
+    /// Entries in the config's indicator lists (C&C addresses, proxy indicators).
     pub indicator_entries: usize,
     /// Time to parse and compile the config natively, milliseconds.
     pub configure_native_ms: f64,
@@ -53,9 +65,40 @@ pub struct Report {
     pub configure_wasm_ms: Option<f64>,
     /// The guest's linear memory at the end, bytes.
     pub guest_memory_bytes: Option<usize>,
+    /// The stream measured.
+    pub workload: Workload,
+    /// The native detector's counters at the end (hosts, destinations, beacon tracks).
+    pub stats: malhost::Stats,
+    /// Bytes one (host, destination) pair of `proxy.daily_beacon` takes in its host's map
+    /// (entry and control byte at the map's maximum load), from the type sizes.
+    pub bytes_per_beacon_track: usize,
 }
 
-/// The benchmark's default config.
+/// The benchmark's default config for a workload.
+pub fn default_config_for(w: Workload) -> Vec<u8> {
+    match w {
+        Workload::Firewall => default_config(),
+        Workload::Proxy => proxy_config(),
+    }
+}
+
+/// The proxy workload's config: every proxy rule on.
+pub fn proxy_config() -> Vec<u8> {
+    let domains: Vec<String> = (0..10_000u32).map(|i| format!("bad{i}.example")).collect();
+    serde_json::to_vec(&serde_json::json!({
+        "rules": {
+            "proxy_ioc": {"lists": [{"name": "bench-domains", "domains": domains}]},
+            "proxy_user_agent": {"allowed": ["Mozilla/5.0 (Windows NT 10.0; Win64; x64) *"]},
+            "proxy_connect_port": {},
+            "proxy_daily_beacon": {},
+            "proxy_off_hours": {},
+            "proxy_upload_volume": {}
+        }
+    }))
+    .unwrap_or_default()
+}
+
+/// The benchmark's default firewall config.
 pub fn default_config() -> Vec<u8> {
     let mut entries: Vec<String> = (0..4_000u32)
         .map(|i| format!("{}.{}.{}.0/24", 11 + i / 65_536 % 200, i / 256 % 256, i % 256))
@@ -72,9 +115,30 @@ pub fn default_config() -> Vec<u8> {
 }
 
 /// Runs the benchmark. `runtime` is `None` to measure the native path only.
-pub fn run(runtime: Option<&Runtime>, limits: Limits, config: &[u8], events: usize, batch_lines: usize, seed: u64) -> Result<Report> {
+pub fn run(
+    runtime: Option<&Runtime>,
+    limits: Limits,
+    workload: Workload,
+    config: &[u8],
+    events: usize,
+    batch_lines: usize,
+    seed: u64,
+) -> Result<Report> {
     let mut data = Vec::new();
-    synth::firewall_events(&SynthOptions { events, seed, ..Default::default() }, &mut data);
+    let events = match workload {
+        Workload::Firewall => {
+            synth::firewall_events(&SynthOptions { events, seed, ..Default::default() }, &mut data);
+            events
+        }
+        Workload::Proxy => {
+            let hosts = 5_000;
+            let days = 4;
+            // Weekends are quieter; aim a little high and let the count be what it is.
+            let per_day = (events as f64 / (f64::from(hosts) * f64::from(days) * 0.95)).ceil().max(1.0) as u32;
+            let o = ProxyOptions { hosts, days, requests_per_host_day: per_day, beacons: 20, seed, ..Default::default() };
+            synth::proxy_events(&o, &mut data)
+        }
+    };
     let batches = split_batches(&data, batch_lines.max(1));
     let warm = &batches[..batches.len() / 10];
     let mut results = Vec::new();
@@ -82,7 +146,8 @@ pub fn run(runtime: Option<&Runtime>, limits: Limits, config: &[u8], events: usi
     let t = Instant::now();
     let cfg = malhost::Config::from_json(config).map_err(|e| anyhow!("config: {e}"))?;
     let configure_native_ms = t.elapsed().as_secs_f64() * 1e3;
-    let indicator_entries = cfg.fw_c2_ip.as_ref().map_or(0, |c| c.indicators.len());
+    let indicator_entries =
+        cfg.fw_c2_ip.as_ref().map_or(0, |c| c.indicators.len()) + cfg.proxy_ioc.as_ref().map_or(0, |c| c.sources.len());
     let mut configure_wasm_ms = None;
     let mut out = Vec::with_capacity(1 << 20);
     let mut warm_det = malhost::Detector::new(cfg.clone());
@@ -99,6 +164,7 @@ pub fn run(runtime: Option<&Runtime>, limits: Limits, config: &[u8], events: usi
         out_bytes += out.len();
     }
     results.push(measure("native", events, data.len(), out_bytes, t.elapsed().as_secs_f64()));
+    let stats = det.stats();
 
     let mut guest_memory = None;
     if let Some(rt) = runtime {
@@ -136,6 +202,9 @@ pub fn run(runtime: Option<&Runtime>, limits: Limits, config: &[u8], events: usi
         configure_native_ms,
         configure_wasm_ms,
         guest_memory_bytes: guest_memory,
+        workload,
+        stats,
+        bytes_per_beacon_track: malhost::rules::proxy_daily_beacon::Track::tracked_bytes(),
     })
 }
 
@@ -175,10 +244,8 @@ fn split_batches(data: &[u8], lines: usize) -> Vec<&[u8]> {
 impl Report {
     /// A plain-text table.
     pub fn table(&self) -> String {
-        let mut s = format!(
-            "{:<8} {:>10} {:>12} {:>14} {:>10}\n",
-            "path", "events", "seconds", "events/s", "MB/s"
-        );
+        let mut s = format!("workload: {:?}\n", self.workload).to_lowercase();
+        s.push_str(&format!("{:<8} {:>10} {:>12} {:>14} {:>10}\n", "path", "events", "seconds", "events/s", "MB/s"));
         for r in &self.results {
             s.push_str(&format!(
                 "{:<8} {:>10} {:>12.3} {:>14.0} {:>10.1}\n",
@@ -193,7 +260,7 @@ impl Report {
             ));
         }
         s.push_str(&format!(
-            "config with {} C&C entries compiled in {:.1} ms native{}\n",
+            "config with {} indicator entries compiled in {:.1} ms native{}\n",
             self.indicator_entries,
             self.configure_native_ms,
             self.configure_wasm_ms.map(|w| format!(", {w:.1} ms in the module")).unwrap_or_default()
@@ -201,6 +268,11 @@ impl Report {
         if let Some(m) = self.guest_memory_bytes {
             s.push_str(&format!("guest memory at end: {:.1} MiB\n", m as f64 / 1048576.0));
         }
+        let st = &self.stats;
+        s.push_str(&format!(
+            "state at end: {} hosts, {} destinations counted, {} beacon tracks of {} bytes each; {} alerts\n",
+            st.hosts_tracked, st.destinations_tracked, st.beacon_tracks, self.bytes_per_beacon_track, st.alerts
+        ));
         s
     }
 }

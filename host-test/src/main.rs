@@ -171,8 +171,11 @@ enum Command {
         /// Config document (JSON).
         config: PathBuf,
     },
-    /// Measure throughput of the native detector and of the module on synthetic firewall events.
+    /// Measure throughput of the native detector and of the module on synthetic events.
     Bench {
+        /// Synthetic stream: firewall or web proxy events.
+        #[arg(long, value_enum, default_value = "firewall")]
+        workload: bench::Workload,
         /// Events to generate.
         #[arg(long, default_value_t = 1_000_000)]
         events: usize,
@@ -182,7 +185,8 @@ enum Command {
         /// PRNG seed of the synthetic stream.
         #[arg(long, default_value_t = 1)]
         seed: u64,
-        /// Config document (default: defaults plus a 5,000-entry C&C list).
+        /// Config document (default for firewall: defaults plus a 5,000-entry C&C list; for
+        /// proxy: every proxy rule on, a 10,000-domain indicator list).
         #[arg(long, value_name = "CONFIG")]
         config: Option<PathBuf>,
         /// Measure the native detector only.
@@ -345,13 +349,13 @@ fn run(cli: Cli) -> Result<ExitCode> {
             }
             Ok(if summary.failed_lines > 0 { ExitCode::from(3) } else { ExitCode::SUCCESS })
         }
-        Command::Bench { events, batch_lines, seed, config, native_only, json, module } => {
+        Command::Bench { workload, events, batch_lines, seed, config, native_only, json, module } => {
             let cfg = match &config {
                 Some(p) => read_config(p)?,
-                None => bench::default_config(),
+                None => bench::default_config_for(workload),
             };
             let rt = if native_only { None } else { Some(module.runtime()?) };
-            let report = bench::run(rt.as_ref(), module.limits(), &cfg, events.max(1), batch_lines, seed)?;
+            let report = bench::run(rt.as_ref(), module.limits(), workload, &cfg, events.max(1), batch_lines, seed)?;
             if json {
                 println!("{}", serde_json::to_string_pretty(&report)?);
             } else {

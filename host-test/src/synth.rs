@@ -284,3 +284,119 @@ pub fn paper_dataset(o: &PaperOptions, malware: &mut dyn std::io::Write, normal:
 }
 
 use malhost::event::time::format_ms;
+
+/// Settings of the synthetic web proxy stream ([`proxy_events`]).
+#[derive(Clone, Copy, Debug)]
+pub struct ProxyOptions {
+    /// Browsing hosts (10.200.x.y).
+    pub hosts: u32,
+    /// Days of traffic.
+    pub days: u32,
+    /// Requests per browsing host per day.
+    pub requests_per_host_day: u32,
+    /// Popular sites the hosts browse (Zipf-like popularity).
+    pub popular_sites: u32,
+    /// Infected hosts (the first hosts) that also reach their own rare C&C domain every
+    /// `beacon_every_ms`, day and night.
+    pub beacons: u32,
+    /// Beacon interval, ms.
+    pub beacon_every_ms: i64,
+    /// Midnight UTC of the first day, ms since the epoch.
+    pub start_ms: i64,
+    /// PRNG seed: the same seed gives the same bytes.
+    pub seed: u64,
+}
+
+impl Default for ProxyOptions {
+    fn default() -> Self {
+        ProxyOptions {
+            hosts: 500,
+            days: 4,
+            requests_per_host_day: 2,
+            popular_sites: 200,
+            beacons: 1,
+            beacon_every_ms: 6 * 3_600_000,
+            start_ms: 1_714_521_600_000, // 2024-05-01T00:00:00Z, a Wednesday
+            seed: 1,
+        }
+    }
+}
+
+/// The source address of browsing host `h`.
+pub fn proxy_host_ip(h: u32) -> String {
+    format!("10.200.{}.{}", h / 250 % 256, 1 + h % 250)
+}
+
+/// Appends a web proxy log, in time order, to `out`: every host browses popular sites
+/// during business hours (09:00–18:00 UTC on weekdays; a twentieth of requests in the
+/// evening), mostly GET with some POST and CONNECT; the first `beacons` hosts also reach
+/// `c2-<i>.example` every `beacon_every_ms` (± 30 s), day and night. About 330 bytes an
+/// event, nested ECS with some flat dotted keys. Returns the number of events.
+pub fn proxy_events(o: &ProxyOptions, out: &mut Vec<u8>) -> usize {
+    const DAY: i64 = 86_400_000;
+    const UA: &str = "Mozilla/5.0 (Windows NT 10.0; Win64; x64) AppleWebKit/537.36 (KHTML, like Gecko) Chrome/124.0 Safari/537.36";
+    let mut rng = fastrand::Rng::with_seed(o.seed);
+    // (time, host, is a beacon).
+    let mut plan: Vec<(i64, u32, bool)> = Vec::new();
+    for d in 0..i64::from(o.days) {
+        let day0 = o.start_ms + d * DAY;
+        let weekend = matches!((day0 / DAY + 3).rem_euclid(7), 5 | 6);
+        for h in 0..o.hosts {
+            for _ in 0..o.requests_per_host_day {
+                let t = if rng.u32(0..20) == 0 {
+                    day0 + rng.i64(18 * 3_600_000..23 * 3_600_000)
+                } else if weekend && rng.u32(0..4) != 0 {
+                    continue;
+                } else {
+                    day0 + rng.i64(9 * 3_600_000..18 * 3_600_000)
+                };
+                plan.push((t, h, false));
+            }
+        }
+    }
+    let end = o.start_ms + i64::from(o.days) * DAY;
+    for b in 0..o.beacons.min(o.hosts) {
+        let mut t = o.start_ms + rng.i64(0..o.beacon_every_ms.max(1));
+        while t < end {
+            plan.push((t + rng.i64(-30_000..=30_000), b, true));
+            t += o.beacon_every_ms.max(60_000);
+        }
+    }
+    plan.sort_by_key(|p| (p.0, p.1));
+    let mut line = String::with_capacity(400);
+    for &(t, h, beacon) in &plan {
+        let src = proxy_host_ip(h);
+        let stamp = malhost::event::time::format_ms(t);
+        line.clear();
+        if beacon {
+            let _ = write!(
+                line,
+                r#"{{"@timestamp":"{stamp}","event":{{"dataset":"proxy"}},"source":{{"ip":"{src}"}},"url":{{"full":"http://c2-{h}.example/gate.php?id={h}"}},"http":{{"request":{{"method":"GET","bytes":310}},"response":{{"status_code":200}}}},"user_agent":{{"original":"{UA}"}},"observer":{{"type":"proxy"}}}}"#
+            );
+        } else {
+            let k = (f64::from(o.popular_sites.max(1))).powf(rng.f64()).floor() as u32;
+            let site = format!("www.site{k}.example");
+            let user = format!("user{h}");
+            let (method, url, bytes) = match rng.u32(0..100) {
+                0..=89 => ("GET", format!("https://{site}/page{}.html", rng.u32(0..50)), rng.u32(300..900)),
+                90..=94 => ("POST", format!("https://{site}/api/v1/submit"), rng.u32(500..20_000)),
+                _ => ("CONNECT", format!("{site}:443"), rng.u32(500..5_000)),
+            };
+            let url_key = if method == "CONNECT" { "original" } else { "full" };
+            if rng.u32(0..10) == 0 {
+                let _ = write!(
+                    line,
+                    r#"{{"@timestamp":"{stamp}","event.dataset":"proxy","source.ip":"{src}","url.{url_key}":"{url}","http.request.method":"{method}","http.request.bytes":{bytes},"http.response.status_code":200,"user_agent.original":"{UA}","user.name":"{user}"}}"#
+                );
+            } else {
+                let _ = write!(
+                    line,
+                    r#"{{"@timestamp":"{stamp}","event":{{"dataset":"proxy"}},"source":{{"ip":"{src}"}},"url":{{"{url_key}":"{url}"}},"http":{{"request":{{"method":"{method}","bytes":{bytes}}},"response":{{"status_code":200}}}},"user_agent":{{"original":"{UA}"}},"user":{{"name":"{user}"}},"observer":{{"type":"proxy"}}}}"#
+                );
+            }
+        }
+        out.extend_from_slice(line.as_bytes());
+        out.push(b'\n');
+    }
+    plan.len()
+}

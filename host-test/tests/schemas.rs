@@ -244,6 +244,10 @@ fn example_and_fixture_configs_are_valid_under_the_schema_and_accepted() {
 /// Documents the schema and `Config::from_json` must both accept.
 const CONFIGS_ACCEPTED: &[&str] = &[
     r#"{}"#,
+    r#"{"calendar": {"utc_offset": "+09:00", "business_days": ["Mon", "TUESDAY", " fri "], "start_hour": 0, "end_hour": 24, "holidays": ["2026-01-01"]}}"#,
+    r#"{"calendar": {"utc_offset": "-0530"}, "rare_destinations": {"max_hosts": 64, "period": "7d", "allow": ["vendor.example", "10.0.0.0/8", "2001:db8::1"]}}"#,
+    r#"{"calendar": {"utc_offset": "Z"}, "state": {"max_destinations": 1}}"#,
+    r#"{"rules": {"proxy_daily_beacon": {"min_days": 16}, "proxy_off_hours": {"min_count": 1, "alert_severity": "high"}, "proxy_upload_volume": {"max_bytes": 0, "idle_gap": 30, "allow": ["backup.example"]}}}"#,
     r#"{"$schema": "../schemas/config.schema.json"}"#,
     r#"{"$schema": null, "internal_networks": null, "hash_seed": 0}"#,
     r#"{"hash_seed": 18446744073709551615}"#,
@@ -279,6 +283,16 @@ const CONFIGS_ACCEPTED: &[&str] = &[
 /// Documents the schema and `Config::from_json` must both reject.
 const CONFIGS_REJECTED: &[&str] = &[
     r#"[]"#,
+    r#"{"calendar": {"utc_offset": "09:00"}}"#,
+    r#"{"calendar": {"business_days": ["mo"]}}"#,
+    r#"{"calendar": {"start_hour": 24}}"#,
+    r#"{"calendar": {"holidays": ["2026-1-1"]}}"#,
+    r#"{"calendar": {"timezone": "Asia/Tokyo"}}"#,
+    r#"{"rare_destinations": {"max_hosts": 65}}"#,
+    r#"{"rare_destinations": {"max_hosts": 0}}"#,
+    r#"{"rules": {"proxy_daily_beacon": {"min_days": 17}}}"#,
+    r#"{"rules": {"proxy_daily_beacon": {"min_days": 0}}}"#,
+    r#"{"rules": {"proxy_upload_volume": {"max_bytes": -1}}}"#,
     r#"null"#,
     r#""{}""#,
     r#"{"rulez": {}}"#,
@@ -404,6 +418,12 @@ fn what_the_config_schema_cannot_express() {
         r#"{"rules": {"fw_outbound_deny": {"watched_ports": [80.0]}}}"#,
         // A JSON Schema validator sees the parsed object; serde also rejects duplicate keys.
         r#"{"hash_seed": 1, "hash_seed": 2}"#,
+        // Cross-field: business ends after it starts; offsets and dates within range.
+        r#"{"calendar": {"start_hour": 18, "end_hour": 9}}"#,
+        r#"{"calendar": {"utc_offset": "+19:00"}}"#,
+        r#"{"calendar": {"holidays": ["2026-02-30"]}}"#,
+        // Allowlist entries that are neither domains nor addresses.
+        r#"{"rare_destinations": {"allow": ["not a domain"]}}"#,
     ];
     for doc in gaps {
         let (schema_ok, code) = config_verdicts(doc.as_bytes());

@@ -217,7 +217,113 @@ struct RawConfig {
     #[serde(default)]
     limits: RawLimits,
     #[serde(default)]
+    calendar: RawCalendar,
+    #[serde(default)]
+    rare_destinations: RawRareDestinations,
+    #[serde(default)]
     rules: RawRules,
+}
+
+#[derive(Deserialize)]
+#[serde(deny_unknown_fields)]
+struct RawCalendar {
+    #[serde(default = "d_offset")]
+    utc_offset: UtcOffset,
+    #[serde(default = "d_business_days")]
+    business_days: Vec<WeekdayName>,
+    #[serde(default = "d_start_hour")]
+    start_hour: u8,
+    #[serde(default = "d_end_hour")]
+    end_hour: u8,
+    #[serde(default)]
+    holidays: Vec<HolidayDate>,
+}
+fn d_offset() -> UtcOffset {
+    UtcOffset(0)
+}
+fn d_business_days() -> Vec<WeekdayName> {
+    (0..5).map(WeekdayName).collect()
+}
+fn d_start_hour() -> u8 {
+    9
+}
+fn d_end_hour() -> u8 {
+    18
+}
+impl Default for RawCalendar {
+    fn default() -> Self {
+        RawCalendar {
+            utc_offset: d_offset(),
+            business_days: d_business_days(),
+            start_hour: d_start_hour(),
+            end_hour: d_end_hour(),
+            holidays: Vec::new(),
+        }
+    }
+}
+
+/// A UTC offset such as `"+09:00"`.
+#[derive(Clone, Copy, Debug)]
+struct UtcOffset(i64);
+
+impl<'de> Deserialize<'de> for UtcOffset {
+    fn deserialize<D: Deserializer<'de>>(d: D) -> Result<Self, D::Error> {
+        let s = String::deserialize(d)?;
+        crate::calendar::parse_offset(&s)
+            .map(UtcOffset)
+            .ok_or_else(|| de::Error::custom(format!("expected a UTC offset such as \"+09:00\" (at most ±18:00), found {s:?}")))
+    }
+}
+
+/// A day of the week, `"mon"` … `"sun"` (any case, or the full English name).
+#[derive(Clone, Copy, Debug)]
+struct WeekdayName(usize);
+
+impl<'de> Deserialize<'de> for WeekdayName {
+    fn deserialize<D: Deserializer<'de>>(d: D) -> Result<Self, D::Error> {
+        let s = String::deserialize(d)?;
+        let l = s.trim().to_ascii_lowercase();
+        const FULL: [&str; 7] = ["monday", "tuesday", "wednesday", "thursday", "friday", "saturday", "sunday"];
+        (0..7)
+            .find(|&i| l == crate::calendar::WEEKDAYS[i] || l == FULL[i])
+            .map(WeekdayName)
+            .ok_or_else(|| de::Error::custom(format!("expected a day of the week such as \"mon\", found {s:?}")))
+    }
+}
+
+/// A date `YYYY-MM-DD`.
+#[derive(Clone, Copy, Debug)]
+struct HolidayDate(i32);
+
+impl<'de> Deserialize<'de> for HolidayDate {
+    fn deserialize<D: Deserializer<'de>>(d: D) -> Result<Self, D::Error> {
+        let s = String::deserialize(d)?;
+        crate::calendar::parse_day(&s)
+            .map(HolidayDate)
+            .ok_or_else(|| de::Error::custom(format!("expected a date such as \"2026-01-01\", found {s:?}")))
+    }
+}
+
+#[derive(Deserialize)]
+#[serde(deny_unknown_fields)]
+struct RawRareDestinations {
+    #[serde(default = "d_rare_max_hosts")]
+    max_hosts: PositiveInt,
+    #[serde(default = "d_rare_period")]
+    period: Duration,
+    #[serde(default)]
+    allow: Vec<String>,
+}
+fn d_rare_max_hosts() -> PositiveInt {
+    PositiveInt::new(3)
+}
+fn d_rare_period() -> Duration {
+    Duration::secs(30 * 86_400)
+}
+impl Default for RawRareDestinations {
+    fn default() -> Self {
+        RawRareDestinations { max_hosts: d_rare_max_hosts(), period: d_rare_period(), allow: Vec::new() }
+    }
 }
 
 #[derive(Deserialize)]
@@ -227,8 +333,13 @@ struct RawState {
     max_hosts: PositiveInt,
     #[serde(default = "d_max_keys")]
     max_keys_per_host: PositiveInt,
+    #[serde(default = "d_max_destinations")]
+    max_destinations: PositiveInt,
 }
 fn d_max_hosts() -> PositiveInt {
+    PositiveInt::new(100_000)
+}
+fn d_max_destinations() -> PositiveInt {
     PositiveInt::new(100_000)
 }
 fn d_max_keys() -> PositiveInt {
@@ -236,7 +347,7 @@ fn d_max_keys() -> PositiveInt {
 }
 impl Default for RawState {
     fn default() -> Self {
-        RawState { max_hosts: d_max_hosts(), max_keys_per_host: d_max_keys() }
+        RawState { max_hosts: d_max_hosts(), max_keys_per_host: d_max_keys(), max_destinations: d_max_destinations() }
     }
 }
 
@@ -270,6 +381,84 @@ struct RawRules {
     proxy_connect_port: RawConnectPort,
     #[serde(default)]
     proxy_user_agent: RawUserAgent,
+    #[serde(default)]
+    proxy_daily_beacon: RawDailyBeacon,
+    #[serde(default)]
+    proxy_off_hours: RawOffHours,
+    #[serde(default)]
+    proxy_upload_volume: RawUploadVolume,
+}
+
+#[derive(Deserialize)]
+#[serde(deny_unknown_fields)]
+struct RawDailyBeacon {
+    #[serde(default = "yes")]
+    enabled: bool,
+    #[serde(default = "d_min_days")]
+    min_days: PositiveInt,
+    #[serde(default = "d_high")]
+    severity: Severity,
+}
+fn d_min_days() -> PositiveInt {
+    PositiveInt::new(3)
+}
+impl Default for RawDailyBeacon {
+    fn default() -> Self {
+        RawDailyBeacon { enabled: true, min_days: d_min_days(), severity: Severity::High }
+    }
+}
+
+#[derive(Deserialize)]
+#[serde(deny_unknown_fields)]
+struct RawOffHours {
+    #[serde(default = "yes")]
+    enabled: bool,
+    #[serde(default = "d_off_hours_min_count")]
+    min_count: PositiveInt,
+    #[serde(default = "d_low")]
+    severity: Severity,
+    #[serde(default = "d_medium")]
+    alert_severity: Severity,
+}
+fn d_off_hours_min_count() -> PositiveInt {
+    PositiveInt::new(10)
+}
+impl Default for RawOffHours {
+    fn default() -> Self {
+        RawOffHours { enabled: true, min_count: d_off_hours_min_count(), severity: Severity::Low, alert_severity: Severity::Medium }
+    }
+}
+
+#[derive(Deserialize)]
+#[serde(deny_unknown_fields)]
+struct RawUploadVolume {
+    #[serde(default = "yes")]
+    enabled: bool,
+    #[serde(default = "d_max_bytes")]
+    max_bytes: u64,
+    #[serde(default = "d_idle_gap")]
+    idle_gap: Duration,
+    #[serde(default)]
+    allow: Vec<String>,
+    #[serde(default = "d_high")]
+    severity: Severity,
+}
+fn d_max_bytes() -> u64 {
+    10 * 1024 * 1024
+}
+fn d_idle_gap() -> Duration {
+    Duration::secs(600)
+}
+impl Default for RawUploadVolume {
+    fn default() -> Self {
+        RawUploadVolume {
+            enabled: true,
+            max_bytes: d_max_bytes(),
+            idle_gap: d_idle_gap(),
+            allow: Vec::new(),
+            severity: Severity::High,
+        }
+    }
 }
 
 #[derive(Deserialize)]
@@ -509,6 +698,8 @@ pub struct StateLimits {
     pub max_hosts: usize,
     /// Keys (window entries, dedup keys) per host and rule at most.
     pub max_keys_per_host: usize,
+    /// Web destinations whose distinct hosts are counted, at most.
+    pub max_destinations: usize,
 }
 
 /// `rules.fw_outbound_deny`, compiled.
@@ -641,6 +832,81 @@ pub struct UserAgentConfig {
     pub alert_severity: Severity,
 }
 
+/// Web destinations an operator vouches for: domains (with their subdomains) and address
+/// blocks.
+#[derive(Clone, Debug, Default)]
+pub struct DestinationAllow {
+    /// Normalised domains.
+    pub domains: std::collections::HashSet<String>,
+    /// Addresses and blocks.
+    pub nets: NetMatcher<()>,
+}
+
+impl DestinationAllow {
+    fn compile(entries: Vec<String>, path: &str) -> Result<Self, ConfigError> {
+        let mut a = DestinationAllow::default();
+        for (i, e) in entries.into_iter().enumerate() {
+            if let Ok(n) = NetSpec::parse(&e) {
+                a.nets.insert(n, ());
+            } else if let Some(d) = normalise_domain(&e) {
+                a.domains.insert(d);
+            } else {
+                return Err(err(format!("{path}[{i}]"), format!("expected a domain name, an IP address or a CIDR block, found {e:?}")));
+            }
+        }
+        Ok(a)
+    }
+
+    /// Whether nothing is allowed.
+    pub fn is_empty(&self) -> bool {
+        self.domains.is_empty() && self.nets.is_empty()
+    }
+}
+
+/// `rare_destinations`, compiled: what "rare" means for the proxy rules.
+#[derive(Clone, Debug)]
+pub struct RareDestinations {
+    /// A destination reached by at most this many hosts is rare.
+    pub max_hosts: u32,
+    /// ...within this tracking period before the request, ms.
+    pub period_ms: i64,
+    /// Destinations never treated as rare (business services).
+    pub allow: DestinationAllow,
+}
+
+/// `rules.proxy_daily_beacon`, compiled.
+#[derive(Clone, Debug)]
+pub struct DailyBeaconConfig {
+    /// Consecutive local days that make a beacon (1–16).
+    pub min_days: u32,
+    /// Severity of finding and alert.
+    pub severity: Severity,
+}
+
+/// `rules.proxy_off_hours`, compiled.
+#[derive(Clone, Debug)]
+pub struct OffHoursConfig {
+    /// Off-hours requests to rare destinations in one off-hours period that raise an alert.
+    pub min_count: u32,
+    /// Severity of the finding.
+    pub severity: Severity,
+    /// Severity of the alert.
+    pub alert_severity: Severity,
+}
+
+/// `rules.proxy_upload_volume`, compiled.
+#[derive(Clone, Debug)]
+pub struct UploadVolumeConfig {
+    /// A run whose request bytes exceed this alerts.
+    pub max_bytes: u64,
+    /// A run ends after this long without a POST or CONNECT to its destination, ms.
+    pub idle_gap_ms: i64,
+    /// Destinations uploads may go to (backup, corporate cloud storage).
+    pub allow: DestinationAllow,
+    /// Severity of finding and alert.
+    pub severity: Severity,
+}
+
 /// A compiled configuration.
 #[derive(Clone, Debug)]
 pub struct Config {
@@ -664,6 +930,16 @@ pub struct Config {
     pub proxy_connect_port: Option<ConnectPortConfig>,
     /// `None` when disabled.
     pub proxy_user_agent: Option<UserAgentConfig>,
+    /// Business days and hours, time zone.
+    pub calendar: crate::calendar::Calendar,
+    /// What a rare destination is.
+    pub rare_destinations: RareDestinations,
+    /// `None` when disabled.
+    pub proxy_daily_beacon: Option<DailyBeaconConfig>,
+    /// `None` when disabled.
+    pub proxy_off_hours: Option<OffHoursConfig>,
+    /// `None` when disabled.
+    pub proxy_upload_volume: Option<UploadVolumeConfig>,
 }
 
 impl Default for Config {
@@ -722,6 +998,7 @@ impl Config {
         let state = StateLimits {
             max_hosts: raw.state.max_hosts.get() as usize,
             max_keys_per_host: raw.state.max_keys_per_host.get() as usize,
+            max_destinations: raw.state.max_destinations.get() as usize,
         };
 
         let d = raw.rules.fw_outbound_deny;
@@ -861,6 +1138,66 @@ impl Config {
             None
         };
 
+        let cal = raw.calendar;
+        if cal.start_hour > 23 {
+            return Err(err("calendar.start_hour", format!("expected an hour 0-23, found {}", cal.start_hour)));
+        }
+        if cal.end_hour > 24 || cal.end_hour <= cal.start_hour {
+            return Err(err(
+                "calendar.end_hour",
+                format!("expected an hour after start_hour ({}) and at most 24, found {}", cal.start_hour, cal.end_hour),
+            ));
+        }
+        let mut business_days = [false; 7];
+        for d in cal.business_days {
+            business_days[d.0] = true;
+        }
+        let calendar = crate::calendar::Calendar {
+            offset_ms: cal.utc_offset.0,
+            business_days,
+            start_hour: cal.start_hour,
+            end_hour: cal.end_hour,
+            holidays: cal.holidays.into_iter().map(|h| h.0).collect(),
+        };
+        let r = raw.rare_destinations;
+        if r.max_hosts.get() > 64 {
+            return Err(err("rare_destinations.max_hosts", format!("expected at most 64, found {}", r.max_hosts.get())));
+        }
+        let rare_destinations = RareDestinations {
+            max_hosts: r.max_hosts.get(),
+            period_ms: r.period.ms,
+            allow: DestinationAllow::compile(r.allow, "rare_destinations.allow")?,
+        };
+        let b = raw.rules.proxy_daily_beacon;
+        let proxy_daily_beacon = if b.enabled {
+            if b.min_days.get() > crate::rules::proxy_daily_beacon::MAX_MIN_DAYS {
+                return Err(err(
+                    "rules.proxy_daily_beacon.min_days",
+                    format!("expected at most {} days, found {}", crate::rules::proxy_daily_beacon::MAX_MIN_DAYS, b.min_days.get()),
+                ));
+            }
+            Some(DailyBeaconConfig { min_days: b.min_days.get(), severity: b.severity })
+        } else {
+            None
+        };
+        let o = raw.rules.proxy_off_hours;
+        let proxy_off_hours = o.enabled.then_some(OffHoursConfig {
+            min_count: o.min_count.get(),
+            severity: o.severity,
+            alert_severity: o.alert_severity,
+        });
+        let v = raw.rules.proxy_upload_volume;
+        let proxy_upload_volume = if v.enabled {
+            Some(UploadVolumeConfig {
+                max_bytes: v.max_bytes,
+                idle_gap_ms: v.idle_gap.ms,
+                allow: DestinationAllow::compile(v.allow, "rules.proxy_upload_volume.allow")?,
+                severity: v.severity,
+            })
+        } else {
+            None
+        };
+
         Ok(Config {
             internal,
             hash_seed: raw.hash_seed,
@@ -872,6 +1209,11 @@ impl Config {
             proxy_ioc,
             proxy_connect_port,
             proxy_user_agent,
+            calendar,
+            rare_destinations,
+            proxy_daily_beacon,
+            proxy_off_hours,
+            proxy_upload_volume,
         })
     }
 
@@ -1015,6 +1357,23 @@ mod tests {
         let d = c.fw_outbound_deny.unwrap();
         assert_eq!(d.window_ms, 5_400_000);
         assert_eq!(d.dedup_ms, 90_000);
+    }
+
+    #[test]
+    fn calendar_and_proxy_sections_name_their_paths() {
+        assert_eq!(
+            e(r#"{"calendar":{"start_hour":18,"end_hour":9}}"#),
+            "calendar.end_hour: expected an hour after start_hour (18) and at most 24, found 9"
+        );
+        assert!(e(r#"{"calendar":{"business_days":["mon","funday"]}}"#).starts_with("calendar.business_days[1]: expected a day of the week"));
+        assert!(e(r#"{"calendar":{"utc_offset":"JST"}}"#).starts_with("calendar.utc_offset: expected a UTC offset"));
+        assert!(e(r#"{"calendar":{"holidays":["2026-02-30"]}}"#).starts_with("calendar.holidays[0]: expected a date"));
+        assert!(e(r#"{"rare_destinations":{"allow":["ok.example","bad host"]}}"#).starts_with("rare_destinations.allow[1]: "));
+        assert!(e(r#"{"rules":{"proxy_upload_volume":{"allow":["@"]}}}"#).starts_with("rules.proxy_upload_volume.allow[0]: "));
+        assert_eq!(e(r#"{"rules":{"proxy_daily_beacon":{"min_days":17}}}"#), "rules.proxy_daily_beacon.min_days: expected at most 16 days, found 17");
+        let c = Config::from_json(br#"{"calendar":{"utc_offset":"+09:00","business_days":["sat"]}}"#).unwrap();
+        assert_eq!(c.calendar.offset_ms, 9 * 3_600_000);
+        assert_eq!(c.calendar.business_days, [false, false, false, false, false, true, false]);
     }
 
     #[test]

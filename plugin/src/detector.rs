@@ -11,7 +11,7 @@ use crate::config::Config;
 use crate::event::Event;
 use crate::output;
 use crate::rules::{self, Annotations};
-use crate::state::HostTable;
+use crate::state::{DestinationTable, HostTable};
 
 /// Counters since the detector was created.
 #[derive(Clone, Debug, Default, Serialize, PartialEq, Eq)]
@@ -32,12 +32,19 @@ pub struct Stats {
     pub hosts_tracked: u64,
     /// Hosts evicted to stay within `state.max_hosts`.
     pub host_evictions: u64,
+    /// Web destinations whose distinct hosts are counted.
+    pub destinations_tracked: u64,
+    /// Destinations evicted to stay within `state.max_destinations`.
+    pub destination_evictions: u64,
+    /// (host, rare destination) pairs followed by `proxy.daily_beacon`.
+    pub beacon_tracks: u64,
 }
 
 /// The detector: a compiled config, per-host state and reusable buffers.
 pub struct Detector {
     config: Config,
     hosts: HostTable,
+    dests: DestinationTable,
     ann: Annotations,
     scratch: Vec<u8>,
     stats: Stats,
@@ -53,7 +60,13 @@ impl Detector {
     /// A detector with empty state.
     pub fn new(config: Config) -> Self {
         let hosts = HostTable::new(config.state.max_hosts, config.hash_seed);
-        Detector { config, hosts, ann: Annotations::default(), scratch: Vec::new(), stats: Stats::default() }
+        let dests = Self::destination_table(&config);
+        Detector { config, hosts, dests, ann: Annotations::default(), scratch: Vec::new(), stats: Stats::default() }
+    }
+
+    fn destination_table(config: &Config) -> DestinationTable {
+        let keep = config.rare_destinations.max_hosts as usize + 1;
+        DestinationTable::new(config.state.max_destinations, keep, crate::state::seeded(config.hash_seed))
     }
 
     /// The config in force.
@@ -67,8 +80,11 @@ impl Detector {
     pub fn reconfigure(&mut self, config: Config) {
         if config.hash_seed != self.config.hash_seed {
             self.hosts = HostTable::new(config.state.max_hosts, config.hash_seed);
+            self.dests = Self::destination_table(&config);
         } else {
             self.hosts.resize(config.state.max_hosts);
+            self.dests.resize(config.state.max_destinations);
+            self.dests.set_keep(config.rare_destinations.max_hosts as usize + 1);
         }
         self.config = config;
     }
@@ -110,7 +126,7 @@ impl Detector {
             }
         };
         self.ann.clear();
-        rules::run_all(&ev, &self.config, &mut self.hosts, &mut self.ann);
+        rules::run_all(&ev, &self.config, &mut self.hosts, &mut self.dests, &mut self.ann);
         if self.ann.changes_event() {
             self.stats.enriched += 1;
             if !self.ann.field_errors.is_empty() {
@@ -136,6 +152,9 @@ impl Detector {
         let mut s = self.stats.clone();
         s.hosts_tracked = self.hosts.len() as u64;
         s.host_evictions = self.hosts.evictions();
+        s.destinations_tracked = self.dests.len() as u64;
+        s.destination_evictions = self.dests.evictions();
+        s.beacon_tracks = self.hosts.states().filter_map(|h| h.beacons.as_ref()).map(|b| b.len() as u64).sum();
         s
     }
 }

@@ -10,6 +10,7 @@
 //! - [`event`]: one pass over the JSON reading only the fields a rule needs ([`event::Event`]),
 //!   typed accessors and the source classification;
 //! - [`config`]: the operator's JSON configuration, with every error naming its JSON path;
+//! - [`calendar`]: local days, business hours and off-hours periods from event time;
 //! - [`netlist`]: IP / CIDR / IP:port lists matched by longest prefix;
 //! - [`state`]: bounded per-host state with least-recently-seen eviction;
 //! - [`rules`]: one module per rule family;
@@ -18,6 +19,7 @@
 #![deny(missing_docs)]
 
 pub mod abi;
+pub mod calendar;
 pub mod config;
 pub mod detector;
 pub mod event;

@@ -345,6 +345,21 @@ impl<'a> Event<'a> {
         }
     }
 
+    /// A byte count (`http.request.bytes`, `source.bytes`), as a number or numeric string.
+    pub fn byte_count(&self, field: Field) -> Result<Option<u64>, FieldError> {
+        let bad = |v: &Scalar| FieldError { field: field.name(), problem: format!("not a byte count: {}", v.describe()) };
+        match self.get(field) {
+            None | Some(Scalar::Null) => Ok(None),
+            Some(Scalar::U64(n)) => Ok(Some(*n)),
+            Some(v @ Scalar::Str(s)) => {
+                let t = s.trim();
+                if t.is_empty() { Ok(None) } else { t.parse::<u64>().map(Some).map_err(|_| bad(v)) }
+            }
+            Some(Scalar::F64(x)) if x.fract() == 0.0 && *x >= 0.0 && *x < 1.8e19 => Ok(Some(*x as u64)),
+            Some(v) => Err(bad(v)),
+        }
+    }
+
     /// `destination.port`.
     pub fn destination_port(&self) -> Result<Option<u16>, FieldError> {
         self.port(Field::DestinationPort)

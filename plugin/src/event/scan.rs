@@ -34,6 +34,8 @@ pub enum Field {
     SourceIp,
     /// `source.port`
     SourcePort,
+    /// `source.bytes` (bytes the client sent)
+    SourceBytes,
     /// `destination.ip`
     DestinationIp,
     /// `destination.port`
@@ -85,6 +87,7 @@ impl Field {
             Field::EventKind => "event.kind",
             Field::SourceIp => "source.ip",
             Field::SourcePort => "source.port",
+            Field::SourceBytes => "source.bytes",
             Field::DestinationIp => "destination.ip",
             Field::DestinationPort => "destination.port",
             Field::NetworkTransport => "network.transport",
@@ -159,6 +162,7 @@ fn child(scope: Scope, seg: &str) -> Node {
         (S::Event, "kind") => Node::Field(F::EventKind),
         (S::Source, "ip") => Node::Field(F::SourceIp),
         (S::Source, "port") => Node::Field(F::SourcePort),
+        (S::Source, "bytes") => Node::Field(F::SourceBytes),
         (S::Destination, "ip") => Node::Field(F::DestinationIp),
         (S::Destination, "port") => Node::Field(F::DestinationPort),
         (S::Network, "transport") => Node::Field(F::NetworkTransport),

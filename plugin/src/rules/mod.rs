@@ -5,19 +5,27 @@
 //! - [`fw_outbound_deny`]: outbound connections denied by the firewall (SPEC §5.2);
 //! - [`fw_c2_ip`]: destination in a C&C indicator list (SPEC §5.2);
 //! - [`learned_list`]: `list.count` and `list.types` over learned lists (SPEC §5.1);
-//! - [`proxy_ioc`], [`proxy_connect_port`], [`proxy_user_agent`]: web proxy checks (SPEC §5.3).
+//! - [`proxy_ioc`], [`proxy_connect_port`], [`proxy_user_agent`]: web proxy checks of one
+//!   request (SPEC §5.3);
+//! - [`proxy_daily_beacon`], [`proxy_off_hours`], [`proxy_upload_volume`]: web proxy checks
+//!   over time, on the destination of [`web_destination`] (SPEC §5.3).
 
 pub mod fw_c2_ip;
 pub mod fw_outbound_deny;
 pub mod learned_list;
 pub mod proxy_connect_port;
+pub mod proxy_daily_beacon;
 pub mod proxy_ioc;
+pub mod proxy_off_hours;
+pub mod proxy_upload_volume;
 pub mod proxy_user_agent;
+pub mod web_destination;
 
 use crate::config::Config;
 use crate::event::{Event, FieldError, SourceKind};
 use crate::output::{Alert, Finding, ListHit, ThreatEnrichment};
-use crate::state::HostTable;
+use crate::state::{DestinationTable, HostTable};
+use web_destination::WebDestination;
 
 /// Identity of a rule, copied into alerts (`rule.*`).
 #[derive(Debug)]
@@ -74,7 +82,7 @@ impl Annotations {
 }
 
 /// Runs every enabled rule that applies to the event's source.
-pub fn run_all(ev: &Event, config: &Config, hosts: &mut HostTable, ann: &mut Annotations) {
+pub fn run_all(ev: &Event, config: &Config, hosts: &mut HostTable, dests: &mut DestinationTable, ann: &mut Annotations) {
     let kind = ev.source_kind();
     if kind == SourceKind::Other {
         return;
@@ -94,7 +102,53 @@ pub fn run_all(ev: &Event, config: &Config, hosts: &mut HostTable, ann: &mut Ann
     if let (SourceKind::Proxy, Some(rc)) = (kind, &config.proxy_user_agent) {
         proxy_user_agent::apply(ev, config, rc, hosts, ann);
     }
+    if kind == SourceKind::Proxy {
+        over_time(ev, config, hosts, dests, ann);
+    }
     if let Some(rc) = &config.learned_lists {
         learned_list::apply(ev, kind, config, rc, hosts, ann);
+    }
+}
+
+/// The proxy rules that follow a host's destinations over time: they share the destination,
+/// the host, the event time and the distinct-host count of the destination.
+fn over_time(ev: &Event, config: &Config, hosts: &mut HostTable, dests: &mut DestinationTable, ann: &mut Annotations) {
+    let rare_rules = config.proxy_daily_beacon.is_some() || config.proxy_off_hours.is_some();
+    if !rare_rules && config.proxy_upload_volume.is_none() {
+        return;
+    }
+    let Some(dest) = WebDestination::of(ev) else { return };
+    // Errors name the first of these rules that is on.
+    let rule = if config.proxy_daily_beacon.is_some() {
+        proxy_daily_beacon::META.id
+    } else if config.proxy_off_hours.is_some() {
+        proxy_off_hours::META.id
+    } else {
+        proxy_upload_volume::META.id
+    };
+    let host = match ev.source_ip() {
+        Ok(Some(ip)) => ip,
+        Ok(None) => return ann.field_error(rule, FieldError { field: "source.ip", problem: "missing; the client is unknown".into() }),
+        Err(e) => return ann.field_error(rule, e),
+    };
+    let ts = match ev.timestamp_ms() {
+        Ok(t) => t,
+        Err(e) => return ann.field_error(rule, e),
+    };
+    let dest_hash = hosts.key_hash("destination", dest.key.as_str());
+    if let Some(rc) = &config.proxy_upload_volume {
+        proxy_upload_volume::apply(ev, &dest, dest_hash, host, ts, rc, hosts, ann);
+    }
+    let rare = &config.rare_destinations;
+    if !rare_rules || dest.is_allowed(&rare.allow) {
+        return;
+    }
+    let host_hash = hosts.key_hash("host", &host);
+    let reach = dests.record(dest_hash, host_hash, ts, rare.period_ms);
+    if let Some(rc) = &config.proxy_daily_beacon {
+        proxy_daily_beacon::apply(ev, &dest, dest_hash, reach, host, ts, config, rc, hosts, ann);
+    }
+    if let Some(rc) = &config.proxy_off_hours {
+        proxy_off_hours::apply(ev, &dest, reach, host, ts, config, rc, hosts, ann);
     }
 }

@@ -27,6 +27,7 @@ pub fn authority(s: &str) -> Option<(&str, Option<u16>)> {
     let s = s.trim();
     let s = s.split_once("://").map_or(s, |(_, rest)| rest);
     let s = s.split(['/', '?', '#']).next().unwrap_or(s);
+    let s = s.rsplit_once('@').map_or(s, |(_, host)| host);
     if s.is_empty() {
         return None;
     }
@@ -138,5 +139,6 @@ mod tests {
         assert_eq!(authority("https://evil.example:8443/x"), Some(("evil.example", Some(8443))));
         assert_eq!(authority("2001:db8::1"), Some(("2001:db8::1", None)));
         assert_eq!(authority(" "), None);
+        assert_eq!(authority("http://user:pw@evil.example:81/x"), Some(("evil.example", Some(81))));
     }
 }

@@ -1,4 +1,4 @@
-//! Bounded per-host state.
+//! Bounded per-host state, and the one table shared by all hosts ([`destinations`]).
 //!
 //! Hosts are keyed by IP address in an LRU map capped at `state.max_hosts`: when a new host
 //! arrives and the map is full, the least recently seen host is evicted and counted. Within a
@@ -12,6 +12,10 @@ use std::num::NonZeroUsize;
 use lru::LruCache;
 
 use crate::rules::fw_outbound_deny::DenyWindow;
+
+pub mod destinations;
+
+pub use destinations::DestinationTable;
 
 /// Hasher for maps keyed by attacker-controlled values, seeded from `hash_seed`.
 pub type SeededState = ahash::RandomState;
@@ -109,6 +113,12 @@ pub struct HostState {
     pub dedup: DedupLog,
     /// Learned-list windows, one per field the host hit.
     pub lists: Vec<(crate::lists::extract::ListField, crate::lists::window::ListWindow)>,
+    /// `proxy.daily_beacon` tracks, created on the host's first rare destination.
+    pub beacons: Option<Box<crate::rules::proxy_daily_beacon::BeaconTracks>>,
+    /// `proxy.off_hours` periods.
+    pub off_hours: crate::rules::proxy_off_hours::OffHoursLog,
+    /// `proxy.upload_volume` open run.
+    pub upload: Option<crate::rules::proxy_upload_volume::UploadRun>,
 }
 
 /// Last alert time per (rule, key) of one host, capped; the oldest entry goes first.
@@ -191,6 +201,16 @@ impl HostTable {
     /// Hosts evicted so far.
     pub fn evictions(&self) -> u64 {
         self.evictions
+    }
+
+    /// The tracked hosts' state (for statistics; does not change recency).
+    pub fn states(&self) -> impl Iterator<Item = &HostState> {
+        self.map.iter().map(|(_, s)| s)
+    }
+
+    /// The seeded hasher, for maps inside a host's state.
+    pub fn hasher(&self) -> &SeededState {
+        &self.hasher
     }
 
     /// A 64-bit key for a (rule, key) pair, for [`DedupLog`].

@@ -1,0 +1,423 @@
+//! `proxy.daily_beacon`: a host reaches the same rare destination on `min_days` consecutive
+//! local days, at least once a day — access with no business explanation, the way implants
+//! check in.
+//!
+//! Per (host, destination) the rule keeps a [`Track`]: a bitmap of the last 64 local days
+//! with a request, request counts of the last 16 days, and the times of the last
+//! [`CONTACTS`] contacts (requests more than [`CONTACT_GAP_S`] seconds apart, so one page load
+//! is one contact). Out-of-order events set their own day's bit and land in time order.
+//! Destinations stop being tracked for a host once they are no longer rare (see
+//! [`crate::state::destinations`]), so popular sites cost nothing per host.
+//!
+//! The alert (once per tracked (host, destination)) carries the days with their request
+//! counts and a periodicity measure over the intervals between contacts, in the spirit of
+//! RITA's beacon score: the median interval, its median absolute deviation (MAD), Bowley's
+//! quartile skewness (0 when the quartiles meet the median or spread under 1% of it, as in
+//! RITA) and a score in 0–1 that averages `1 − |skew|` and `1 − MAD/median`. A
+//! 6-hourly implant scores near 1; a person's daily habit scores lower.
+
+use std::collections::HashMap;
+use std::net::IpAddr;
+
+use serde_json::json;
+
+use crate::calendar::format_day;
+use crate::config::{Config, DailyBeaconConfig};
+use crate::event::{Event, Field, time::format_ms};
+use crate::output::{Alert, Finding};
+use crate::state::{HostTable, SeededState};
+
+use super::web_destination::WebDestination;
+use super::{Annotations, RuleMeta};
+
+/// Rule identity.
+pub static META: RuleMeta = RuleMeta {
+    id: "proxy.daily_beacon",
+    name: "Daily access to a rare web destination",
+    description: "A host reached the same rarely visited web destination on several consecutive days, as malware checking in with its controller does.",
+    category: "command_and_control",
+};
+
+/// Largest `min_days` (the days whose request counts are kept).
+pub const MAX_MIN_DAYS: u32 = 16;
+/// Contact times kept per (host, destination).
+pub const CONTACTS: usize = 24;
+/// Requests closer together than this are one contact, seconds.
+pub const CONTACT_GAP_S: i64 = 60;
+
+/// What the rule remembers of one (host, destination).
+#[derive(Clone, Debug)]
+pub struct Track {
+    first_ms: i64,
+    last_ms: i64,
+    /// Seconds that contact times are relative to.
+    base_s: i64,
+    /// The newest local day with a request.
+    day_hi: i32,
+    /// Bit i: a request on day `day_hi - i`.
+    days: u64,
+    /// Requests on day d at `d mod 16`, for the 16 days up to `day_hi`.
+    day_counts: [u16; MAX_MIN_DAYS as usize],
+    /// Contact times, seconds after `base_s`, ascending.
+    contacts: [i32; CONTACTS],
+    n_contacts: u8,
+    alerted: bool,
+    requests: u32,
+}
+
+impl Track {
+    fn new(ts: i64, day: i32) -> Self {
+        Track {
+            first_ms: ts,
+            last_ms: ts,
+            base_s: ts.div_euclid(1000),
+            day_hi: day,
+            days: 0,
+            day_counts: [0; MAX_MIN_DAYS as usize],
+            contacts: [0; CONTACTS],
+            n_contacts: 0,
+            alerted: false,
+            requests: 0,
+        }
+    }
+
+    /// Records a request at `ts` on local `day`.
+    fn add(&mut self, ts: i64, day: i32) {
+        self.first_ms = self.first_ms.min(ts);
+        self.last_ms = self.last_ms.max(ts);
+        self.requests = self.requests.saturating_add(1);
+        if day > self.day_hi {
+            let shift = i64::from(day) - i64::from(self.day_hi);
+            self.days = if shift >= 64 { 0 } else { self.days << shift };
+            if shift >= i64::from(MAX_MIN_DAYS) {
+                self.day_counts = [0; MAX_MIN_DAYS as usize];
+            } else {
+                for d in self.day_hi + 1..=day {
+                    self.day_counts[slot(d)] = 0;
+                }
+            }
+            self.day_hi = day;
+        }
+        let off = i64::from(self.day_hi) - i64::from(day);
+        if off < 64 {
+            self.days |= 1 << off;
+        }
+        if off < i64::from(MAX_MIN_DAYS) {
+            let c = &mut self.day_counts[slot(day)];
+            *c = c.saturating_add(1);
+        }
+        self.add_contact(ts);
+    }
+
+    fn add_contact(&mut self, ts: i64) {
+        let rel = (ts.div_euclid(1000) - self.base_s).clamp(i64::from(i32::MIN), i64::from(i32::MAX)) as i32;
+        let n = usize::from(self.n_contacts);
+        let c = &mut self.contacts[..n];
+        let pos = c.partition_point(|&t| t <= rel);
+        if pos > 0 && i64::from(rel) - i64::from(c[pos - 1]) < CONTACT_GAP_S {
+            return; // part of the previous contact
+        }
+        if pos < n && i64::from(c[pos]) - i64::from(rel) < CONTACT_GAP_S {
+            c[pos] = rel; // an earlier start of the next contact
+            return;
+        }
+        if n == CONTACTS {
+            if pos == 0 {
+                return; // older than every contact kept
+            }
+            self.contacts.copy_within(1..pos, 0);
+            self.contacts[pos - 1] = rel;
+        } else {
+            self.contacts.copy_within(pos..n, pos + 1);
+            self.contacts[pos] = rel;
+            self.n_contacts += 1;
+        }
+    }
+
+    /// Consecutive days with a request, counting through `day`.
+    fn run_through(&self, day: i32) -> u32 {
+        let off = i64::from(self.day_hi) - i64::from(day);
+        if !(0..64).contains(&off) || self.days & (1 << off) == 0 {
+            return 0;
+        }
+        let older = (self.days >> off).trailing_ones(); // includes `day`
+        let newer = if off == 0 { 0 } else { (self.days << (64 - off)).leading_ones() };
+        older + newer
+    }
+
+    /// The newest day of the run through `day`.
+    fn run_end(&self, day: i32) -> i32 {
+        let off = i64::from(self.day_hi) - i64::from(day);
+        let newer = if off <= 0 { 0 } else { (self.days << (64 - off)).leading_ones() };
+        day + newer as i32
+    }
+
+    fn count_on(&self, day: i32) -> Option<u16> {
+        let off = i64::from(self.day_hi) - i64::from(day);
+        (0..i64::from(MAX_MIN_DAYS)).contains(&off).then(|| self.day_counts[slot(day)])
+    }
+
+    /// Interval statistics over the contacts kept, when there are at least three intervals.
+    pub fn periodicity(&self) -> Option<Periodicity> {
+        let c = &self.contacts[..usize::from(self.n_contacts)];
+        if c.len() < 4 {
+            return None;
+        }
+        let mut iv: Vec<f64> = c.windows(2).map(|w| f64::from(w[1]) - f64::from(w[0])).collect();
+        iv.sort_by(f64::total_cmp);
+        let q1 = quantile(&iv, 0.25);
+        let q2 = quantile(&iv, 0.5);
+        let q3 = quantile(&iv, 0.75);
+        let mut dev: Vec<f64> = iv.iter().map(|x| (x - q2).abs()).collect();
+        dev.sort_by(f64::total_cmp);
+        let mad = quantile(&dev, 0.5);
+        // Bowley's skewness says nothing when the quartiles coincide with the median or the
+        // spread is negligible (seconds of jitter on hours); such intervals are symmetric.
+        let skew = if q2 > q1 && q3 > q2 && (q3 - q1) > 0.01 * q2 { (q1 + q3 - 2.0 * q2) / (q3 - q1) } else { 0.0 };
+        let mad_score = if q2 > 0.0 { 1.0 - (mad / q2).min(1.0) } else { 0.0 };
+        let score = ((1.0 - skew.abs()) + mad_score) / 2.0;
+        Some(Periodicity { contacts: c.len(), median_s: q2, mad_s: mad, skew, score })
+    }
+
+    /// Approximate heap bytes of a tracked (host, destination), for the README's accounting.
+    pub const fn tracked_bytes() -> usize {
+        // hashbrown slot (key + value) plus one control byte, at the 7/8 maximum load.
+        (std::mem::size_of::<(u64, Track)>() + 1) * 8 / 7
+    }
+}
+
+fn slot(day: i32) -> usize {
+    day.rem_euclid(MAX_MIN_DAYS as i32) as usize
+}
+
+/// Linear-interpolated quantile of sorted values.
+fn quantile(sorted: &[f64], q: f64) -> f64 {
+    let pos = q * (sorted.len() - 1) as f64;
+    let (lo, hi) = (pos.floor() as usize, pos.ceil() as usize);
+    sorted[lo] + (sorted[hi] - sorted[lo]) * (pos - lo as f64)
+}
+
+/// Regularity of the intervals between contacts.
+#[derive(Clone, Copy, Debug, PartialEq)]
+pub struct Periodicity {
+    /// Contacts the statistics are over.
+    pub contacts: usize,
+    /// Median interval, seconds.
+    pub median_s: f64,
+    /// Median absolute deviation of the intervals, seconds.
+    pub mad_s: f64,
+    /// Bowley's quartile skewness of the intervals (−1…1; 0 is symmetric).
+    pub skew: f64,
+    /// 0–1; near 1 for a timer.
+    pub score: f64,
+}
+
+fn round3(x: f64) -> f64 {
+    (x * 1000.0).round() / 1000.0
+}
+
+/// The tracks of one host, keyed by the seeded hash of the destination.
+#[derive(Clone, Debug)]
+pub struct BeaconTracks {
+    map: HashMap<u64, Track, SeededState>,
+}
+
+impl BeaconTracks {
+    /// (host, destination) pairs tracked.
+    pub fn len(&self) -> usize {
+        self.map.len()
+    }
+
+    /// Whether nothing is tracked.
+    pub fn is_empty(&self) -> bool {
+        self.map.is_empty()
+    }
+}
+
+/// Applies the rule to one proxy request of `host` to a destination reached by `reach`
+/// distinct hosts in the tracking period (this one included).
+#[allow(clippy::too_many_arguments)]
+pub fn apply(
+    ev: &Event,
+    dest: &WebDestination,
+    dest_hash: u64,
+    reach: usize,
+    host: IpAddr,
+    ts: i64,
+    config: &Config,
+    rc: &DailyBeaconConfig,
+    hosts: &mut HostTable,
+    ann: &mut Annotations,
+) {
+    let rare = reach <= config.rare_destinations.max_hosts as usize;
+    let hasher = hosts.hasher().clone();
+    let st = hosts.get_mut(host);
+    if !rare {
+        if let Some(b) = st.beacons.as_mut() {
+            b.map.remove(&dest_hash);
+        }
+        return;
+    }
+    let tracks = st.beacons.get_or_insert_with(|| Box::new(BeaconTracks { map: HashMap::with_hasher(hasher) }));
+    let cap = config.state.max_keys_per_host.max(1);
+    if tracks.map.len() >= cap && !tracks.map.contains_key(&dest_hash) {
+        evict_oldest(&mut tracks.map, cap);
+    }
+    let day = config.calendar.local_day(ts);
+    let t = tracks.map.entry(dest_hash).or_insert_with(|| Track::new(ts, day));
+    t.add(ts, day);
+    let run = t.run_through(day);
+    if run < rc.min_days {
+        return;
+    }
+    let reason = format!("{} reached on {run} consecutive days; {reach} host(s) reach it", dest.key);
+    ann.findings.push(Finding { rule: META.id, severity: rc.severity, reason: reason.clone() });
+    if t.alerted {
+        return;
+    }
+    t.alerted = true;
+    let end = t.run_end(day);
+    let start = end - run as i32 + 1;
+    let days: Vec<_> = (start..=end).map(|d| json!({"date": format_day(d), "requests": t.count_on(d)})).collect();
+    let periodicity = t.periodicity().map(|p| {
+        json!({
+            "contacts": p.contacts,
+            "interval_median_s": round3(p.median_s),
+            "interval_mad_s": round3(p.mad_s),
+            "interval_skew": round3(p.skew),
+            "score": round3(p.score),
+        })
+    });
+    let mut related = vec![host];
+    related.extend(dest.ip);
+    ann.alerts.push(Alert {
+        timestamp_ms: ts,
+        rule: &META,
+        severity: rc.severity,
+        host,
+        destination: dest.ip.map(|ip| (ip, None)),
+        related_ips: related,
+        message: format!("{host}: {reason}"),
+        evidence: json!({
+            "destination": dest.key,
+            "host": dest.host,
+            "consecutive_days": run,
+            "min_days": rc.min_days,
+            "days": days,
+            "utc_offset": config.calendar.offset_string(),
+            "hosts_reaching_destination": reach,
+            "max_hosts": config.rare_destinations.max_hosts,
+            "requests": t.requests,
+            "first_seen": format_ms(t.first_ms),
+            "last_seen": format_ms(t.last_ms),
+            "periodicity": periodicity,
+            "user_agent": ev.str(Field::UserAgentOriginal),
+            "user": ev.str(Field::UserName),
+        }),
+    });
+}
+
+/// Makes room: drops the least recently active eighth of the tracks (at least one), so the
+/// scan is paid once per `cap / 8` new destinations.
+fn evict_oldest(map: &mut HashMap<u64, Track, SeededState>, cap: usize) {
+    let n = (cap / 8).max(1);
+    let mut last: Vec<i64> = map.values().map(|t| t.last_ms).collect();
+    let k = n.min(last.len()) - 1;
+    let (_, &mut cut, _) = last.select_nth_unstable(k);
+    let mut dropped = 0;
+    map.retain(|_, t| {
+        if dropped < n && t.last_ms <= cut {
+            dropped += 1;
+            false
+        } else {
+            true
+        }
+    });
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    const H: i64 = 3_600_000;
+    const D: i64 = 24 * H;
+
+    #[test]
+    fn consecutive_days_and_out_of_order_days() {
+        let mut t = Track::new(0, 0);
+        t.add(0, 0);
+        t.add(2 * D, 2);
+        assert_eq!(t.run_through(2), 1);
+        t.add(D, 1); // late
+        assert_eq!(t.run_through(1), 3);
+        assert_eq!(t.run_through(0), 3);
+        assert_eq!(t.run_end(0), 2);
+        t.add(70 * D, 70);
+        assert_eq!(t.run_through(70), 1);
+        assert_eq!(t.run_through(2), 0, "fell out of the bitmap");
+        assert_eq!(t.count_on(70), Some(1));
+        assert_eq!(t.count_on(2), None);
+    }
+
+    #[test]
+    fn day_counts_are_reset_when_days_are_reused() {
+        let mut t = Track::new(0, 0);
+        for _ in 0..3 {
+            t.add(0, 0);
+        }
+        t.add(16 * D, 16); // same slot as day 0
+        assert_eq!(t.count_on(16), Some(1));
+        assert_eq!(t.count_on(0), None);
+    }
+
+    #[test]
+    fn a_timer_scores_higher_than_a_habit() {
+        let mut timer = Track::new(0, 0);
+        for i in 0..12 {
+            timer.add(i * 6 * H + (i % 3) * 1000, 0);
+        }
+        let p = timer.periodicity().unwrap();
+        assert_eq!(p.contacts, 12);
+        assert!(p.score > 0.95, "{p:?}");
+        let mut habit = Track::new(0, 0);
+        // Morning and late afternoon, at varying minutes.
+        for d in 0..6 {
+            habit.add(d * D + 9 * H + d * 7 * 60_000, 0);
+            habit.add(d * D + 17 * H - d * 11 * 60_000, 0);
+        }
+        let q = habit.periodicity().unwrap();
+        assert!(q.score < 0.7, "{q:?}");
+    }
+
+    #[test]
+    fn bursts_are_one_contact_and_contacts_are_capped() {
+        let mut t = Track::new(0, 0);
+        t.add(0, 0);
+        t.add(30_000, 0);
+        t.add(-20_000, 0); // an earlier start of the same contact
+        assert_eq!(t.n_contacts, 1);
+        assert_eq!(t.contacts[0], -20);
+        for i in 1..=40 {
+            t.add(i * H, 0);
+        }
+        assert_eq!(usize::from(t.n_contacts), CONTACTS);
+        assert!(t.contacts[..CONTACTS].windows(2).all(|w| w[0] < w[1]));
+        assert_eq!(t.contacts[CONTACTS - 1], 40 * 3600);
+    }
+
+    #[test]
+    fn state_per_tracked_destination_is_within_budget() {
+        assert!(Track::tracked_bytes() <= 256, "{}", Track::tracked_bytes());
+    }
+
+    #[test]
+    fn eviction_drops_the_least_recent() {
+        let mut m: HashMap<u64, Track, SeededState> = HashMap::with_hasher(crate::state::seeded(3));
+        for k in 0..16u64 {
+            m.insert(k, Track::new(k as i64, 0));
+        }
+        evict_oldest(&mut m, 16);
+        assert_eq!(m.len(), 14);
+        assert!(!m.contains_key(&0) && !m.contains_key(&1) && m.contains_key(&2));
+    }
+}

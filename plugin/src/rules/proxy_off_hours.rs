@@ -1,0 +1,134 @@
+//! `proxy.off_hours`: web requests outside business hours (config `calendar`) to rare
+//! destinations. Each such request is enriched; a host with `min_count` of them in one
+//! off-hours period (a night, or a whole non-business day; see [`crate::calendar`]) raises
+//! one alert for that period.
+//!
+//! Per host the rule keeps the last [`PERIODS`] periods it saw, so events that arrive a little
+//! out of order still count toward their own night.
+
+use std::net::IpAddr;
+
+use serde_json::json;
+
+use crate::config::{Config, OffHoursConfig};
+use crate::event::{Event, Field, time::format_ms};
+use crate::output::{Alert, Finding};
+use crate::state::HostTable;
+
+use super::web_destination::WebDestination;
+use super::{Annotations, RuleMeta};
+
+/// Rule identity.
+pub static META: RuleMeta = RuleMeta {
+    id: "proxy.off_hours",
+    name: "Off-hours access to rare web destinations",
+    description: "A host made many requests to rarely visited web destinations outside business hours, when nobody is expected to be browsing.",
+    category: "command_and_control",
+};
+
+/// Off-hours periods remembered per host.
+pub const PERIODS: usize = 3;
+/// Destination names kept per period for the evidence.
+pub const NAMES: usize = 5;
+
+/// One off-hours period of one host.
+#[derive(Clone, Debug)]
+struct Period {
+    id: i32,
+    count: u32,
+    first_ms: i64,
+    last_ms: i64,
+    alerted: bool,
+    destinations: Vec<Box<str>>,
+}
+
+/// The last few off-hours periods of a host.
+#[derive(Clone, Debug, Default)]
+pub struct OffHoursLog {
+    periods: Vec<Period>,
+}
+
+/// Applies the rule to one proxy request of `host` to a destination reached by `reach`
+/// distinct hosts in the tracking period.
+#[allow(clippy::too_many_arguments)]
+pub fn apply(
+    ev: &Event,
+    dest: &WebDestination,
+    reach: usize,
+    host: IpAddr,
+    ts: i64,
+    config: &Config,
+    rc: &OffHoursConfig,
+    hosts: &mut HostTable,
+    ann: &mut Annotations,
+) {
+    let cal = &config.calendar;
+    if reach > config.rare_destinations.max_hosts as usize || cal.is_business_time(ts) {
+        return;
+    }
+    let id = cal.off_hours_period(ts);
+    let when = cal.describe_period(id);
+    ann.findings.push(Finding {
+        rule: META.id,
+        severity: rc.severity,
+        reason: format!(
+            "request at {} ({}) outside business hours ({when}) to {}, which {reach} host(s) reach",
+            cal.local_clock(ts),
+            cal.offset_string(),
+            dest.key
+        ),
+    });
+    let log = &mut hosts.get_mut(host).off_hours;
+    let idx = match log.periods.iter().position(|p| p.id == id) {
+        Some(i) => i,
+        None => {
+            let fresh = Period { id, count: 0, first_ms: ts, last_ms: ts, alerted: false, destinations: Vec::new() };
+            if log.periods.len() < PERIODS {
+                log.periods.push(fresh);
+                log.periods.len() - 1
+            } else {
+                let (oldest, min_id) = match log.periods.iter().enumerate().min_by_key(|(_, p)| p.id) {
+                    Some((i, p)) => (i, p.id),
+                    None => return,
+                };
+                if id < min_id {
+                    return; // older than every period kept: too late to count
+                }
+                log.periods[oldest] = fresh;
+                oldest
+            }
+        }
+    };
+    let p = &mut log.periods[idx];
+    p.count = p.count.saturating_add(1);
+    p.first_ms = p.first_ms.min(ts);
+    p.last_ms = p.last_ms.max(ts);
+    if p.destinations.len() < NAMES && !p.destinations.iter().any(|d| **d == *dest.key) {
+        p.destinations.push(dest.key.as_str().into());
+    }
+    if p.alerted || p.count < rc.min_count {
+        return;
+    }
+    p.alerted = true;
+    ann.alerts.push(Alert {
+        timestamp_ms: ts,
+        rule: &META,
+        severity: rc.alert_severity,
+        host,
+        destination: None,
+        related_ips: vec![host],
+        message: format!("{host}: {} off-hours requests to rare destinations ({when})", p.count),
+        evidence: json!({
+            "period": when,
+            "requests": p.count,
+            "min_count": rc.min_count,
+            "destinations": p.destinations,
+            "business_hours": format!("{:02}:00-{:02}:00", cal.start_hour, cal.end_hour),
+            "utc_offset": cal.offset_string(),
+            "max_hosts": config.rare_destinations.max_hosts,
+            "first_seen": format_ms(p.first_ms),
+            "last_seen": format_ms(p.last_ms),
+            "user": ev.str(Field::UserName),
+        }),
+    });
+}

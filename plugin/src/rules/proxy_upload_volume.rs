@@ -1,0 +1,119 @@
+//! `proxy.upload_volume`: a POST to a destination followed by consecutive CONNECTs to the
+//! same destination — how tools push large uploads out through a proxy — whose request bytes
+//! together exceed `max_bytes`.
+//!
+//! Per host the rule keeps one open run: a POST starts it; POSTs and CONNECTs to the same
+//! destination (registered domain or address) add their request bytes (`http.request.bytes`,
+//! else `source.bytes`; a request without either counts with 0 bytes); other methods to it
+//! keep it open without adding. The run ends when the host makes a request to another
+//! destination, or after `idle_gap` without a POST or CONNECT. The alert fires once per run,
+//! on the request that crosses `max_bytes`. Destinations on the rule's allowlist are
+//! invisible to it.
+
+use std::net::IpAddr;
+
+use serde_json::json;
+
+use crate::config::UploadVolumeConfig;
+use crate::event::{Event, Field, time::format_ms};
+use crate::output::{Alert, Finding};
+use crate::state::HostTable;
+
+use super::web_destination::WebDestination;
+use super::{Annotations, RuleMeta};
+
+/// Rule identity.
+pub static META: RuleMeta = RuleMeta {
+    id: "proxy.upload_volume",
+    name: "Large upload through the web proxy",
+    description: "A host sent a POST followed by CONNECT tunnels to one destination whose request bytes add up to more than the configured volume, as data exfiltration does.",
+    category: "exfiltration",
+};
+
+/// The open upload run of a host.
+#[derive(Clone, Debug)]
+pub struct UploadRun {
+    dest_hash: u64,
+    start_ms: i64,
+    last_ms: i64,
+    requests: u32,
+    bytes: u64,
+    alerted: bool,
+}
+
+/// Applies the rule to one proxy request of `host`.
+#[allow(clippy::too_many_arguments)]
+pub fn apply(
+    ev: &Event,
+    dest: &WebDestination,
+    dest_hash: u64,
+    host: IpAddr,
+    ts: i64,
+    rc: &UploadVolumeConfig,
+    hosts: &mut HostTable,
+    ann: &mut Annotations,
+) {
+    if dest.is_allowed(&rc.allow) {
+        return;
+    }
+    let method = ev.str(Field::HttpRequestMethod).map(str::trim).unwrap_or("");
+    let is_post = method.eq_ignore_ascii_case("POST");
+    let is_connect = method.eq_ignore_ascii_case("CONNECT");
+    let run = &mut hosts.get_mut(host).upload;
+    if let Some(r) = run {
+        if r.dest_hash != dest_hash || (ts - r.last_ms).abs() > rc.idle_gap_ms {
+            *run = None;
+        }
+    }
+    if !is_post && !(is_connect && run.is_some()) {
+        return;
+    }
+    let bytes = match ev.byte_count(Field::HttpRequestBytes) {
+        Ok(Some(b)) => b,
+        Ok(None) => match ev.byte_count(Field::SourceBytes) {
+            Ok(b) => b.unwrap_or(0),
+            Err(e) => {
+                ann.field_error(META.id, e);
+                0
+            }
+        },
+        Err(e) => {
+            ann.field_error(META.id, e);
+            0
+        }
+    };
+    let r = run.get_or_insert(UploadRun { dest_hash, start_ms: ts, last_ms: ts, requests: 0, bytes: 0, alerted: false });
+    r.start_ms = r.start_ms.min(ts);
+    r.last_ms = r.last_ms.max(ts);
+    r.requests = r.requests.saturating_add(1);
+    r.bytes = r.bytes.saturating_add(bytes);
+    if r.alerted || r.bytes <= rc.max_bytes {
+        return;
+    }
+    r.alerted = true;
+    let reason = format!("{} bytes sent to {} in a POST and {} further request(s)", r.bytes, dest.key, r.requests - 1);
+    ann.findings.push(Finding { rule: META.id, severity: rc.severity, reason: reason.clone() });
+    let mut related = vec![host];
+    related.extend(dest.ip);
+    ann.alerts.push(Alert {
+        timestamp_ms: ts,
+        rule: &META,
+        severity: rc.severity,
+        host,
+        destination: dest.ip.map(|ip| (ip, None)),
+        related_ips: related,
+        message: format!("{host}: {reason} (more than {} bytes)", rc.max_bytes),
+        evidence: json!({
+            "destination": dest.key,
+            "host": dest.host,
+            "run_start": format_ms(r.start_ms),
+            "run_end": format_ms(r.last_ms),
+            "requests": r.requests,
+            "bytes": r.bytes,
+            "max_bytes": rc.max_bytes,
+            "idle_gap_s": rc.idle_gap_ms / 1000,
+            "user_agent": ev.str(Field::UserAgentOriginal),
+            "user": ev.str(Field::UserName),
+        }),
+    });
+}
