@@ -93,8 +93,11 @@ pub fn run_all(ev: &Event, config: &Config, hosts: &mut HostTable, dests: &mut D
     if let (SourceKind::Firewall | SourceKind::Proxy, Some(rc)) = (kind, &config.fw_c2_ip) {
         fw_c2_ip::apply(ev, config, rc, hosts, ann);
     }
+    // The destination of a proxy request, parsed once for the rules that need it.
+    let over_time = config.proxy_daily_beacon.is_some() || config.proxy_off_hours.is_some() || config.proxy_upload_volume.is_some();
+    let dest = if kind == SourceKind::Proxy && (over_time || config.proxy_ioc.is_some()) { WebDestination::of(ev) } else { None };
     if let (SourceKind::Proxy, Some(rc)) = (kind, &config.proxy_ioc) {
-        proxy_ioc::apply(ev, config, rc, hosts, ann);
+        proxy_ioc::apply(ev, dest.as_ref(), config, rc, hosts, ann);
     }
     if let (SourceKind::Proxy, Some(rc)) = (kind, &config.proxy_connect_port) {
         proxy_connect_port::apply(ev, config, rc, hosts, ann);
@@ -102,8 +105,8 @@ pub fn run_all(ev: &Event, config: &Config, hosts: &mut HostTable, dests: &mut D
     if let (SourceKind::Proxy, Some(rc)) = (kind, &config.proxy_user_agent) {
         proxy_user_agent::apply(ev, config, rc, hosts, ann);
     }
-    if kind == SourceKind::Proxy {
-        over_time(ev, config, hosts, dests, ann);
+    if let (true, Some(dest)) = (over_time, &dest) {
+        self::over_time(ev, dest, config, hosts, dests, ann);
     }
     if let Some(rc) = &config.learned_lists {
         learned_list::apply(ev, kind, config, rc, hosts, ann);
@@ -111,13 +114,8 @@ pub fn run_all(ev: &Event, config: &Config, hosts: &mut HostTable, dests: &mut D
 }
 
 /// The proxy rules that follow a host's destinations over time: they share the destination,
-/// the host, the event time and the distinct-host count of the destination.
-fn over_time(ev: &Event, config: &Config, hosts: &mut HostTable, dests: &mut DestinationTable, ann: &mut Annotations) {
-    let rare_rules = config.proxy_daily_beacon.is_some() || config.proxy_off_hours.is_some();
-    if !rare_rules && config.proxy_upload_volume.is_none() {
-        return;
-    }
-    let Some(dest) = WebDestination::of(ev) else { return };
+/// the host's state, the event time and the distinct-host count of the destination.
+fn over_time(ev: &Event, dest: &WebDestination, config: &Config, hosts: &mut HostTable, dests: &mut DestinationTable, ann: &mut Annotations) {
     // Errors name the first of these rules that is on.
     let rule = if config.proxy_daily_beacon.is_some() {
         proxy_daily_beacon::META.id
@@ -135,20 +133,20 @@ fn over_time(ev: &Event, config: &Config, hosts: &mut HostTable, dests: &mut Des
         Ok(t) => t,
         Err(e) => return ann.field_error(rule, e),
     };
-    let dest_hash = hosts.key_hash("destination", dest.key.as_str());
-    if let Some(rc) = &config.proxy_upload_volume {
-        proxy_upload_volume::apply(ev, &dest, dest_hash, host, ts, rc, hosts, ann);
-    }
+    let dest_hash = hosts.key_hash("destination", dest.key());
     let rare = &config.rare_destinations;
-    if !rare_rules || dest.is_allowed(&rare.allow) {
-        return;
+    let rare_rules = config.proxy_daily_beacon.is_some() || config.proxy_off_hours.is_some();
+    let reach = (rare_rules && !dest.is_allowed(&rare.allow)).then(|| dests.record(dest_hash, hosts.key_hash("host", &host), ts, rare.period_ms));
+    let hasher = hosts.hasher().clone();
+    let st = hosts.get_mut(host);
+    if let Some(rc) = &config.proxy_upload_volume {
+        proxy_upload_volume::apply(ev, dest, dest_hash, host, ts, rc, st, ann);
     }
-    let host_hash = hosts.key_hash("host", &host);
-    let reach = dests.record(dest_hash, host_hash, ts, rare.period_ms);
+    let Some(reach) = reach else { return };
     if let Some(rc) = &config.proxy_daily_beacon {
-        proxy_daily_beacon::apply(ev, &dest, dest_hash, reach, host, ts, config, rc, hosts, ann);
+        proxy_daily_beacon::apply(ev, dest, dest_hash, reach, host, ts, config, rc, st, &hasher, ann);
     }
     if let Some(rc) = &config.proxy_off_hours {
-        proxy_off_hours::apply(ev, &dest, reach, host, ts, config, rc, hosts, ann);
+        proxy_off_hours::apply(ev, dest, reach, host, ts, config, rc, st, ann);
     }
 }

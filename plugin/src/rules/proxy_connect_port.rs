@@ -26,7 +26,7 @@ pub static META: RuleMeta = RuleMeta {
 pub fn authority(s: &str) -> Option<(&str, Option<u16>)> {
     let s = s.trim();
     let s = s.split_once("://").map_or(s, |(_, rest)| rest);
-    let s = s.split(['/', '?', '#']).next().unwrap_or(s);
+    let s = s.split(['/', '\\', '?', '#']).next().unwrap_or(s);
     let s = s.rsplit_once('@').map_or(s, |(_, host)| host);
     if s.is_empty() {
         return None;

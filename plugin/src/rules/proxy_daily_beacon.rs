@@ -25,7 +25,7 @@ use crate::calendar::format_day;
 use crate::config::{Config, DailyBeaconConfig};
 use crate::event::{Event, Field, time::format_ms};
 use crate::output::{Alert, Finding};
-use crate::state::{HostTable, SeededState};
+use crate::state::{HostState, SeededState};
 
 use super::web_destination::WebDestination;
 use super::{Annotations, RuleMeta};
@@ -246,19 +246,18 @@ pub fn apply(
     ts: i64,
     config: &Config,
     rc: &DailyBeaconConfig,
-    hosts: &mut HostTable,
+    st: &mut HostState,
+    hasher: &SeededState,
     ann: &mut Annotations,
 ) {
     let rare = reach <= config.rare_destinations.max_hosts as usize;
-    let hasher = hosts.hasher().clone();
-    let st = hosts.get_mut(host);
     if !rare {
         if let Some(b) = st.beacons.as_mut() {
             b.map.remove(&dest_hash);
         }
         return;
     }
-    let tracks = st.beacons.get_or_insert_with(|| Box::new(BeaconTracks { map: HashMap::with_hasher(hasher) }));
+    let tracks = st.beacons.get_or_insert_with(|| Box::new(BeaconTracks { map: HashMap::with_hasher(hasher.clone()) }));
     let cap = config.state.max_keys_per_host.max(1);
     if tracks.map.len() >= cap && !tracks.map.contains_key(&dest_hash) {
         evict_oldest(&mut tracks.map, cap);
@@ -270,7 +269,7 @@ pub fn apply(
     if run < rc.min_days {
         return;
     }
-    let reason = format!("{} reached on {run} consecutive days; {reach} host(s) reach it", dest.key);
+    let reason = format!("{} reached on {run} consecutive days; {reach} host(s) reach it", dest.key());
     ann.findings.push(Finding { rule: META.id, severity: rc.severity, reason: reason.clone() });
     if t.alerted {
         return;
@@ -299,7 +298,7 @@ pub fn apply(
         related_ips: related,
         message: format!("{host}: {reason}"),
         evidence: json!({
-            "destination": dest.key,
+            "destination": dest.key(),
             "host": dest.host,
             "consecutive_days": run,
             "min_days": rc.min_days,

@@ -2,20 +2,22 @@
 //! domain, by the public suffix list) or destination address is in an indicator list.
 //!
 //! URLs are compared normalised (the learned lists' normaliser), with and without their query;
-//! domains are compared after IDNA and lower-casing, walking `a.b.evil.example` →
-//! `b.evil.example` → `evil.example` and stopping at the registered domain, so a listed
+//! domains are those of [`super::web_destination`] (percent-decoded, IDNA, lower case),
+//! walking `a.b.evil.example` → `b.evil.example` → `evil.example` and stopping at the
+//! registered domain, so a listed
 //! `evil.example` matches its subdomains while a listed public suffix (`co.uk`) matches
 //! nothing by accident. Lookups are hash lookups: the list size does not matter. Each match
 //! is a `threat.enrichments[]` entry; a host alerts once per indicator per `dedup_window`.
 
 use serde_json::json;
 
-use crate::config::{Config, ProxyIocConfig, normalise_domain};
+use crate::config::{Config, ProxyIocConfig};
 use crate::event::{Event, Field, time::format_ms};
 use crate::lists::extract::{ExtractOptions, normalise_url};
 use crate::output::{Alert, Finding, Indicator, IndicatorUrl, Matched, ThreatEnrichment};
 use crate::state::HostTable;
 
+use super::web_destination::WebDestination;
 use super::{Annotations, RuleMeta};
 
 /// Rule identity.
@@ -33,13 +35,8 @@ struct Hit {
     field: &'static str,
 }
 
-/// The registered domain of `host` (public suffix list), or the host itself.
-fn registered(host: &str) -> &str {
-    psl::domain_str(host).unwrap_or(host)
-}
-
 /// Applies the rule to one proxy event.
-pub fn apply(ev: &Event, config: &Config, rc: &ProxyIocConfig, hosts: &mut HostTable, ann: &mut Annotations) {
+pub fn apply(ev: &Event, dest: Option<&WebDestination>, config: &Config, rc: &ProxyIocConfig, hosts: &mut HostTable, ann: &mut Annotations) {
     let mut hits: Vec<Hit> = Vec::new();
     let raw = ev.str(Field::UrlFull).or_else(|| ev.str(Field::UrlOriginal));
     let domain_field = ev.str(Field::UrlDomain);
@@ -54,29 +51,25 @@ pub fn apply(ev: &Event, config: &Config, rc: &ProxyIocConfig, hosts: &mut HostT
             }
         }
     }
-    let host: Option<String> = domain_field
-        .map(str::to_owned)
-        .or_else(|| raw.and_then(|r| url::Url::parse(r).ok()).and_then(|u| u.host_str().map(str::to_owned)))
-        .or_else(|| raw.and_then(super::proxy_connect_port::authority).map(|a| a.0.to_owned()));
-    if let (Some(h), false) = (host.as_deref().and_then(normalise_domain), rc.domains.is_empty()) {
-        let stop = registered(&h).to_owned();
-        let mut d: &str = &h;
+    if let (Some(d), false) = (dest.filter(|d| d.ip.is_none()), rc.domains.is_empty()) {
+        let stop = d.key();
+        let mut x: &str = &d.host;
         loop {
-            if let Some(&id) = rc.domains.get(d) {
-                hits.push(Hit { source: id, kind: "domain-name", atomic: h.clone(), field: "url.domain" });
+            if let Some(&id) = rc.domains.get(x) {
+                hits.push(Hit { source: id, kind: "domain-name", atomic: d.host.clone(), field: "url.domain" });
                 break;
             }
-            if d == stop {
+            if x == stop {
                 break;
             }
-            match d.find('.') {
-                Some(i) => d = &d[i + 1..],
+            match x.find('.') {
+                Some(i) => x = &x[i + 1..],
                 None => break,
             }
         }
     }
     if !rc.ips.is_empty() {
-        let ip = ev.destination_ip().ok().flatten().or_else(|| host.as_deref().and_then(crate::event::parse_ip));
+        let ip = ev.destination_ip().ok().flatten().or_else(|| dest.and_then(|d| d.ip));
         if let Some(ip) = ip {
             let port = ev.destination_port().ok().flatten();
             if let Some((_, &id)) = rc.ips.lookup(ip, port) {
@@ -134,16 +127,5 @@ pub fn apply(ev: &Event, config: &Config, rc: &ProxyIocConfig, hosts: &mut HostT
                 "first_seen": format_ms(ts),
             }),
         });
-    }
-}
-
-#[cfg(test)]
-mod tests {
-    use super::registered;
-
-    #[test]
-    fn registered_domains_follow_the_public_suffix_list() {
-        assert_eq!(registered("a.b.evil.example.co.uk"), "example.co.uk");
-        assert_eq!(registered("www.evil.com"), "evil.com");
     }
 }

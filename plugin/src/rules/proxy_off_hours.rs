@@ -13,7 +13,7 @@ use serde_json::json;
 use crate::config::{Config, OffHoursConfig};
 use crate::event::{Event, Field, time::format_ms};
 use crate::output::{Alert, Finding};
-use crate::state::HostTable;
+use crate::state::HostState;
 
 use super::web_destination::WebDestination;
 use super::{Annotations, RuleMeta};
@@ -59,7 +59,7 @@ pub fn apply(
     ts: i64,
     config: &Config,
     rc: &OffHoursConfig,
-    hosts: &mut HostTable,
+    st: &mut HostState,
     ann: &mut Annotations,
 ) {
     let cal = &config.calendar;
@@ -75,10 +75,10 @@ pub fn apply(
             "request at {} ({}) outside business hours ({when}) to {}, which {reach} host(s) reach",
             cal.local_clock(ts),
             cal.offset_string(),
-            dest.key
+            dest.key()
         ),
     });
-    let log = &mut hosts.get_mut(host).off_hours;
+    let log = &mut st.off_hours;
     let idx = match log.periods.iter().position(|p| p.id == id) {
         Some(i) => i,
         None => {
@@ -103,8 +103,8 @@ pub fn apply(
     p.count = p.count.saturating_add(1);
     p.first_ms = p.first_ms.min(ts);
     p.last_ms = p.last_ms.max(ts);
-    if p.destinations.len() < NAMES && !p.destinations.iter().any(|d| **d == *dest.key) {
-        p.destinations.push(dest.key.as_str().into());
+    if p.destinations.len() < NAMES && !p.destinations.iter().any(|d| **d == *dest.key()) {
+        p.destinations.push(dest.key().into());
     }
     if p.alerted || p.count < rc.min_count {
         return;

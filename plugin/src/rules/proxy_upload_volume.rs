@@ -17,7 +17,7 @@ use serde_json::json;
 use crate::config::UploadVolumeConfig;
 use crate::event::{Event, Field, time::format_ms};
 use crate::output::{Alert, Finding};
-use crate::state::HostTable;
+use crate::state::HostState;
 
 use super::web_destination::WebDestination;
 use super::{Annotations, RuleMeta};
@@ -50,7 +50,7 @@ pub fn apply(
     host: IpAddr,
     ts: i64,
     rc: &UploadVolumeConfig,
-    hosts: &mut HostTable,
+    st: &mut HostState,
     ann: &mut Annotations,
 ) {
     if dest.is_allowed(&rc.allow) {
@@ -59,7 +59,7 @@ pub fn apply(
     let method = ev.str(Field::HttpRequestMethod).map(str::trim).unwrap_or("");
     let is_post = method.eq_ignore_ascii_case("POST");
     let is_connect = method.eq_ignore_ascii_case("CONNECT");
-    let run = &mut hosts.get_mut(host).upload;
+    let run = &mut st.upload;
     if let Some(r) = run {
         if r.dest_hash != dest_hash || (ts - r.last_ms).abs() > rc.idle_gap_ms {
             *run = None;
@@ -91,7 +91,7 @@ pub fn apply(
         return;
     }
     r.alerted = true;
-    let reason = format!("{} bytes sent to {} in a POST and {} further request(s)", r.bytes, dest.key, r.requests - 1);
+    let reason = format!("{} bytes sent to {} in a POST and {} further request(s)", r.bytes, dest.key(), r.requests - 1);
     ann.findings.push(Finding { rule: META.id, severity: rc.severity, reason: reason.clone() });
     let mut related = vec![host];
     related.extend(dest.ip);
@@ -104,7 +104,7 @@ pub fn apply(
         related_ips: related,
         message: format!("{host}: {reason} (more than {} bytes)", rc.max_bytes),
         evidence: json!({
-            "destination": dest.key,
+            "destination": dest.key(),
             "host": dest.host,
             "run_start": format_ms(r.start_ms),
             "run_end": format_ms(r.last_ms),

@@ -10,7 +10,7 @@
 
 use std::net::IpAddr;
 
-use crate::config::DestinationAllow;
+use crate::config::{DestinationAllow, normalise_domain};
 use crate::event::{Event, Field, parse_ip};
 
 /// Where a proxy request went.
@@ -18,8 +18,8 @@ use crate::event::{Event, Field, parse_ip};
 pub struct WebDestination {
     /// The normalised host: a domain, or an address.
     pub host: String,
-    /// The destination as the rules count it: the registered domain, or the address.
-    pub key: String,
+    /// Where the registered domain starts in `host` (0 for addresses).
+    key_start: usize,
     /// The address, for IP-literal hosts.
     pub ip: Option<IpAddr>,
 }
@@ -27,40 +27,44 @@ pub struct WebDestination {
 impl WebDestination {
     /// The destination of a proxy event, if it names one.
     pub fn of(ev: &Event) -> Option<WebDestination> {
-        let raw_host = ev.str(Field::UrlDomain).filter(|d| !d.trim().is_empty()).or_else(|| {
-            let url = ev.str(Field::UrlFull).or_else(|| ev.str(Field::UrlOriginal))?;
-            super::proxy_connect_port::authority(url).map(|a| a.0)
-        });
-        if let Some(h) = raw_host {
-            if let Some(d) = Self::from_host(h) {
-                return Some(d);
-            }
-        }
-        let ip = ev.destination_ip().ok().flatten()?;
-        Some(WebDestination { host: ip.to_string(), key: ip.to_string(), ip: Some(ip) })
+        let from_domain = ev.str(Field::UrlDomain).and_then(Self::from_host);
+        from_domain
+            .or_else(|| {
+                let url = ev.str(Field::UrlFull).or_else(|| ev.str(Field::UrlOriginal))?;
+                super::proxy_connect_port::authority(url).and_then(|a| Self::from_host(a.0))
+            })
+            .or_else(|| ev.destination_ip().ok().flatten().map(Self::from_ip))
+    }
+
+    fn from_ip(ip: IpAddr) -> WebDestination {
+        WebDestination { host: ip.to_string(), key_start: 0, ip: Some(ip) }
     }
 
     /// The destination of a host name or address (brackets around IPv6 optional).
     pub fn from_host(h: &str) -> Option<WebDestination> {
         let h = h.trim().trim_end_matches('.');
+        if h.is_empty() {
+            return None;
+        }
         let bare = h.strip_prefix('[').and_then(|x| x.strip_suffix(']')).unwrap_or(h);
         if let Some(ip) = parse_ip(bare) {
-            return Some(WebDestination { host: ip.to_string(), key: ip.to_string(), ip: Some(ip) });
+            return Some(Self::from_ip(ip));
         }
+        if let Some(d) = normalise_domain(h) {
+            let key_start = psl::domain_str(&d).map_or(0, |k| d.len() - k.len());
+            return Some(WebDestination { host: d, key_start, ip: None });
+        }
+        // What the URL parser reads as an address: `3232235777`, `0x7f.1`.
         match url::Host::parse(h).ok()? {
-            url::Host::Domain(d) => {
-                let key = psl::domain_str(&d).unwrap_or(&d).to_owned();
-                Some(WebDestination { host: d, key, ip: None })
-            }
-            url::Host::Ipv4(a) => {
-                let ip = IpAddr::V4(a);
-                Some(WebDestination { host: ip.to_string(), key: ip.to_string(), ip: Some(ip) })
-            }
-            url::Host::Ipv6(a) => {
-                let ip = IpAddr::V6(a);
-                Some(WebDestination { host: ip.to_string(), key: ip.to_string(), ip: Some(ip) })
-            }
+            url::Host::Ipv4(a) => Some(Self::from_ip(IpAddr::V4(a))),
+            url::Host::Ipv6(a) => Some(Self::from_ip(IpAddr::V6(a))),
+            url::Host::Domain(_) => None,
         }
+    }
+
+    /// The destination as the rules count it: the registered domain, or the address.
+    pub fn key(&self) -> &str {
+        &self.host[self.key_start..]
     }
 
     /// Whether an allowlist covers this destination (the host or any parent domain; the
@@ -91,7 +95,7 @@ mod tests {
 
     fn dest(line: &str) -> Option<(String, String)> {
         let ev = Event::parse(line.as_bytes()).unwrap();
-        WebDestination::of(&ev).map(|d| (d.host, d.key))
+        WebDestination::of(&ev).map(|d| (d.host.clone(), d.key().to_string()))
     }
 
     #[test]
@@ -105,6 +109,9 @@ mod tests {
         assert_eq!(dest(r#"{"url.domain":"Rare.Example.","url.full":"http://other.example/"}"#), p("rare.example", "rare.example"));
         assert_eq!(dest(r#"{"destination.ip":"203.0.113.9"}"#), p("203.0.113.9", "203.0.113.9"));
         assert_eq!(dest(r#"{"url.full":"http:///"}"#), None);
+        assert_eq!(dest(r#"{"url.full":"http://3232235777/"}"#), p("192.168.1.1", "192.168.1.1"));
+        assert_eq!(dest(r#"{"url.domain":"","url.full":"http://b.example/"}"#), p("b.example", "b.example"));
+        assert_eq!(dest(r#"{"url.domain":"bad host","destination.ip":"192.0.2.1"}"#), p("192.0.2.1", "192.0.2.1"));
     }
 
     #[test]
