@@ -95,7 +95,10 @@ pub fn extract<'e>(field: ListField, ev: &'e Event<'_>, kind: SourceKind, opts: 
 }
 
 /// Normalises a URL; `None` when it is not an absolute http(s)/ftp URL (after joining a bare
-/// path to `domain`).
+/// path to `domain`). The WHATWG parser of the `url` crate lower-cases the scheme and host,
+/// applies IDNA, drops default ports and resolves dot segments; on top of it, percent-encoded
+/// unreserved characters are decoded and the hex digits of the other escapes upper-cased
+/// (RFC 3986 §6.2.2), so `/%70ayload` and `/payload` are one URL.
 pub fn normalise_url(raw: &str, domain: Option<&str>, opts: &ExtractOptions) -> Option<String> {
     let raw = raw.trim();
     let mut u = match url::Url::parse(raw) {
@@ -113,7 +116,37 @@ pub fn normalise_url(raw: &str, domain: Option<&str>, opts: &ExtractOptions) -> 
     if !opts.keep_query {
         u.set_query(None);
     }
-    Some(u.into())
+    Some(normalise_escapes(u.into()))
+}
+
+/// RFC 3986 §6.2.2.1–2: decodes `%XX` escapes of unreserved characters (letters, digits,
+/// `-._~`) and upper-cases the hex digits of the escapes that stay.
+fn normalise_escapes(s: String) -> String {
+    if !s.contains('%') {
+        return s;
+    }
+    let b = s.as_bytes();
+    let mut out = Vec::with_capacity(b.len());
+    let mut i = 0;
+    while i < b.len() {
+        let hex = |c: u8| (c as char).to_digit(16);
+        if b[i] == b'%' && i + 2 < b.len() {
+            if let (Some(h), Some(l)) = (hex(b[i + 1]), hex(b[i + 2])) {
+                let v = (h * 16 + l) as u8;
+                if v.is_ascii_alphanumeric() || matches!(v, b'-' | b'.' | b'_' | b'~') {
+                    out.push(v);
+                } else {
+                    out.extend_from_slice(&[b'%', b[i + 1].to_ascii_uppercase(), b[i + 2].to_ascii_uppercase()]);
+                }
+                i += 3;
+                continue;
+            }
+        }
+        out.push(b[i]);
+        i += 1;
+    }
+    // Only ASCII bytes were replaced by ASCII bytes, so the text is still UTF-8.
+    String::from_utf8(out).unwrap_or(s)
 }
 
 #[cfg(test)]
@@ -127,6 +160,15 @@ mod tests {
     fn x(field: ListField, line: &str, keep_query: bool) -> Option<String> {
         let e = ev(line);
         extract(field, &e, e.source_kind(), &ExtractOptions { keep_query }).map(|c| c.into_owned())
+    }
+
+    #[test]
+    fn escapes_of_unreserved_characters_are_decoded() {
+        let n = |u: &str| normalise_url(u, None, &ExtractOptions { keep_query: true });
+        assert_eq!(n("http://a.example/%70ayload.exe?q=%7e%2f"), Some("http://a.example/payload.exe?q=~%2F".into()));
+        assert_eq!(n("http://a.example/%E8%AB%8B"), Some("http://a.example/%E8%AB%8B".into()));
+        assert_eq!(n("http://a.example/50%"), Some("http://a.example/50%".into()));
+        assert_eq!(n("http://a.example/%zz%4"), Some("http://a.example/%zz%4".into()));
     }
 
     #[test]

@@ -22,10 +22,14 @@ pub static META: RuleMeta = RuleMeta {
     category: "command_and_control",
 };
 
-/// Splits a CONNECT authority into host and port.
-pub fn authority(s: &str) -> Option<(&str, Option<u16>)> {
+/// Splits a CONNECT authority (or the authority of a URL) into host and port text.
+pub fn authority(s: &str) -> Option<(&str, Option<&str>)> {
     let s = s.trim();
-    let s = s.split_once("://").map_or(s, |(_, rest)| rest);
+    // A scheme is a `:` followed by slashes (either way round, as browsers read them).
+    let s = match s.find(':') {
+        Some(i) if s[i + 1..].starts_with(['/', '\\']) => s[i + 1..].trim_start_matches(['/', '\\']),
+        _ => s,
+    };
     let s = s.split(['/', '\\', '?', '#']).next().unwrap_or(s);
     let s = s.rsplit_once('@').map_or(s, |(_, host)| host);
     if s.is_empty() {
@@ -33,11 +37,10 @@ pub fn authority(s: &str) -> Option<(&str, Option<u16>)> {
     }
     if let Some(rest) = s.strip_prefix('[') {
         let (host, after) = rest.split_once(']')?;
-        let port = after.strip_prefix(':').and_then(|p| p.parse().ok());
-        return Some((host, port));
+        return Some((host, after.strip_prefix(':')));
     }
     match s.rsplit_once(':') {
-        Some((h, p)) if !h.contains(':') => Some((h, p.parse().ok())),
+        Some((h, p)) if !h.contains(':') => Some((h, Some(p))),
         _ => Some((s, None)),
     }
 }
@@ -49,9 +52,15 @@ pub fn apply(ev: &Event, config: &Config, rc: &ConnectPortConfig, hosts: &mut Ho
         return;
     }
     let auth = ev.str(Field::UrlOriginal).or_else(|| ev.str(Field::UrlFull)).and_then(authority);
-    let host_name = auth.map(|a| a.0.to_string()).or_else(|| ev.str(Field::UrlDomain).map(str::to_string));
-    let port = match auth.and_then(|a| a.1) {
-        Some(p) => Some(p),
+    let host_name = auth.map(|a| a.0).or_else(|| ev.str(Field::UrlDomain)).map(|h| h.trim().to_ascii_lowercase());
+    let port = match auth.and_then(|a| a.1).filter(|p| !p.is_empty()) {
+        Some(p) => match p.parse::<u16>() {
+            Ok(p) if p > 0 => Some(p),
+            _ => {
+                let field = if ev.str(Field::UrlOriginal).is_some() { "url.original" } else { "url.full" };
+                return ann.field_error(META.id, FieldError { field, problem: format!("CONNECT port is not a number 1-65535: {p:?}") });
+            }
+        },
         None => match ev.port(Field::UrlPort) {
             Ok(Some(p)) => Some(p),
             Ok(None) => ev.destination_port().unwrap_or_else(|e| {
@@ -133,12 +142,13 @@ mod tests {
 
     #[test]
     fn authorities() {
-        assert_eq!(authority("evil.example:8443"), Some(("evil.example", Some(8443))));
-        assert_eq!(authority("[2001:db8::1]:22"), Some(("2001:db8::1", Some(22))));
+        assert_eq!(authority("evil.example:8443"), Some(("evil.example", Some("8443"))));
+        assert_eq!(authority("[2001:db8::1]:22"), Some(("2001:db8::1", Some("22"))));
         assert_eq!(authority("evil.example"), Some(("evil.example", None)));
-        assert_eq!(authority("https://evil.example:8443/x"), Some(("evil.example", Some(8443))));
+        assert_eq!(authority("https://evil.example:8443/x"), Some(("evil.example", Some("8443"))));
         assert_eq!(authority("2001:db8::1"), Some(("2001:db8::1", None)));
         assert_eq!(authority(" "), None);
-        assert_eq!(authority("http://user:pw@evil.example:81/x"), Some(("evil.example", Some(81))));
+        assert_eq!(authority("http://user:pw@evil.example:81/x"), Some(("evil.example", Some("81"))));
+        assert_eq!(authority("http:\\\\evil.example\\x"), Some(("evil.example", None)));
     }
 }
