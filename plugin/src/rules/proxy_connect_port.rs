@@ -141,6 +141,16 @@ mod tests {
     }
 
     #[test]
+    fn an_out_of_range_connect_port_is_named() {
+        // Not a golden fixture for the same reason as above.
+        let mut d = crate::Detector::default();
+        let mut out = Vec::new();
+        d.process_line(br#"{"@timestamp":1714557600,"observer.type":"proxy","source.ip":"10.0.0.1","http.request.method":"CONNECT","url.original":"evil.example:99999","user_agent.original":"x"}"#, &mut out);
+        let v: serde_json::Value = serde_json::from_slice(&out).unwrap();
+        assert_eq!(v["error"]["message"], "url.original: CONNECT port is not a number 1-65535: \"99999\" (proxy.connect_port)");
+    }
+
+    #[test]
     fn authorities() {
         assert_eq!(authority("evil.example:8443"), Some(("evil.example", Some("8443"))));
         assert_eq!(authority("[2001:db8::1]:22"), Some(("2001:db8::1", Some("22"))));
