@@ -1,5 +1,6 @@
-//! Invariants over random input: random mixes of valid firewall events, random JSON values
-//! and random bytes.
+//! Invariants over random input: random mixes of firewall, proxy and mail events (mail
+//! headers with encoded words, attachment names with tricks, and broken forms of both),
+//! random JSON values and random bytes.
 //!
 //! - Every non-blank input line comes out as exactly one non-alert line, in input order:
 //!   byte-identical, or an error record carrying the line, or the same object with fields
@@ -45,6 +46,58 @@ fn firewall_event() -> impl Strategy<Value = Vec<u8>> {
         })
 }
 
+fn proxy_event() -> impl Strategy<Value = Vec<u8>> {
+    (
+        prop::sample::select(vec!["10.0.0.1", "10.0.0.2", "fd00::5", "bad-ip"]),
+        prop::sample::select(vec![
+            "http://rare.example/a", "HTTP://RARE.EXAMPLE/%41", "http://[2001:db8::1]/x", "evil.example:8443",
+            "https://a.b.example.co.uk/", "http://%zz/", "", "http://3232235777/",
+        ]),
+        prop::sample::select(vec!["GET", "POST", "CONNECT", "connect"]),
+        prop::sample::select(vec![json!(100), json!("5000000"), json!("lots"), json!(null)]),
+        -400i64..(5 * 86_400),
+    )
+        .prop_map(|(src, url, method, bytes, t)| {
+            let v = json!({"@timestamp": 1_714_557_600 + t, "observer": {"type": "proxy"}, "source": {"ip": src},
+                           "url": {"original": url}, "http": {"request": {"method": method, "bytes": bytes}},
+                           "user_agent": {"original": "x"}});
+            serde_json::to_vec(&v).unwrap()
+        })
+}
+
+fn mail_event() -> impl Strategy<Value = Vec<u8>> {
+    (
+        prop::sample::select(vec![
+            "=?ISO-2022-JP?B?GyRCPFJEORsoQiBjZW9AeW91cmNvcnAuZXhhbXBsZQ==?= <a@evil.example>",
+            "\"ceo@yourcorp.example\" <ceo@yourcorp.example>",
+            "\"unterminated <x@y.example>",
+            "=?UTF-8?B?!!!?= <b@evil.example>",
+            "=?X-NOPE?Q?a=40b.example?= <c@evil.example>",
+            "Team: \"it@yourcorp.example\" <g@x.example>, h@x.example;",
+            "",
+            "<<<@@@>>>",
+        ]),
+        prop::sample::select(vec![
+            "invoice.pdf.exe", "report.exe.pdf", "invoice\u{202E}fdp.exe", "A.ExE. . ", "=?UTF-8?B?!!?=.exe", "",
+        ]),
+        prop::sample::select(vec![
+            "application/octet-stream; name*=UTF-8''%E8%AB%8B.pdf.exe",
+            "attachment; filename*0*=UTF-8''%E8; filename*1*=.scr",
+            "attachment; filename=\"Email.htm",
+            "text/plain; name*=bogus",
+            ";;;=\"",
+        ]),
+        prop::sample::select(vec![json!("<m1@x>"), json!("<m2@x>"), json!(null)]),
+        "[ -~]{0,20}",
+    )
+        .prop_map(|(from, att, ct, id, noise)| {
+            let v = json!({"@timestamp": 1_714_557_600, "event": {"dataset": "mail"}, "source": {"ip": "203.0.113.9"},
+                           "email": {"message_id": id, "headers": {"from": format!("{from}{noise}"), "content_type": [ct]},
+                                     "attachments": [{"file": {"name": att}}, {"file": {"name": noise}}]}});
+            serde_json::to_vec(&v).unwrap()
+        })
+}
+
 fn json_value() -> impl Strategy<Value = Value> {
     let leaf = prop_oneof![
         Just(Value::Null),
@@ -57,7 +110,8 @@ fn json_value() -> impl Strategy<Value = Value> {
         prop_oneof![
             prop::collection::vec(inner.clone(), 0..5).prop_map(Value::Array),
             prop::collection::vec(
-                (prop::sample::select(vec!["source", "source.ip", "destination", "event", "event.action", "malhost", "threat", "error", "x", "ip", "port"]), inner),
+                (prop::sample::select(vec!["source", "source.ip", "destination", "event", "event.action", "malhost", "threat", "error", "x", "ip", "port",
+                                            "email", "headers", "from", "email.attachments", "file", "name", "url"]), inner),
                 0..6
             )
             .prop_map(|kv| Value::Object(kv.into_iter().map(|(k, v)| (k.to_string(), v)).collect())),
@@ -68,6 +122,8 @@ fn json_value() -> impl Strategy<Value = Value> {
 fn line() -> impl Strategy<Value = Vec<u8>> {
     prop_oneof![
         4 => firewall_event(),
+        2 => proxy_event(),
+        2 => mail_event(),
         2 => json_value().prop_map(|v| serde_json::to_vec(&v).unwrap()),
         1 => prop::collection::vec(any::<u8>(), 0..80),
         1 => prop::collection::vec(prop::sample::select(b"{}[]\":,0123 \\\n\r\tnul".to_vec()), 0..40),
@@ -185,13 +241,21 @@ fn the_generator_reaches_alerts() {
     // Guards the property tests against a generator that never exercises the rules.
     let mut runner = proptest::test_runner::TestRunner::deterministic();
     let mut alerts = 0;
+    let mut rules_seen = std::collections::BTreeSet::new();
     for _ in 0..50 {
         let input = stream().new_tree(&mut runner).unwrap().current();
         let out = common::replay_native(CONFIG, &input);
         let pat = br#""ruleset":"malhost""#;
         alerts += out.split(|&b| b == b'\n').filter(|l| l.windows(pat.len()).any(|w| w == pat)).count();
+        for rule in ["mail.display_name_spoof", "mail.executable_attachment", "proxy.connect_port"] {
+            let p = format!(r#""id":"{rule}""#);
+            if out.windows(p.len()).any(|w| w == p.as_bytes()) {
+                rules_seen.insert(rule);
+            }
+        }
     }
     assert!(alerts > 0);
+    assert_eq!(rules_seen.len(), 3, "rules reached: {rules_seen:?}");
 }
 
 #[test]

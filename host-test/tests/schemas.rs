@@ -164,6 +164,12 @@ fn has_field_error(v: &Value) -> bool {
     v["error"]["type"] == "malhost.field"
 }
 
+/// A field error about the syntax inside a raw mail header value.
+fn is_mail_header_problem(v: &Value) -> bool {
+    let m = v["error"]["message"].as_str().unwrap_or("");
+    ["email.headers.", "email.from.display_name:", "email.attachments.file.name:"].iter().any(|p| m.starts_with(p))
+}
+
 fn show(line: &[u8]) -> String {
     let s = String::from_utf8_lossy(line);
     if s.len() > 300 {
@@ -598,6 +604,11 @@ fn check_input_line(line: &[u8], max_line_bytes: usize, out_line: &[u8], out: &V
             }
             let why = errors(event, &v);
             if why.is_empty() {
+                // Mail header syntax (RFC 5322 quoting, RFC 2047 base64 and charsets) is beyond
+                // JSON Schema: the schema only says these fields are strings.
+                if has_field_error(out) && is_mail_header_problem(out) {
+                    return Ok(());
+                }
                 if has_field_error(out) {
                     return Err(format!(
                         "valid under event.schema.json, but the detector reports: {}",

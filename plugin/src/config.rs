@@ -335,6 +335,8 @@ struct RawState {
     max_keys_per_host: PositiveInt,
     #[serde(default = "d_max_destinations")]
     max_destinations: PositiveInt,
+    #[serde(default = "d_max_destinations")]
+    max_messages: PositiveInt,
 }
 fn d_max_hosts() -> PositiveInt {
     PositiveInt::new(100_000)
@@ -347,7 +349,12 @@ fn d_max_keys() -> PositiveInt {
 }
 impl Default for RawState {
     fn default() -> Self {
-        RawState { max_hosts: d_max_hosts(), max_keys_per_host: d_max_keys(), max_destinations: d_max_destinations() }
+        RawState {
+            max_hosts: d_max_hosts(),
+            max_keys_per_host: d_max_keys(),
+            max_destinations: d_max_destinations(),
+            max_messages: d_max_destinations(),
+        }
     }
 }
 
@@ -387,6 +394,42 @@ struct RawRules {
     proxy_off_hours: RawOffHours,
     #[serde(default)]
     proxy_upload_volume: RawUploadVolume,
+    #[serde(default)]
+    mail_display_name_spoof: RawDisplayNameSpoof,
+    #[serde(default)]
+    mail_executable_attachment: RawExecutableAttachment,
+}
+
+#[derive(Deserialize)]
+#[serde(deny_unknown_fields)]
+struct RawDisplayNameSpoof {
+    #[serde(default = "yes")]
+    enabled: bool,
+    #[serde(default = "d_high")]
+    severity: Severity,
+}
+impl Default for RawDisplayNameSpoof {
+    fn default() -> Self {
+        RawDisplayNameSpoof { enabled: true, severity: Severity::High }
+    }
+}
+
+#[derive(Deserialize)]
+#[serde(deny_unknown_fields)]
+struct RawExecutableAttachment {
+    #[serde(default = "yes")]
+    enabled: bool,
+    #[serde(default)]
+    extensions: Option<Vec<String>>,
+    #[serde(default = "yes")]
+    displayed: bool,
+    #[serde(default = "d_high")]
+    severity: Severity,
+}
+impl Default for RawExecutableAttachment {
+    fn default() -> Self {
+        RawExecutableAttachment { enabled: true, extensions: None, displayed: true, severity: Severity::High }
+    }
 }
 
 #[derive(Deserialize)]
@@ -700,6 +743,8 @@ pub struct StateLimits {
     pub max_keys_per_host: usize,
     /// Web destinations whose distinct hosts are counted, at most.
     pub max_destinations: usize,
+    /// Message ids remembered so that a message alerts once per rule, at most.
+    pub max_messages: usize,
 }
 
 /// `rules.fw_outbound_deny`, compiled.
@@ -937,6 +982,25 @@ pub struct UploadVolumeConfig {
     pub severity: Severity,
 }
 
+/// `rules.mail_display_name_spoof`, compiled.
+#[derive(Clone, Debug)]
+pub struct DisplayNameSpoofConfig {
+    /// Severity of finding and alert.
+    pub severity: Severity,
+}
+
+/// `rules.mail_executable_attachment`, compiled.
+#[derive(Clone, Debug)]
+pub struct ExecutableAttachmentConfig {
+    /// Executable extensions, lower case, without the dot.
+    pub extensions: Vec<String>,
+    /// Also flag names that only look executable to the reader (right-to-left override,
+    /// look-alike characters) while the system would open them as something else.
+    pub displayed: bool,
+    /// Severity of finding and alert.
+    pub severity: Severity,
+}
+
 /// A compiled configuration.
 #[derive(Clone, Debug)]
 pub struct Config {
@@ -970,6 +1034,10 @@ pub struct Config {
     pub proxy_off_hours: Option<OffHoursConfig>,
     /// `None` when disabled.
     pub proxy_upload_volume: Option<UploadVolumeConfig>,
+    /// `None` when disabled.
+    pub mail_display_name_spoof: Option<DisplayNameSpoofConfig>,
+    /// `None` when disabled.
+    pub mail_executable_attachment: Option<ExecutableAttachmentConfig>,
 }
 
 impl Default for Config {
@@ -1029,6 +1097,7 @@ impl Config {
             max_hosts: raw.state.max_hosts.get() as usize,
             max_keys_per_host: raw.state.max_keys_per_host.get() as usize,
             max_destinations: raw.state.max_destinations.get() as usize,
+            max_messages: raw.state.max_messages.get() as usize,
         };
 
         let d = raw.rules.fw_outbound_deny;
@@ -1227,6 +1296,32 @@ impl Config {
         } else {
             None
         };
+        let m = raw.rules.mail_display_name_spoof;
+        let mail_display_name_spoof = m.enabled.then_some(DisplayNameSpoofConfig { severity: m.severity });
+        let x = raw.rules.mail_executable_attachment;
+        let mail_executable_attachment = if x.enabled {
+            let mut extensions = Vec::new();
+            match x.extensions {
+                None => extensions.extend(crate::mail::DEFAULT_EXECUTABLE_EXTENSIONS.iter().map(|e| e.to_string())),
+                Some(list) => {
+                    for (i, e) in list.into_iter().enumerate() {
+                        let e = e.trim().trim_start_matches('.').to_ascii_lowercase();
+                        if e.is_empty() || e.contains(['.', '/', '\\']) || e.chars().any(char::is_whitespace) {
+                            return Err(err(
+                                format!("rules.mail_executable_attachment.extensions[{i}]"),
+                                format!("expected an extension such as \"exe\", found {e:?}"),
+                            ));
+                        }
+                        if !extensions.contains(&e) {
+                            extensions.push(e);
+                        }
+                    }
+                }
+            }
+            Some(ExecutableAttachmentConfig { extensions, displayed: x.displayed, severity: x.severity })
+        } else {
+            None
+        };
 
         Ok(Config {
             internal,
@@ -1244,6 +1339,8 @@ impl Config {
             proxy_daily_beacon,
             proxy_off_hours,
             proxy_upload_volume,
+            mail_display_name_spoof,
+            mail_executable_attachment,
         })
     }
 

@@ -11,7 +11,7 @@ use crate::config::Config;
 use crate::event::Event;
 use crate::output;
 use crate::rules::{self, Annotations};
-use crate::state::{DestinationTable, HostTable};
+use crate::state::{DestinationTable, HostTable, SeenMessages};
 
 /// Counters since the detector was created.
 #[derive(Clone, Debug, Default, Serialize, PartialEq, Eq)]
@@ -45,6 +45,7 @@ pub struct Detector {
     config: Config,
     hosts: HostTable,
     dests: DestinationTable,
+    messages: SeenMessages,
     ann: Annotations,
     scratch: Vec<u8>,
     stats: Stats,
@@ -61,7 +62,8 @@ impl Detector {
     pub fn new(config: Config) -> Self {
         let hosts = HostTable::new(config.state.max_hosts, config.hash_seed);
         let dests = Self::destination_table(&config);
-        Detector { config, hosts, dests, ann: Annotations::default(), scratch: Vec::new(), stats: Stats::default() }
+        let messages = SeenMessages::new(config.state.max_messages, crate::state::seeded(config.hash_seed));
+        Detector { config, hosts, dests, messages, ann: Annotations::default(), scratch: Vec::new(), stats: Stats::default() }
     }
 
     fn destination_table(config: &Config) -> DestinationTable {
@@ -81,7 +83,9 @@ impl Detector {
         if config.hash_seed != self.config.hash_seed {
             self.hosts = HostTable::new(config.state.max_hosts, config.hash_seed);
             self.dests = Self::destination_table(&config);
+            self.messages = SeenMessages::new(config.state.max_messages, crate::state::seeded(config.hash_seed));
         } else {
+            self.messages.resize(config.state.max_messages);
             self.hosts.resize(config.state.max_hosts);
             self.dests.resize(config.state.max_destinations);
             self.dests.set_keep(config.rare_destinations.max_hosts as usize + 1);
@@ -126,7 +130,7 @@ impl Detector {
             }
         };
         self.ann.clear();
-        rules::run_all(&ev, &self.config, &mut self.hosts, &mut self.dests, &mut self.ann);
+        rules::run_all(&ev, &self.config, &mut self.hosts, &mut self.dests, &mut self.messages, &mut self.ann);
         if self.ann.changes_event() {
             self.stats.enriched += 1;
             if !self.ann.field_errors.is_empty() {

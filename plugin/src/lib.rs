@@ -24,6 +24,7 @@ pub mod config;
 pub mod detector;
 pub mod event;
 pub mod lists;
+pub mod mail;
 pub mod netlist;
 pub mod output;
 pub mod rules;

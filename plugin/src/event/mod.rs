@@ -148,17 +148,22 @@ impl std::fmt::Display for FieldError {
     }
 }
 
+/// Strings kept per event for multi-valued fields, at most.
+pub const MAX_TEXTS: usize = 256;
+
 /// The scanned view of one JSON event.
 #[derive(Debug)]
 pub struct Event<'a> {
     pub(crate) slots: [Option<Scalar<'a>>; Field::COUNT],
+    /// Every string of the multi-valued fields ([`Field::is_multi`]), in input order.
+    pub(crate) texts: Vec<(Field, Cow<'a, str>)>,
     pub(crate) flags: u32,
     pub(crate) top_level_keys: u32,
 }
 
 impl Default for Event<'_> {
     fn default() -> Self {
-        Event { slots: std::array::from_fn(|_| None), flags: 0, top_level_keys: 0 }
+        Event { slots: std::array::from_fn(|_| None), texts: Vec::new(), flags: 0, top_level_keys: 0 }
     }
 }
 
@@ -184,6 +189,18 @@ impl<'a> Event<'a> {
         match self.get(field) {
             Some(Scalar::Str(s)) => Some(s),
             _ => None,
+        }
+    }
+
+    /// Every string value of a multi-valued field (attachment names, Content-Type values,
+    /// From addresses), in input order; at most [`MAX_TEXTS`] per event.
+    pub fn texts(&self, field: Field) -> impl Iterator<Item = &str> {
+        self.texts.iter().filter(move |(f, _)| *f == field).map(|(_, s)| s.as_ref())
+    }
+
+    pub(crate) fn push_text(&mut self, field: Field, s: Cow<'a, str>) {
+        if self.texts.len() < MAX_TEXTS {
+            self.texts.push((field, s));
         }
     }
 

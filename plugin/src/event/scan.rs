@@ -66,13 +66,39 @@ pub enum Field {
     UserAgentOriginal,
     /// `user.name`
     UserName,
-    /// `email.from.address`
+    /// `email.from.address` (string or array; every string is collected)
     EmailFromAddress,
+    /// `email.from.display_name` (custom: the From display name when the raw header is absent)
+    EmailFromDisplayName,
+    /// `email.headers.from` (custom: the raw From header value)
+    EmailHeadersFrom,
+    /// `email.headers.content_type` (custom: raw Content-Type values; string or array)
+    EmailHeadersContentType,
+    /// `email.headers.content_disposition` (custom: raw Content-Disposition values)
+    EmailHeadersContentDisposition,
+    /// `email.attachments[].file.name` (every attachment's name is collected)
+    EmailAttachmentFileName,
+    /// `email.subject`
+    EmailSubject,
+    /// `email.message_id`
+    EmailMessageId,
     /// `malhost.sample` (sample id of sandbox logs)
     MalhostSample,
 }
 
 impl Field {
+    /// Whether every string of the field is kept ([`crate::event::Event::texts`]), not only
+    /// the last value: fields that are lists by nature.
+    pub fn is_multi(self) -> bool {
+        matches!(
+            self,
+            Field::EmailFromAddress
+                | Field::EmailHeadersContentType
+                | Field::EmailHeadersContentDisposition
+                | Field::EmailAttachmentFileName
+        )
+    }
+
     /// Number of fields (size of the slot array).
     pub const COUNT: usize = Field::MalhostSample as usize + 1;
 
@@ -104,6 +130,13 @@ impl Field {
             Field::UserAgentOriginal => "user_agent.original",
             Field::UserName => "user.name",
             Field::EmailFromAddress => "email.from.address",
+            Field::EmailFromDisplayName => "email.from.display_name",
+            Field::EmailHeadersFrom => "email.headers.from",
+            Field::EmailHeadersContentType => "email.headers.content_type",
+            Field::EmailHeadersContentDisposition => "email.headers.content_disposition",
+            Field::EmailAttachmentFileName => "email.attachments.file.name",
+            Field::EmailSubject => "email.subject",
+            Field::EmailMessageId => "email.message_id",
             Field::MalhostSample => "malhost.sample",
         }
     }
@@ -126,6 +159,10 @@ enum Scope {
     User,
     Email,
     EmailFrom,
+    EmailHeaders,
+    /// `email.attachments`: an array of attachment objects.
+    EmailAttachments,
+    EmailAttachmentFile,
     Malhost,
     /// Known to be of no interest but worth remembering that it exists (`threat`, `error`).
     Opaque,
@@ -181,7 +218,17 @@ fn child(scope: Scope, seg: &str) -> Node {
         (S::UserAgent, "original") => Node::Field(F::UserAgentOriginal),
         (S::User, "name") => Node::Field(F::UserName),
         (S::Email, "from") => Node::Scope(S::EmailFrom),
+        (S::Email, "headers") => Node::Scope(S::EmailHeaders),
+        (S::Email, "attachments") => Node::Scope(S::EmailAttachments),
+        (S::Email, "subject") => Node::Field(F::EmailSubject),
+        (S::Email, "message_id") => Node::Field(F::EmailMessageId),
         (S::EmailFrom, "address") => Node::Field(F::EmailFromAddress),
+        (S::EmailFrom, "display_name") => Node::Field(F::EmailFromDisplayName),
+        (S::EmailHeaders, "from") => Node::Field(F::EmailHeadersFrom),
+        (S::EmailHeaders, "content_type") => Node::Field(F::EmailHeadersContentType),
+        (S::EmailHeaders, "content_disposition") => Node::Field(F::EmailHeadersContentDisposition),
+        (S::EmailAttachments, "file") => Node::Scope(S::EmailAttachmentFile),
+        (S::EmailAttachmentFile, "name") => Node::Field(F::EmailAttachmentFileName),
         (S::Malhost, "sample") => Node::Field(F::MalhostSample),
         _ => Node::Unknown,
     }
@@ -201,7 +248,9 @@ fn scope_flag(scope: Scope) -> u32 {
         Scope::Url | Scope::Http | Scope::HttpRequest | Scope::HttpResponse | Scope::UserAgent => {
             flags::HAS_WEB_FIELDS
         }
-        Scope::Email | Scope::EmailFrom => flags::HAS_EMAIL_FIELDS,
+        Scope::Email | Scope::EmailFrom | Scope::EmailHeaders | Scope::EmailAttachments | Scope::EmailAttachmentFile => {
+            flags::HAS_EMAIL_FIELDS
+        }
         _ => 0,
     }
 }
@@ -304,8 +353,13 @@ impl<'de, 'e> Visitor<'de> for ScopeSeed<'e, 'de> {
         visit_scope(self.scope, self.ev, map)
     }
     // A scalar or array where an object was expected (`"source": "x"`) is not ours to judge:
-    // it passes through, and the fields below it are simply absent.
+    // it passes through, and the fields below it are simply absent. The exception is a scope
+    // that is an array of objects by nature (`email.attachments`): each element is visited.
     fn visit_seq<A: SeqAccess<'de>>(self, mut seq: A) -> Result<(), A::Error> {
+        if self.scope == Scope::EmailAttachments {
+            while seq.next_element_seed(ScopeSeed { scope: self.scope, ev: &mut *self.ev })?.is_some() {}
+            return Ok(());
+        }
         while seq.next_element::<IgnoredAny>()?.is_some() {}
         Ok(())
     }
@@ -345,6 +399,9 @@ impl<'de, 'e> FieldSeed<'e, 'de> {
     fn set(self, v: Scalar<'de>) {
         if let Scalar::Str(s) = &v {
             self.ev.fold_keyword(self.field, s);
+            if self.field.is_multi() {
+                self.ev.push_text(self.field, s.clone());
+            }
         }
         self.ev.slots[self.field as usize] = Some(v);
     }
@@ -393,6 +450,9 @@ impl<'de, 'e> Visitor<'de> for FieldSeed<'e, 'de> {
         while let Some(item) = seq.next_element::<Option<CowStrOrSkip<'de>>>()? {
             if let Some(CowStrOrSkip(Some(s))) = item {
                 self.ev.fold_keyword(self.field, &s);
+                if self.field.is_multi() {
+                    self.ev.push_text(self.field, s);
+                }
             }
         }
         self.ev.slots[self.field as usize] = Some(Scalar::Array);

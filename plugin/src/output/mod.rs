@@ -98,8 +98,9 @@ pub struct Alert {
     pub rule: &'static RuleMeta,
     /// Severity.
     pub severity: Severity,
-    /// The suspected host (`source.ip`).
-    pub host: IpAddr,
+    /// The suspected host (`source.ip`); mail alerts without a client address have none and
+    /// name the message instead (`email`).
+    pub host: Option<IpAddr>,
     /// The destination, when the alert is about one.
     pub destination: Option<(IpAddr, Option<u16>)>,
     /// `related.ip`.
@@ -108,6 +109,8 @@ pub struct Alert {
     pub message: String,
     /// `malhost.evidence`.
     pub evidence: Value,
+    /// `email.*` of the message a mail alert is about.
+    pub email: Option<Value>,
 }
 
 #[derive(Serialize)]
@@ -116,10 +119,14 @@ struct AlertRecord<'a> {
     timestamp: String,
     event: AlertEventFields,
     rule: RuleFields<'a>,
-    source: IpField,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    source: Option<IpField>,
     #[serde(skip_serializing_if = "Option::is_none")]
     destination: Option<DestinationFields>,
-    related: RelatedFields,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    email: Option<&'a Value>,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    related: Option<RelatedFields>,
     message: &'a str,
     malhost: EvidenceFields<'a>,
 }
@@ -194,9 +201,10 @@ pub fn write_alert(out: &mut Vec<u8>, a: &Alert) {
             category: a.rule.category,
             ruleset: "malhost",
         },
-        source: IpField { ip: a.host.to_string() },
+        source: a.host.map(|ip| IpField { ip: ip.to_string() }),
         destination: a.destination.map(|(ip, port)| DestinationFields { ip: ip.to_string(), port }),
-        related: RelatedFields { ip: related },
+        email: a.email.as_ref(),
+        related: (!related.is_empty()).then_some(RelatedFields { ip: related }),
         message: &a.message,
         malhost: EvidenceFields { evidence: &a.evidence },
     };

@@ -89,7 +89,7 @@ pub fn apply(ev: &Event, config: &Config, rc: &C2IpConfig, hosts: &mut HostTable
         timestamp_ms: ts,
         rule: &META,
         severity: rc.severity,
-        host,
+        host: Some(host),
         destination: Some((dst, port)),
         related_ips: vec![host, dst],
         message: format!("{host}: {reason}"),
@@ -103,5 +103,6 @@ pub fn apply(ev: &Event, config: &Config, rc: &C2IpConfig, hosts: &mut HostTable
             "first_seen": crate::event::time::format_ms(ts),
             "dedup_window_seconds": rc.dedup_ms / 1000,
         }),
+        email: None,
     });
 }

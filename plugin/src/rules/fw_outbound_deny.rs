@@ -175,7 +175,7 @@ pub fn apply(ev: &Event, config: &Config, rc: &OutboundDenyConfig, hosts: &mut H
         timestamp_ms: ts,
         rule: &META,
         severity: rc.alert_severity,
-        host: src,
+        host: Some(src),
         destination: None,
         related_ips: related,
         message: format!(
@@ -194,6 +194,7 @@ pub fn apply(ev: &Event, config: &Config, rc: &OutboundDenyConfig, hosts: &mut H
             "distinct_destinations": distinct,
             "threshold": format!("count {} >= min_count {}", hits.len(), rc.min_count),
         }),
+        email: None,
     });
 }
 

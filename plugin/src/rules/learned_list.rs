@@ -90,7 +90,7 @@ pub fn apply(ev: &Event, kind: SourceKind, config: &Config, rc: &LearnedListsCon
                 timestamp_ms: ts,
                 rule: meta,
                 severity: rc.severity,
-                host,
+                host: Some(host),
                 destination: None,
                 related_ips: vec![host],
                 message: format!("{host}: {reason}"),
@@ -107,6 +107,7 @@ pub fn apply(ev: &Event, kind: SourceKind, config: &Config, rc: &LearnedListsCon
                     "last_seen": format_ms(scores.last_ms),
                     "window_seconds": rc.window_ms / 1000,
                 }),
+                email: None,
             });
         }
     }

@@ -8,11 +8,16 @@
 //! - [`proxy_ioc`], [`proxy_connect_port`], [`proxy_user_agent`]: web proxy checks of one
 //!   request (SPEC §5.3);
 //! - [`proxy_daily_beacon`], [`proxy_off_hours`], [`proxy_upload_volume`]: web proxy checks
-//!   over time, on the destination of [`web_destination`] (SPEC §5.3).
+//!   over time, on the destination of [`web_destination`] (SPEC §5.3);
+//! - [`mail_display_name_spoof`], [`mail_executable_attachment`]: mail checks on the headers
+//!   parsed by [`crate::mail`] (SPEC §5.4), sharing [`mail_message`].
 
 pub mod fw_c2_ip;
 pub mod fw_outbound_deny;
 pub mod learned_list;
+pub mod mail_display_name_spoof;
+pub mod mail_executable_attachment;
+pub mod mail_message;
 pub mod proxy_connect_port;
 pub mod proxy_daily_beacon;
 pub mod proxy_ioc;
@@ -24,7 +29,7 @@ pub mod web_destination;
 use crate::config::Config;
 use crate::event::{Event, FieldError, SourceKind};
 use crate::output::{Alert, Finding, ListHit, ThreatEnrichment};
-use crate::state::{DestinationTable, HostTable};
+use crate::state::{DestinationTable, HostTable, SeenMessages};
 use web_destination::WebDestination;
 
 /// Identity of a rule, copied into alerts (`rule.*`).
@@ -82,7 +87,14 @@ impl Annotations {
 }
 
 /// Runs every enabled rule that applies to the event's source.
-pub fn run_all(ev: &Event, config: &Config, hosts: &mut HostTable, dests: &mut DestinationTable, ann: &mut Annotations) {
+pub fn run_all(
+    ev: &Event,
+    config: &Config,
+    hosts: &mut HostTable,
+    dests: &mut DestinationTable,
+    messages: &mut SeenMessages,
+    ann: &mut Annotations,
+) {
     let kind = ev.source_kind();
     if kind == SourceKind::Other {
         return;
@@ -107,6 +119,12 @@ pub fn run_all(ev: &Event, config: &Config, hosts: &mut HostTable, dests: &mut D
     }
     if let (true, Some(dest)) = (over_time, &dest) {
         self::over_time(ev, dest, config, hosts, dests, ann);
+    }
+    if let (SourceKind::Mail, Some(rc)) = (kind, &config.mail_display_name_spoof) {
+        mail_display_name_spoof::apply(ev, rc, hosts, messages, ann);
+    }
+    if let (SourceKind::Mail, Some(rc)) = (kind, &config.mail_executable_attachment) {
+        mail_executable_attachment::apply(ev, rc, hosts, messages, ann);
     }
     if let Some(rc) = &config.learned_lists {
         learned_list::apply(ev, kind, config, rc, hosts, ann);

@@ -109,7 +109,7 @@ pub fn apply(ev: &Event, config: &Config, rc: &ConnectPortConfig, hosts: &mut Ho
         timestamp_ms: ts,
         rule: &META,
         severity: rc.severity,
-        host: src,
+        host: Some(src),
         destination: dst_ip.map(|ip| (ip, Some(port))),
         related_ips: related,
         message: format!("{src}: {reason}"),
@@ -122,6 +122,7 @@ pub fn apply(ev: &Event, config: &Config, rc: &ConnectPortConfig, hosts: &mut Ho
             "user": ev.str(Field::UserName),
             "first_seen": format_ms(ts),
         }),
+        email: None,
     });
 }
 

@@ -293,7 +293,7 @@ pub fn apply(
         timestamp_ms: ts,
         rule: &META,
         severity: rc.severity,
-        host,
+        host: Some(host),
         destination: dest.ip.map(|ip| (ip, None)),
         related_ips: related,
         message: format!("{host}: {reason}"),
@@ -313,6 +313,7 @@ pub fn apply(
             "user_agent": ev.str(Field::UserAgentOriginal),
             "user": ev.str(Field::UserName),
         }),
+        email: None,
     });
 }
 

@@ -112,7 +112,7 @@ pub fn apply(ev: &Event, dest: Option<&WebDestination>, config: &Config, rc: &Pr
             timestamp_ms: ts,
             rule: &META,
             severity: rc.severity,
-            host: src,
+            host: Some(src),
             destination: ev.destination_ip().ok().flatten().map(|ip| (ip, None)),
             related_ips: vec![src],
             message: format!("{src}: {reason}"),
@@ -126,6 +126,7 @@ pub fn apply(ev: &Event, dest: Option<&WebDestination>, config: &Config, rc: &Pr
                 "url": raw,
                 "first_seen": format_ms(ts),
             }),
+            email: None,
         });
     }
 }

@@ -114,7 +114,7 @@ pub fn apply(
         timestamp_ms: ts,
         rule: &META,
         severity: rc.alert_severity,
-        host,
+        host: Some(host),
         destination: None,
         related_ips: vec![host],
         message: format!("{host}: {} off-hours requests to rare destinations ({when})", p.count),
@@ -130,5 +130,6 @@ pub fn apply(
             "last_seen": format_ms(p.last_ms),
             "user": ev.str(Field::UserName),
         }),
+        email: None,
     });
 }

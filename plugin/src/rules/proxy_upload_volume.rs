@@ -99,7 +99,7 @@ pub fn apply(
         timestamp_ms: ts,
         rule: &META,
         severity: rc.severity,
-        host,
+        host: Some(host),
         destination: dest.ip.map(|ip| (ip, None)),
         related_ips: related,
         message: format!("{host}: {reason} (more than {} bytes)", rc.max_bytes),
@@ -115,5 +115,6 @@ pub fn apply(
             "user_agent": ev.str(Field::UserAgentOriginal),
             "user": ev.str(Field::UserName),
         }),
+        email: None,
     });
 }

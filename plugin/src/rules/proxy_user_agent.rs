@@ -67,7 +67,7 @@ pub fn apply(ev: &Event, config: &Config, rc: &UserAgentConfig, hosts: &mut Host
         timestamp_ms: ts,
         rule: &META,
         severity: rc.alert_severity,
-        host: src,
+        host: Some(src),
         destination: ev.destination_ip().ok().flatten().map(|ip| (ip, None)),
         related_ips: vec![src],
         message: format!("{src}: {reason}"),
@@ -78,5 +78,6 @@ pub fn apply(ev: &Event, config: &Config, rc: &UserAgentConfig, hosts: &mut Host
             "first_seen": format_ms(ts),
             "standard_agents": rc.exact.len() + rc.patterns.len(),
         }),
+        email: None,
     });
 }

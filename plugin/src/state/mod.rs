@@ -14,8 +14,10 @@ use lru::LruCache;
 use crate::rules::fw_outbound_deny::DenyWindow;
 
 pub mod destinations;
+pub mod messages;
 
 pub use destinations::DestinationTable;
+pub use messages::SeenMessages;
 
 /// Hasher for maps keyed by attacker-controlled values, seeded from `hash_seed`.
 pub type SeededState = ahash::RandomState;

@@ -1,0 +1,62 @@
+//! `mail.display_name_spoof`: the display name of the From header contains an e-mail address
+//! other than the one the message is from — `"ceo@yourcorp.example" <attacker@example.net>`,
+//! the classic trick that works because mail clients show only the name.
+//!
+//! Input: `email.headers.from` (the raw header value: RFC 5322 with RFC 2047 encoded words in
+//! any charset, see [`crate::mail`]); without it, `email.from.display_name` (encoded words
+//! allowed) with the first `email.from.address`. A header with problems (an unterminated
+//! quote, bad base64, an unknown charset) gets a field error naming them, and the check still
+//! runs on the best reading, so a malformed header cannot switch the rule off. One alert per
+//! message (`email.message_id`).
+
+use serde_json::json;
+
+use crate::config::DisplayNameSpoofConfig;
+use crate::event::{Event, Field};
+use crate::mail::{self, FromHeader};
+use crate::state::{HostTable, SeenMessages};
+
+use super::{Annotations, RuleMeta, mail_message};
+
+/// Rule identity.
+pub static META: RuleMeta = RuleMeta {
+    id: "mail.display_name_spoof",
+    name: "From display name shows another address",
+    description: "The display name of a message's From header contains an e-mail address other than the sender's, so the reader sees a trusted address.",
+    category: "initial_access",
+};
+
+/// Applies the rule to one mail event.
+pub fn apply(ev: &Event, rc: &DisplayNameSpoofConfig, hosts: &HostTable, messages: &mut SeenMessages, ann: &mut Annotations) {
+    let (from, field) = if let Some(raw) = ev.str(Field::EmailHeadersFrom) {
+        let parsed = mail::parse_from_lenient(raw);
+        if let Some(p) = parsed.problems.first() {
+            mail_message::header_problem(&META, Field::EmailHeadersFrom, p, ann);
+        }
+        (parsed.value, Field::EmailHeadersFrom)
+    } else if let Some(name) = ev.str(Field::EmailFromDisplayName) {
+        let decoded = mail::decode_encoded_words(name);
+        if let Some(p) = decoded.problems.first() {
+            mail_message::header_problem(&META, Field::EmailFromDisplayName, p, ann);
+        }
+        let address = ev.texts(Field::EmailFromAddress).next().map(|a| a.trim().to_string());
+        (FromHeader { display_name: Some(decoded.value), address, group: None }, Field::EmailFromDisplayName)
+    } else {
+        return;
+    };
+    let Some(spoof) = mail::display_name_spoof(&from) else { return };
+    let shown: String = spoof.display_name.chars().take(200).collect();
+    let reason = format!(
+        "From display name {shown:?} shows {} but the message is from {}",
+        spoof.found.join(", "),
+        spoof.address
+    );
+    mail_message::finding(&META, rc.severity, reason.clone(), ann);
+    let evidence = json!({
+        "display_name": spoof.display_name,
+        "address": spoof.address,
+        "addresses_in_display_name": spoof.found,
+        "field": field.name(),
+    });
+    mail_message::alert(ev, &META, 0, rc.severity, reason, evidence, hosts, messages, ann);
+}

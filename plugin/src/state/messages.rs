@@ -1,0 +1,76 @@
+//! Which mail messages already alerted, so that a message logged more than once (one line per
+//! recipient, or per delivery attempt) alerts once per rule. Keyed by the seeded hash of
+//! `email.message_id`; at most `state.max_messages` are remembered, least recently seen
+//! evicted first (and counted).
+
+use std::num::NonZeroUsize;
+
+use lru::LruCache;
+
+use super::SeededState;
+
+/// Message ids seen, with a bit per rule that alerted on the message.
+pub struct SeenMessages {
+    map: LruCache<u64, u8, SeededState>,
+    evictions: u64,
+}
+
+impl SeenMessages {
+    /// Remembers at most `cap` messages.
+    pub fn new(cap: usize, hasher: SeededState) -> Self {
+        let cap = NonZeroUsize::new(cap).unwrap_or(NonZeroUsize::MIN);
+        SeenMessages { map: LruCache::with_hasher(cap, hasher), evictions: 0 }
+    }
+
+    /// Whether rule `bit` (0–7) has not alerted on message `id` yet; records that it has.
+    pub fn first_alert(&mut self, id: u64, bit: u8) -> bool {
+        if self.map.len() == self.map.cap().get() && !self.map.contains(&id) {
+            self.evictions += 1;
+        }
+        let seen = self.map.get_or_insert_mut(id, || 0);
+        let mask = 1u8 << (bit & 7);
+        let first = *seen & mask == 0;
+        *seen |= mask;
+        first
+    }
+
+    /// Changes the cap.
+    pub fn resize(&mut self, cap: usize) {
+        let cap = NonZeroUsize::new(cap).unwrap_or(NonZeroUsize::MIN);
+        let before = self.map.len();
+        self.map.resize(cap);
+        self.evictions += before.saturating_sub(self.map.len()) as u64;
+    }
+
+    /// Messages remembered.
+    pub fn len(&self) -> usize {
+        self.map.len()
+    }
+
+    /// Whether none is remembered.
+    pub fn is_empty(&self) -> bool {
+        self.map.is_empty()
+    }
+
+    /// Messages forgotten to stay within the cap.
+    pub fn evictions(&self) -> u64 {
+        self.evictions
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn once_per_message_and_rule() {
+        let mut m = SeenMessages::new(2, super::super::seeded(1));
+        assert!(m.first_alert(1, 0));
+        assert!(!m.first_alert(1, 0));
+        assert!(m.first_alert(1, 1), "another rule");
+        m.first_alert(2, 0);
+        m.first_alert(3, 0); // evicts 1
+        assert_eq!(m.evictions(), 1);
+        assert!(m.first_alert(1, 0), "forgotten");
+    }
+}
