@@ -3,6 +3,7 @@
 //! - [`runtime`]: load, check, limit and recover the module;
 //! - [`module_path`]: find (or, for tests and examples, build) `malhost.wasm`;
 //! - [`replay`]: stream JSONL files through the module;
+//! - [`import`]: real log files (mail messages, …) → ECS JSON lines;
 //! - [`synth`]: seeded synthetic firewall traffic for benchmarks and tests;
 //! - [`bench`]: native core vs module throughput;
 //! - [`train`] and [`evaluate`]: learned lists and their k-fold cross-validation.
@@ -10,6 +11,7 @@
 
 pub mod bench;
 pub mod evaluate;
+pub mod import;
 pub mod module_path;
 pub mod replay;
 pub mod roc;

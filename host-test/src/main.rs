@@ -166,6 +166,19 @@ enum Command {
         #[arg(long, default_value = "out/synth")]
         out_dir: PathBuf,
     },
+    /// Turn real log files into ECS JSON lines (one line per record; bad records become error
+    /// records naming the file and line).
+    Import {
+        /// Input format.
+        #[arg(long, value_enum)]
+        format: ImportFormat,
+        /// Write output here instead of stdout.
+        #[arg(long, short, value_name = "FILE")]
+        output: Option<PathBuf>,
+        /// Inputs: files, or directories (for `eml`: every *.eml file in them).
+        #[arg(required = true)]
+        inputs: Vec<PathBuf>,
+    },
     /// Check a config document; print the JSON path of the first problem.
     CheckConfig {
         /// Config document (JSON).
@@ -198,6 +211,13 @@ enum Command {
         #[command(flatten)]
         module: ModuleArgs,
     },
+}
+
+/// Formats `malhost import` reads.
+#[derive(Clone, Copy, Debug, clap::ValueEnum)]
+enum ImportFormat {
+    /// Mail message files (RFC 5322/MIME, `.eml`): one mail event per file.
+    Eml,
 }
 
 fn main() -> ExitCode {
@@ -300,6 +320,21 @@ fn run(cli: Cli) -> Result<ExitCode> {
             m.flush()?;
             n.flush()?;
             eprintln!("malhost: wrote {} and {}", mp.display(), np.display());
+            Ok(ExitCode::SUCCESS)
+        }
+        Command::Import { format, output, inputs } => {
+            let mut out: Box<dyn Write> = match &output {
+                Some(p) => Box::new(BufWriter::new(File::create(p).with_context(|| format!("cannot create {}", p.display()))?)),
+                None => Box::new(BufWriter::new(io::stdout().lock())),
+            };
+            let summary = match format {
+                ImportFormat::Eml => {
+                    let files = malhost_host::import::eml_files(&inputs)?;
+                    malhost_host::import::import_eml(&files, &mut out)?
+                }
+            };
+            out.flush()?;
+            eprintln!("malhost: imported {} events, {} error records", summary.events, summary.errors);
             Ok(ExitCode::SUCCESS)
         }
         Command::CheckConfig { config } => {

@@ -134,3 +134,31 @@ fn training_errors_are_clear() {
     assert!(stderr(&o).contains("no normal events with a source.ip"), "{}", stderr(&o));
     let _ = std::fs::remove_dir_all(dir);
 }
+
+#[test]
+fn imported_mail_files_replay_into_the_mail_alerts() {
+    let o = malhost(&["import", "--format", "eml", "examples/mail"]);
+    assert!(o.status.success(), "{}", stderr(&o));
+    assert!(stderr(&o).contains("imported 3 events, 0 error records"), "{}", stderr(&o));
+    let events = common::json_lines(&o.stdout);
+    assert_eq!(events.len(), 3);
+    assert_eq!(events[1]["email"]["attachments"][0]["file"]["name"], "請求書.pdf.exe");
+    let dir = std::env::temp_dir().join(format!("malhost-cli-mail-{}", std::process::id()));
+    std::fs::create_dir_all(&dir).unwrap();
+    let imported = dir.join("mail.jsonl");
+    std::fs::write(&imported, &o.stdout).unwrap();
+    let r = malhost(&["replay", "-q", imported.to_str().unwrap()]);
+    assert!(r.status.success(), "{}", stderr(&r));
+    let rules: Vec<String> = common::alerts(&r.stdout).iter().map(|a| a["rule"]["id"].as_str().unwrap().to_string()).collect();
+    assert_eq!(rules, ["mail.display_name_spoof", "mail.executable_attachment"]);
+    // A file that is not a message becomes an error record, and the others still come out.
+    std::fs::write(dir.join("junk.eml"), b"").unwrap();
+    std::fs::copy(concat!(env!("CARGO_MANIFEST_DIR"), "/../examples/mail/03-benign-look-alike.eml"), dir.join("ok.eml")).unwrap();
+    let o = malhost(&["import", "--format", "eml", dir.to_str().unwrap()]);
+    assert!(o.status.success(), "{}", stderr(&o));
+    let lines = common::json_lines(&o.stdout);
+    assert_eq!(lines.len(), 2);
+    assert_eq!(lines[0]["error"]["type"], "malhost.import");
+    assert!(lines[0]["error"]["message"].as_str().unwrap().contains("junk.eml"));
+    let _ = std::fs::remove_dir_all(dir);
+}

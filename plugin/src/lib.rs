@@ -14,6 +14,8 @@
 //! - [`netlist`]: IP / CIDR / IP:port lists matched by longest prefix;
 //! - [`state`]: bounded per-host state with least-recently-seen eviction;
 //! - [`rules`]: one module per rule family;
+//! - [`mail`]: mail header parsing (addresses, encoded words, attachment names) for the mail rules;
+//! - [`import`]: real log formats (mail files, …) turned into ECS events;
 //! - [`output`]: enrichment splicing, alert events and error records;
 //! - [`detector`]: the pipeline that ties them together.
 #![deny(missing_docs)]
@@ -23,6 +25,7 @@ pub mod calendar;
 pub mod config;
 pub mod detector;
 pub mod event;
+pub mod import;
 pub mod lists;
 pub mod mail;
 pub mod netlist;

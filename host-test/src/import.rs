@@ -1,0 +1,77 @@
+//! `malhost import`: real log files → ECS JSON lines, one output line per input record, in
+//! order; a record that cannot be read becomes an error record naming the file and line.
+//! The parsers live in the plugin crate ([`malhost::import`]); this is the file handling.
+
+use std::io::Write;
+use std::path::{Path, PathBuf};
+
+use anyhow::{Context, Result};
+use serde_json::json;
+
+/// Counts of one import.
+#[derive(Clone, Copy, Debug, Default, PartialEq, Eq)]
+pub struct ImportSummary {
+    /// Events written.
+    pub events: u64,
+    /// Error records written.
+    pub errors: u64,
+}
+
+/// The message files named: files as given, directories expanded to their `*.eml` files in
+/// name order.
+pub fn eml_files(inputs: &[PathBuf]) -> Result<Vec<PathBuf>> {
+    let mut files = Vec::new();
+    for p in inputs {
+        if p.is_dir() {
+            let mut v: Vec<PathBuf> = std::fs::read_dir(p)
+                .with_context(|| format!("cannot read directory {}", p.display()))?
+                .filter_map(|e| e.ok().map(|e| e.path()))
+                .filter(|f| f.extension().is_some_and(|x| x.eq_ignore_ascii_case("eml")))
+                .collect();
+            v.sort();
+            files.extend(v);
+        } else {
+            files.push(p.clone());
+        }
+    }
+    Ok(files)
+}
+
+/// Writes an import error record.
+pub fn write_error(out: &mut dyn Write, location: &str, message: &str, original: Option<&[u8]>) -> std::io::Result<()> {
+    let mut rec = json!({
+        "event": {"kind": "pipeline_error"},
+        "error": {"type": "malhost.import", "message": format!("{location}: {message}")},
+    });
+    if let Some(o) = original {
+        rec["message"] = json!(String::from_utf8_lossy(o));
+    }
+    serde_json::to_writer(&mut *out, &rec)?;
+    out.write_all(b"\n")
+}
+
+/// Imports message files, one event per file.
+pub fn import_eml(files: &[PathBuf], out: &mut dyn Write) -> Result<ImportSummary> {
+    let mut s = ImportSummary::default();
+    for f in files {
+        let path = f.display().to_string();
+        let bytes = std::fs::read(f).with_context(|| format!("cannot read {}", f.display()))?;
+        match malhost::import::eml::to_event(&bytes, &path) {
+            Ok(v) => {
+                serde_json::to_writer(&mut *out, &v)?;
+                out.write_all(b"\n")?;
+                s.events += 1;
+            }
+            Err(e) => {
+                write_error(out, &path, &e, None)?;
+                s.errors += 1;
+            }
+        }
+    }
+    Ok(s)
+}
+
+/// The display name of a path for messages.
+pub fn shown(p: &Path) -> String {
+    p.display().to_string()
+}
