@@ -1,6 +1,42 @@
 //! Real log formats → the ECS events of SPEC §3, so that operators and CI can replay the
-//! logs they have. Each importer documents which source field becomes which ECS field.
+//! logs they have. Each importer documents, in a table, which source field becomes which ECS
+//! field.
+//!
+//! Line formats implement [`LineFormat`]: one input line in, at most one event out (header
+//! and comment lines give none), a bad record an `Err` with a sentence saying why. No parser
+//! panics on any input (fuzzed: `fuzz/fuzz_targets/import.rs`).
 //!
 //! - [`eml`]: a message file (RFC 5322/MIME) → one mail event.
 
 pub mod eml;
+
+use serde_json::Value;
+
+/// Settings shared by the importers.
+#[derive(Clone, Debug)]
+pub struct ImportOptions {
+    /// Offset from UTC of times written without one (syslog, Windows Firewall), ms.
+    pub utc_offset_ms: i64,
+    /// Year of syslog times that do not name one (`Jun 25 10:23:39`).
+    pub syslog_year: i32,
+    /// iptables/nftables log prefixes that mean the packet was dropped (matched
+    /// case-insensitively as substrings of the prefix, e.g. `BLOCK`, `DROP`, `REJECT`).
+    pub deny_prefixes: Vec<String>,
+}
+
+impl Default for ImportOptions {
+    fn default() -> Self {
+        ImportOptions {
+            utc_offset_ms: 0,
+            syslog_year: 1970,
+            deny_prefixes: ["block", "drop", "deny", "reject"].iter().map(|s| s.to_string()).collect(),
+        }
+    }
+}
+
+/// A line-oriented log format.
+pub trait LineFormat {
+    /// Reads one line (without its terminator). `Ok(None)` for lines that are not records
+    /// (headers, comments, blank lines); `Err` for a record that cannot be read.
+    fn parse_line(&mut self, line: &str, opts: &ImportOptions) -> Result<Option<Value>, String>;
+}
