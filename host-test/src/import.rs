@@ -75,3 +75,56 @@ pub fn import_eml(files: &[PathBuf], out: &mut dyn Write) -> Result<ImportSummar
 pub fn shown(p: &Path) -> String {
     p.display().to_string()
 }
+
+/// Imports line-based logs: every line read by `format`, one event (or one error record
+/// naming the file and line) per record; header and comment lines give nothing. `-` reads
+/// standard input.
+pub fn import_lines(
+    format: &mut dyn malhost::import::LineFormat,
+    opts: &malhost::import::ImportOptions,
+    inputs: &[PathBuf],
+    out: &mut dyn Write,
+) -> Result<ImportSummary> {
+    use std::io::BufRead;
+    let mut s = ImportSummary::default();
+    let stdin = [PathBuf::from("-")];
+    let inputs = if inputs.is_empty() { &stdin[..] } else { inputs };
+    for path in inputs {
+        let name = if path.as_os_str() == "-" { "<stdin>".to_string() } else { shown(path) };
+        let mut reader: Box<dyn BufRead> = if path.as_os_str() == "-" {
+            Box::new(std::io::BufReader::new(std::io::stdin()))
+        } else {
+            Box::new(std::io::BufReader::new(
+                std::fs::File::open(path).with_context(|| format!("cannot open {}", path.display()))?,
+            ))
+        };
+        let mut buf = Vec::new();
+        let mut n = 0u64;
+        loop {
+            buf.clear();
+            if reader.read_until(b'\n', &mut buf).with_context(|| format!("cannot read {name}"))? == 0 {
+                break;
+            }
+            n += 1;
+            let line = buf.strip_suffix(b"\n").unwrap_or(&buf);
+            let line = line.strip_suffix(b"\r").unwrap_or(line);
+            let result = match std::str::from_utf8(line) {
+                Ok(text) => format.parse_line(text, opts),
+                Err(e) => Err(format!("invalid UTF-8 at byte {}", e.valid_up_to())),
+            };
+            match result {
+                Ok(None) => {}
+                Ok(Some(v)) => {
+                    serde_json::to_writer(&mut *out, &v)?;
+                    out.write_all(b"\n")?;
+                    s.events += 1;
+                }
+                Err(e) => {
+                    write_error(out, &format!("{name}:{n}"), &e, Some(line))?;
+                    s.errors += 1;
+                }
+            }
+        }
+    }
+    Ok(s)
+}

@@ -175,8 +175,16 @@ enum Command {
         /// Write output here instead of stdout.
         #[arg(long, short, value_name = "FILE")]
         output: Option<PathBuf>,
-        /// Inputs: files, or directories (for `eml`: every *.eml file in them).
-        #[arg(required = true)]
+        /// Offset from UTC of times written without one (syslog, Windows Firewall, Argus).
+        #[arg(long, default_value = "+00:00", value_name = "OFFSET")]
+        utc_offset: String,
+        /// Year of syslog times that do not name one.
+        #[arg(long, default_value_t = 1970)]
+        syslog_year: i32,
+        /// iptables/nftables log prefixes that mean dropped (case-insensitive substrings).
+        #[arg(long = "deny-prefix", value_name = "WORD", default_values_t = ["block".to_string(), "drop".to_string(), "deny".to_string(), "reject".to_string()])]
+        deny_prefixes: Vec<String>,
+        /// Inputs: files (`-` for stdin), or directories for `eml` (every *.eml file in them).
         inputs: Vec<PathBuf>,
     },
     /// Check a config document; print the JSON path of the first problem.
@@ -218,6 +226,10 @@ enum Command {
 enum ImportFormat {
     /// Mail message files (RFC 5322/MIME, `.eml`): one mail event per file.
     Eml,
+    /// Zeek conn.log, http.log, smtp.log (TSV with its header, or JSON lines).
+    Zeek,
+    /// Squid native access.log.
+    Squid,
 }
 
 fn main() -> ExitCode {
@@ -322,16 +334,29 @@ fn run(cli: Cli) -> Result<ExitCode> {
             eprintln!("malhost: wrote {} and {}", mp.display(), np.display());
             Ok(ExitCode::SUCCESS)
         }
-        Command::Import { format, output, inputs } => {
+        Command::Import { format, output, utc_offset, syslog_year, deny_prefixes, inputs } => {
+            let opts = malhost::import::ImportOptions {
+                utc_offset_ms: malhost::calendar::parse_offset(&utc_offset)
+                    .ok_or_else(|| anyhow!("--utc-offset: expected an offset such as +09:00, found {utc_offset:?}"))?,
+                syslog_year,
+                deny_prefixes,
+            };
             let mut out: Box<dyn Write> = match &output {
                 Some(p) => Box::new(BufWriter::new(File::create(p).with_context(|| format!("cannot create {}", p.display()))?)),
                 None => Box::new(BufWriter::new(io::stdout().lock())),
             };
             let summary = match format {
                 ImportFormat::Eml => {
+                    if inputs.is_empty() {
+                        bail!("import --format eml needs message files or directories");
+                    }
                     let files = malhost_host::import::eml_files(&inputs)?;
                     malhost_host::import::import_eml(&files, &mut out)?
                 }
+                ImportFormat::Zeek => {
+                    malhost_host::import::import_lines(&mut malhost::import::zeek::Zeek::default(), &opts, &inputs, &mut out)?
+                }
+                ImportFormat::Squid => malhost_host::import::import_lines(&mut malhost::import::squid::Squid, &opts, &inputs, &mut out)?,
             };
             out.flush()?;
             eprintln!("malhost: imported {} events, {} error records", summary.events, summary.errors);

@@ -6,9 +6,13 @@
 //! and comment lines give none), a bad record an `Err` with a sentence saying why. No parser
 //! panics on any input (fuzzed: `fuzz/fuzz_targets/import.rs`).
 //!
-//! - [`eml`]: a message file (RFC 5322/MIME) → one mail event.
+//! - [`eml`]: a message file (RFC 5322/MIME) → one mail event;
+//! - [`zeek`]: Zeek `conn.log`, `http.log`, `smtp.log`, TSV or JSON;
+//! - [`squid`]: Squid's native `access.log`.
 
 pub mod eml;
+pub mod squid;
+pub mod zeek;
 
 use serde_json::Value;
 
