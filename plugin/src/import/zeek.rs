@@ -8,8 +8,8 @@
 //! |---|---|
 //! | `ts` | `@timestamp` (epoch seconds, kept as they are: the malware scenarios of the Stratosphere sets use seconds since capture start, which read as times in January 1970) |
 //! | `uid` | `zeek.session_id` |
-//! | `id.orig_h` / `id.orig_p` | `source.ip` / `source.port` |
-//! | `id.resp_h` / `id.resp_p` | `destination.ip` / `destination.port` |
+//! | `id.orig_h` / `id.orig_p` | `source.ip` / `source.port` (ICMP: `zeek.connection.icmp.type`) |
+//! | `id.resp_h` / `id.resp_p` | `destination.ip` / `destination.port` (ICMP: `zeek.connection.icmp.code`) |
 //! | conn `proto` | `network.transport` |
 //! | conn `service` | `network.protocol` |
 //! | conn `orig_bytes` / `resp_bytes` | `source.bytes` / `destination.bytes` |
@@ -260,18 +260,25 @@ fn to_event(rec: &Map<String, Value>, kind: ZeekLog, line: &str) -> Result<Value
     if let Some(ip) = text(rec, "id.orig_h") {
         source.insert("ip".into(), json!(ip));
     }
-    if let Some(p) = port(rec, "id.orig_p")? {
-        source.insert("port".into(), json!(p));
-    }
     if let Some(ip) = text(rec, "id.resp_h") {
         destination.insert("ip".into(), json!(ip));
     }
-    let dport = port(rec, "id.resp_p")?;
-    if let Some(p) = dport {
-        destination.insert("port".into(), json!(p));
-    }
     if let Some(uid) = text(rec, "uid") {
         ev.insert("zeek".into(), json!({"session_id": uid}));
+    }
+    // For ICMP, Zeek writes the type and code where the ports go.
+    let icmp = kind == ZeekLog::Conn && text(rec, "proto").is_some_and(|p| p.eq_ignore_ascii_case("icmp"));
+    let (sport, dport) = (port(rec, "id.orig_p")?, port(rec, "id.resp_p")?);
+    if icmp {
+        let z = ev.entry("zeek").or_insert_with(|| json!({}));
+        z["connection"] = json!({"icmp": {"type": sport, "code": dport}});
+    } else {
+        if let Some(p) = sport {
+            source.insert("port".into(), json!(p));
+        }
+        if let Some(p) = dport {
+            destination.insert("port".into(), json!(p));
+        }
     }
     match kind {
         ZeekLog::Conn => {
@@ -296,7 +303,10 @@ fn to_event(rec: &Map<String, Value>, kind: ZeekLog, line: &str) -> Result<Value
             event["category"] = json!(["network"]);
             if let Some(s) = state {
                 let z = ev.entry("zeek").or_insert_with(|| json!({}));
-                z["connection"] = json!({"state": s});
+                if !z["connection"].is_object() {
+                    z["connection"] = json!({});
+                }
+                z["connection"]["state"] = json!(s);
             }
             if !network.is_empty() {
                 ev.insert("network".into(), Value::Object(network));
