@@ -17,7 +17,7 @@ use malhost::lists::extract::{ExtractOptions, ListField, extract};
 use malhost::lists::window::{Hit, peak_scores};
 use serde::Serialize;
 
-use crate::train::{for_each_line, sample_id};
+use crate::train::{file_sample_id, for_each_line, sample_id};
 
 /// Evaluation settings.
 #[derive(Clone, Debug)]
@@ -40,6 +40,8 @@ pub struct EvalSettings {
     pub extract: ExtractOptions,
     /// Sample id field.
     pub sample_field: String,
+    /// Each malware file is one sample, named by its file name.
+    pub sample_per_file: bool,
     /// Show progress bars.
     pub progress: bool,
 }
@@ -56,6 +58,7 @@ impl Default for EvalSettings {
             cap: 1024,
             extract: ExtractOptions::default(),
             sample_field: "malhost.sample".into(),
+            sample_per_file: false,
             progress: false,
         }
     }
@@ -211,9 +214,10 @@ pub struct Report {
 pub fn load(malware: &[PathBuf], normal: &[PathBuf], s: &EvalSettings) -> Result<Corpus> {
     let mut c = Corpus::default();
     for p in malware {
+        let file_id = s.sample_per_file.then(|| file_sample_id(p));
         for_each_line(p, s.progress, |n, l| {
             let Ok(ev) = Event::parse(l) else { return Ok(()) };
-            let Some(id) = sample_id(l, &ev, &s.sample_field) else {
+            let Some(id) = file_id.clone().or_else(|| sample_id(l, &ev, &s.sample_field)) else {
                 bail!("{}:{n}: malware event without a sample id in `{}`", p.display(), s.sample_field);
             };
             c.add(true, &id, &ev, &s.extract);

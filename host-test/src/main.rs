@@ -70,6 +70,10 @@ struct ListArgs {
     /// Field naming the sample of a malware event.
     #[arg(long, default_value = "malhost.sample")]
     sample_field: String,
+    /// Each malware file is one sample, named by its file name (sandbox captures, one file
+    /// per sample); --malware may then name directories.
+    #[arg(long)]
+    sample_per_file: bool,
 }
 
 impl ListArgs {
@@ -269,8 +273,10 @@ fn run(cli: Cli) -> Result<ExitCode> {
                 t_l: opts.t_l,
                 extract: ExtractOptions { keep_query: opts.keep_query },
                 sample_field: opts.sample_field.clone(),
+                sample_per_file: opts.sample_per_file,
                 progress: std::io::IsTerminal::is_terminal(&io::stderr()),
             };
+            let (malware, normal) = (train::expand_inputs(&malware)?, train::expand_inputs(&normal)?);
             let doc = train::train(&malware, &normal, &settings)?;
             let json = serde_json::to_vec_pretty(&doc)?;
             match &output {
@@ -300,9 +306,11 @@ fn run(cli: Cli) -> Result<ExitCode> {
                 window_ms,
                 extract: ExtractOptions { keep_query: opts.keep_query },
                 sample_field: opts.sample_field.clone(),
+                sample_per_file: opts.sample_per_file,
                 progress: std::io::IsTerminal::is_terminal(&io::stderr()),
                 ..Default::default()
             };
+            let (malware, normal) = (train::expand_inputs(&malware)?, train::expand_inputs(&normal)?);
             if folds < 2 {
                 bail!("--folds must be at least 2");
             }

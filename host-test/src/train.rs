@@ -30,6 +30,9 @@ pub struct TrainSettings {
     pub extract: ExtractOptions,
     /// Field naming the sample of a malware event (nested or dotted path).
     pub sample_field: String,
+    /// Each malware file is one sample, named by its file name (sandbox captures); the
+    /// sample field is then not read.
+    pub sample_per_file: bool,
     /// Show a progress bar.
     pub progress: bool,
 }
@@ -42,6 +45,7 @@ impl Default for TrainSettings {
             t_l: 0.005,
             extract: ExtractOptions::default(),
             sample_field: "malhost.sample".into(),
+            sample_per_file: false,
             progress: false,
         }
     }
@@ -137,6 +141,37 @@ fn hex(b: &[u8]) -> String {
     b.iter().map(|x| format!("{x:02x}")).collect()
 }
 
+/// The sample id of a file that holds one sample: its name without the extension(s) that
+/// `malhost import` and captures add (`.jsonl`, `.json`, `.binetflow`, `.log`).
+pub fn file_sample_id(p: &Path) -> String {
+    let mut name = p.file_name().map(|n| n.to_string_lossy().into_owned()).unwrap_or_default();
+    for ext in [".jsonl", ".json", ".binetflow", ".log"] {
+        if let Some(stem) = name.strip_suffix(ext) {
+            name = stem.to_string();
+        }
+    }
+    name
+}
+
+/// Files named on the command line, directories expanded to the files in them (name order).
+pub fn expand_inputs(inputs: &[PathBuf]) -> Result<Vec<PathBuf>> {
+    let mut out = Vec::new();
+    for p in inputs {
+        if p.is_dir() {
+            let mut v: Vec<PathBuf> = std::fs::read_dir(p)
+                .with_context(|| format!("cannot read directory {}", p.display()))?
+                .filter_map(|e| e.ok().map(|e| e.path()))
+                .filter(|f| f.is_file())
+                .collect();
+            v.sort();
+            out.extend(v);
+        } else {
+            out.push(p.clone());
+        }
+    }
+    Ok(out)
+}
+
 /// Trains lists from the files.
 pub fn train(malware: &[PathBuf], normal: &[PathBuf], s: &TrainSettings) -> Result<ListDocument> {
     if malware.is_empty() || normal.is_empty() {
@@ -145,6 +180,7 @@ pub fn train(malware: &[PathBuf], normal: &[PathBuf], s: &TrainSettings) -> Resu
     let mut t = Trainer::new(&s.fields, s.extract);
     let (mut mal, mut nor) = (InputSummary::default(), InputSummary::default());
     for p in malware {
+        let file_id = s.sample_per_file.then(|| file_sample_id(p));
         let d = for_each_line(p, s.progress, |n, l| {
             let ev = match Event::parse(l) {
                 Ok(ev) => ev,
@@ -153,8 +189,12 @@ pub fn train(malware: &[PathBuf], normal: &[PathBuf], s: &TrainSettings) -> Resu
                     return Ok(());
                 }
             };
-            let Some(id) = sample_id(l, &ev, &s.sample_field) else {
-                bail!("{}:{n}: malware event without a sample id in `{}` (set --sample-field)", p.display(), s.sample_field);
+            let Some(id) = file_id.clone().or_else(|| sample_id(l, &ev, &s.sample_field)) else {
+                bail!(
+                    "{}:{n}: malware event without a sample id in `{}` (set --sample-field, or --sample-per-file)",
+                    p.display(),
+                    s.sample_field
+                );
             };
             t.add_malware(&id, &ev);
             Ok(())

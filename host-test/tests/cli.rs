@@ -162,3 +162,31 @@ fn imported_mail_files_replay_into_the_mail_alerts() {
     assert!(lines[0]["error"]["message"].as_str().unwrap().contains("junk.eml"));
     let _ = std::fs::remove_dir_all(dir);
 }
+
+#[test]
+fn training_takes_one_file_per_sample() {
+    let dir = std::env::temp_dir().join(format!("malhost-cli-persample-{}", std::process::id()));
+    let samples = dir.join("samples");
+    std::fs::create_dir_all(&samples).unwrap();
+    let ev = |src: &str, dst: &str, port: u16| {
+        format!(r#"{{"@timestamp":"2024-05-01T10:00:00Z","event.action":"deny","source.ip":"{src}","destination.ip":"{dst}","destination.port":{port},"network.transport":"tcp"}}"#)
+    };
+    // Two samples without any sample field: the file names are the ids.
+    std::fs::write(samples.join("sample-a.jsonl"), ev("10.9.9.9", "198.51.100.1", 6667) + "\n").unwrap();
+    std::fs::write(samples.join("sample-b.jsonl"), ev("10.9.9.9", "198.51.100.2", 6667) + "\n").unwrap();
+    std::fs::write(dir.join("normal.jsonl"), ev("10.0.0.1", "192.0.2.1", 445) + "\n" + &ev("10.0.0.2", "192.0.2.1", 445) + "\n").unwrap();
+    let out = dir.join("lists.json");
+    let o = malhost(&["train", "--sample-per-file", "--malware", samples.to_str().unwrap(), "--normal",
+        dir.join("normal.jsonl").to_str().unwrap(), "-o", out.to_str().unwrap()]);
+    assert!(o.status.success(), "{}", stderr(&o));
+    let doc: serde_json::Value = serde_json::from_slice(&std::fs::read(&out).unwrap()).unwrap();
+    let port = doc["fields"].as_array().unwrap().iter().find(|f| f["field"] == "dst_port").unwrap();
+    assert_eq!(port["m_total"], 2, "{port}");
+    assert_eq!(port["values"][0]["value"], "tcp/6667");
+    assert_eq!(port["values"][0]["m"], 2);
+    // Without the flag the same files are an error that says what to do.
+    let o = malhost(&["train", "--malware", samples.to_str().unwrap(), "--normal", dir.join("normal.jsonl").to_str().unwrap()]);
+    assert!(!o.status.success());
+    assert!(stderr(&o).contains("--sample-per-file"), "{}", stderr(&o));
+    let _ = std::fs::remove_dir_all(dir);
+}
