@@ -128,3 +128,56 @@ pub fn import_lines(
     }
     Ok(s)
 }
+
+/// Throughput of one line importer over a file held in memory.
+#[derive(Clone, Debug, serde::Serialize)]
+pub struct ImportBench {
+    /// Bytes parsed (the file times the passes).
+    pub bytes: u64,
+    /// Lines read.
+    pub lines: u64,
+    /// Events produced.
+    pub events: u64,
+    /// Error records.
+    pub errors: u64,
+    /// Wall time, seconds.
+    pub seconds: f64,
+    /// Input megabytes (10^6) per second.
+    pub mb_per_second: f64,
+    /// Lines per second.
+    pub lines_per_second: f64,
+}
+
+/// Parses `data` `passes` times with a fresh importer each pass (from `make`), serialising
+/// every event as `malhost import` does.
+pub fn bench_lines(
+    make: &dyn Fn() -> Box<dyn malhost::import::LineFormat>,
+    opts: &malhost::import::ImportOptions,
+    data: &[u8],
+    passes: u32,
+) -> ImportBench {
+    let text = String::from_utf8_lossy(data);
+    let mut b = ImportBench { bytes: 0, lines: 0, events: 0, errors: 0, seconds: 0.0, mb_per_second: 0.0, lines_per_second: 0.0 };
+    let mut out = Vec::with_capacity(1 << 20);
+    let t = std::time::Instant::now();
+    for _ in 0..passes.max(1) {
+        let mut f = make();
+        for line in text.lines() {
+            b.lines += 1;
+            match f.parse_line(line, opts) {
+                Ok(Some(v)) => {
+                    out.clear();
+                    let _ = serde_json::to_writer(&mut out, &v);
+                    b.events += 1;
+                }
+                Ok(None) => {}
+                Err(_) => b.errors += 1,
+            }
+        }
+        b.bytes += data.len() as u64;
+    }
+    b.seconds = t.elapsed().as_secs_f64().max(1e-9);
+    b.mb_per_second = b.bytes as f64 / b.seconds / 1e6;
+    b.lines_per_second = b.lines as f64 / b.seconds;
+    b
+}

@@ -191,6 +191,17 @@ enum Command {
         /// Inputs: files (`-` for stdin), or directories for `eml` (every *.eml file in them).
         inputs: Vec<PathBuf>,
     },
+    /// Measure an importer's throughput (MB/s) on a file held in memory.
+    BenchImport {
+        /// Input format (a line format).
+        #[arg(long, value_enum)]
+        format: ImportFormat,
+        /// Passes over the file.
+        #[arg(long, default_value_t = 10)]
+        passes: u32,
+        /// The sample file.
+        file: PathBuf,
+    },
     /// Check a config document; print the JSON path of the first problem.
     CheckConfig {
         /// Config document (JSON).
@@ -368,6 +379,20 @@ fn run(cli: Cli) -> Result<ExitCode> {
             };
             out.flush()?;
             eprintln!("malhost: imported {} events, {} error records", summary.events, summary.errors);
+            Ok(ExitCode::SUCCESS)
+        }
+        Command::BenchImport { format, passes, file } => {
+            let data = std::fs::read(&file).with_context(|| format!("cannot read {}", file.display()))?;
+            let make: Box<dyn Fn() -> Box<dyn malhost::import::LineFormat>> = match format {
+                ImportFormat::Eml => bail!("bench-import measures line formats; eml is one message per file"),
+                ImportFormat::Zeek => Box::new(|| Box::new(malhost::import::zeek::Zeek::default())),
+                ImportFormat::Squid => Box::new(|| Box::new(malhost::import::squid::Squid)),
+            };
+            let b = malhost_host::import::bench_lines(&*make, &malhost::import::ImportOptions::default(), &data, passes);
+            println!(
+                "{:?}: {} lines ({} events, {} errors), {:.1} MB in {:.3} s: {:.1} MB/s, {:.0} lines/s",
+                format, b.lines, b.events, b.errors, b.bytes as f64 / 1e6, b.seconds, b.mb_per_second, b.lines_per_second
+            );
             Ok(ExitCode::SUCCESS)
         }
         Command::CheckConfig { config } => {
