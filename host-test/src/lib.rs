@@ -3,6 +3,7 @@
 //! - [`runtime`]: load, check, limit and recover the module;
 //! - [`module_path`]: find (or, for tests and examples, build) `malhost.wasm`;
 //! - [`replay`]: stream JSONL files through the module;
+//! - [`run`]: the long-running stdin → stdout filter;
 //! - [`import`]: real log files (mail messages, …) → ECS JSON lines;
 //! - [`synth`]: seeded synthetic firewall traffic for benchmarks and tests;
 //! - [`bench`]: native core vs module throughput;
@@ -15,6 +16,7 @@ pub mod import;
 pub mod module_path;
 pub mod replay;
 pub mod roc;
+pub mod run;
 pub mod runtime;
 pub mod synth;
 pub mod train;

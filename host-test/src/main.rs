@@ -109,6 +109,21 @@ enum Command {
         /// JSONL inputs; `-` or none for stdin.
         inputs: Vec<PathBuf>,
     },
+    /// Filter standard input to standard output until end of input or SIGTERM (for pipe-based
+    /// pipelines: rsyslog, Logstash `pipe`, shell).
+    Run {
+        /// Config document (JSON). Defaults apply when omitted.
+        #[arg(long, short, value_name = "CONFIG")]
+        config: Option<PathBuf>,
+        /// Events per call into the module at most (fewer when input is quiet).
+        #[arg(long, default_value_t = 128)]
+        batch_lines: usize,
+        /// Lines longer than this many bytes are cut by the host and become error records.
+        #[arg(long, default_value_t = 64 << 20)]
+        max_line_bytes: usize,
+        #[command(flatten)]
+        module: ModuleArgs,
+    },
     /// Learn malicious lists from malware (sandbox) logs and normal logs.
     Train {
         /// Malware logs (JSONL; each event names its sample in --sample-field).
@@ -394,6 +409,29 @@ fn run(cli: Cli) -> Result<ExitCode> {
                 format, b.lines, b.events, b.errors, b.bytes as f64 / 1e6, b.seconds, b.mb_per_second, b.lines_per_second
             );
             Ok(ExitCode::SUCCESS)
+        }
+        Command::Run { config, batch_lines, max_line_bytes, module } => {
+            let cfg = config.as_ref().map(read_config).transpose()?;
+            let rt = module.runtime()?;
+            let mut guest = Guest::new(&rt, module.limits())?;
+            if let Some(cfg) = &cfg {
+                match guest.configure(cfg) {
+                    Ok(Ok(())) => {}
+                    Ok(Err(e)) => bail!("the module rejected the config: {e}"),
+                    Err(e) => bail!("the module failed while configuring: {e}"),
+                }
+            }
+            let stop = std::sync::Arc::new(std::sync::atomic::AtomicBool::new(false));
+            let flag = stop.clone();
+            ctrlc::set_handler(move || flag.store(true, std::sync::atomic::Ordering::SeqCst))
+                .context("cannot install the SIGTERM handler")?;
+            let opts = ReplayOptions { batch_lines: batch_lines.max(1), max_line_bytes, ..Default::default() };
+            let stdout = io::stdout();
+            let mut out = stdout.lock();
+            let summary = malhost_host::run::run(&mut guest, Box::new(BufReader::new(io::stdin())), &mut out, &opts, stop, &mut |m| {
+                eprintln!("malhost: {m}")
+            })?;
+            Ok(if summary.failed_lines > 0 { ExitCode::from(3) } else { ExitCode::SUCCESS })
         }
         Command::CheckConfig { config } => {
             read_config(&config)?;

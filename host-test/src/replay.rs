@@ -48,10 +48,11 @@ pub struct ReplaySummary {
     pub failed_batches: u64,
 }
 
-struct Batch {
-    bytes: Vec<u8>,
-    first_line: u64,
-    lines: usize,
+/// Lines collected for one call into the module.
+pub(crate) struct Batch {
+    pub(crate) bytes: Vec<u8>,
+    pub(crate) first_line: u64,
+    pub(crate) lines: usize,
 }
 
 /// Replays `inputs` through `guest`, writing output lines to `out`, then flushes the module.
@@ -108,7 +109,7 @@ pub fn replay(
     Ok(summary)
 }
 
-fn run_batch(
+pub(crate) fn run_batch(
     guest: &mut Guest,
     batch: &mut Batch,
     name: &str,

@@ -190,3 +190,76 @@ fn training_takes_one_file_per_sample() {
     assert!(stderr(&o).contains("--sample-per-file"), "{}", stderr(&o));
     let _ = std::fs::remove_dir_all(dir);
 }
+
+#[test]
+fn run_answers_each_line_at_once_and_exits_cleanly_on_sigterm() {
+    use std::io::{BufRead, BufReader, Write};
+    use std::process::Stdio;
+    use std::time::Duration;
+    let wasm = common::runtime().path().expect("module path").to_path_buf();
+    let mut child = Command::new(env!("CARGO_BIN_EXE_malhost"))
+        .current_dir(concat!(env!("CARGO_MANIFEST_DIR"), "/.."))
+        .env("MALHOST_WASM", wasm)
+        .args(["run", "--config", "examples/config.json"])
+        .stdin(Stdio::piped())
+        .stdout(Stdio::piped())
+        .stderr(Stdio::piped())
+        .spawn()
+        .expect("spawn malhost run");
+    let mut stdin = child.stdin.take().unwrap();
+    let stdout = child.stdout.take().unwrap();
+    let (tx, rx) = std::sync::mpsc::channel();
+    std::thread::spawn(move || {
+        for line in BufReader::new(stdout).lines() {
+            if tx.send(line.unwrap()).is_err() {
+                break;
+            }
+        }
+    });
+    let first = r#"{"@timestamp":"2024-05-01T10:00:00Z","event.action":"deny","source.ip":"10.0.2.99","destination.ip":"203.0.113.5","destination.port":445,"network.transport":"tcp"}"#;
+    writeln!(stdin, "{first}").unwrap();
+    stdin.flush().unwrap();
+    // The answer comes while stdin is still open: nothing waits for a full batch.
+    let got = rx.recv_timeout(Duration::from_secs(60)).expect("an output line before end of input");
+    let v: serde_json::Value = serde_json::from_str(&got).unwrap();
+    assert_eq!(v["source.ip"], "10.0.2.99");
+    assert!(v["malhost"]["findings"].is_array(), "{got}");
+    writeln!(stdin, "not json").unwrap();
+    stdin.flush().unwrap();
+    let got = rx.recv_timeout(Duration::from_secs(60)).expect("the error record");
+    assert!(got.contains("pipeline_error"), "{got}");
+    // SIGTERM: a clean exit, stdin still open.
+    let status = Command::new("kill").args(["-TERM", &child.id().to_string()]).status().unwrap();
+    assert!(status.success());
+    let deadline = std::time::Instant::now() + Duration::from_secs(30);
+    let exit = loop {
+        if let Some(s) = child.try_wait().unwrap() {
+            break s;
+        }
+        assert!(std::time::Instant::now() < deadline, "malhost run did not exit on SIGTERM");
+        std::thread::sleep(Duration::from_millis(50));
+    };
+    assert!(exit.success(), "{exit:?}");
+    drop(stdin);
+}
+
+#[test]
+fn run_processes_everything_before_end_of_input() {
+    use std::io::Write;
+    use std::process::Stdio;
+    let wasm = common::runtime().path().expect("module path").to_path_buf();
+    let input = std::fs::read(concat!(env!("CARGO_MANIFEST_DIR"), "/../examples/firewall.jsonl")).unwrap();
+    let mut child = Command::new(env!("CARGO_BIN_EXE_malhost"))
+        .current_dir(concat!(env!("CARGO_MANIFEST_DIR"), "/.."))
+        .env("MALHOST_WASM", wasm)
+        .args(["run", "--config", "examples/config.json", "--batch-lines", "2"])
+        .stdin(Stdio::piped())
+        .stdout(Stdio::piped())
+        .spawn()
+        .unwrap();
+    child.stdin.take().unwrap().write_all(&input).unwrap();
+    let o = child.wait_with_output().unwrap();
+    assert!(o.status.success());
+    let replayed = malhost(&["replay", "-q", "--config", "examples/config.json", "examples/firewall.jsonl"]);
+    assert_eq!(o.stdout, replayed.stdout, "run and replay give the same bytes");
+}
