@@ -9,9 +9,11 @@ use std::alloc::{Layout, alloc, dealloc};
 use std::cell::RefCell;
 
 use super::core::CoreAbi;
+use super::fluentbit::FluentBitFilter;
 
 thread_local! {
     static ABI: RefCell<CoreAbi> = RefCell::new(CoreAbi::default());
+    static FLUENT_BIT: RefCell<Option<FluentBitFilter>> = const { RefCell::new(None) };
 }
 
 fn pack(bytes: &[u8]) -> u64 {
@@ -98,4 +100,22 @@ pub extern "C" fn malhost_flush() -> u64 {
 #[unsafe(no_mangle)]
 pub extern "C" fn malhost_stats() -> u64 {
     with_abi(|a| pack(a.stats()))
+}
+
+/// Fluent Bit `filter_wasm` entry point (`Function_Name malhost_filter`, `Event_Format json`):
+/// returns a pointer to a NUL-terminated JSON object the module owns until the next call
+/// (see [`super::fluentbit`]). Never traps on any record bytes, nor on `rec_ptr == 0`.
+///
+/// # Safety
+/// `tag_ptr..+tag_len` and `rec_ptr..+rec_len` must be guest memory the host wrote, or 0.
+#[unsafe(no_mangle)]
+pub unsafe extern "C" fn malhost_filter(tag_ptr: u32, tag_len: u32, time_sec: u32, time_nsec: u32, rec_ptr: u32, rec_len: u32) -> u32 {
+    // SAFETY: forwarded contract.
+    let tag = unsafe { input(tag_ptr, tag_len) };
+    // SAFETY: forwarded contract.
+    let record = (rec_ptr != 0).then(|| unsafe { input(rec_ptr, rec_len) });
+    FLUENT_BIT.with(|f| match f.try_borrow_mut() {
+        Ok(mut slot) => slot.get_or_insert_with(FluentBitFilter::default).filter(tag, u64::from(time_sec), time_nsec, record).as_ptr() as usize as u32,
+        Err(_) => 0,
+    })
 }

@@ -1,8 +1,11 @@
 //! ABI layers that wrap the detector for its hosts.
 //!
 //! - [`core`]: the core ABI's logic as safe Rust (tested natively);
-//! - `exports` (wasm32 only): the `extern "C"` functions of `schemas/ABI.md` over it.
+//! - [`fluentbit`]: Fluent Bit's `filter_wasm` record-in, record-out logic;
+//! - `exports` (wasm32 only): the `extern "C"` functions of `schemas/ABI.md` and
+//!   `malhost_filter` for Fluent Bit over them.
 
 pub mod core;
+pub mod fluentbit;
 #[cfg(target_family = "wasm")]
 mod exports;
