@@ -10,9 +10,13 @@ fuzz_target!(|data: &[u8]| {
     let Some((&pick, rest)) = data.split_first() else { return };
     let opts = ImportOptions::default();
     let text = String::from_utf8_lossy(rest);
-    let mut format: Box<dyn LineFormat> = match pick % 3 {
+    let mut format: Box<dyn LineFormat> = match pick % 7 {
         0 => Box::new(malhost::import::zeek::Zeek::default()),
         1 => Box::new(malhost::import::squid::Squid),
+        2 => Box::new(malhost::import::asa::Asa),
+        3 => Box::new(malhost::import::iptables::Iptables),
+        4 => Box::new(malhost::import::windows_firewall::WindowsFirewall::default()),
+        5 => Box::new(malhost::import::argus::Argus::default()),
         _ => {
             if let Ok(v) = malhost::import::eml::to_event(rest, "fuzz.eml") {
                 assert!(v.is_object());

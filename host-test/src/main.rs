@@ -260,6 +260,30 @@ enum ImportFormat {
     Zeek,
     /// Squid native access.log.
     Squid,
+    /// Cisco ASA / FTD syslog.
+    Asa,
+    /// Linux iptables / nftables kernel log lines.
+    Iptables,
+    /// Windows Defender Firewall pfirewall.log.
+    WindowsFirewall,
+    /// Argus binetflow CSV (Stratosphere captures).
+    Argus,
+}
+
+impl ImportFormat {
+    /// A fresh reader for a line format (`None` for eml).
+    fn line_format(self) -> Option<Box<dyn malhost::import::LineFormat>> {
+        use malhost::import::*;
+        Some(match self {
+            ImportFormat::Eml => return None,
+            ImportFormat::Zeek => Box::new(zeek::Zeek::default()),
+            ImportFormat::Squid => Box::new(squid::Squid),
+            ImportFormat::Asa => Box::new(asa::Asa),
+            ImportFormat::Iptables => Box::new(iptables::Iptables),
+            ImportFormat::WindowsFirewall => Box::new(windows_firewall::WindowsFirewall::default()),
+            ImportFormat::Argus => Box::new(argus::Argus::default()),
+        })
+    }
 }
 
 fn main() -> ExitCode {
@@ -387,10 +411,10 @@ fn run(cli: Cli) -> Result<ExitCode> {
                     let files = malhost_host::import::eml_files(&inputs)?;
                     malhost_host::import::import_eml(&files, &mut out)?
                 }
-                ImportFormat::Zeek => {
-                    malhost_host::import::import_lines(&mut malhost::import::zeek::Zeek::default(), &opts, &inputs, &mut out)?
+                other => {
+                    let Some(mut f) = other.line_format() else { bail!("{other:?} is not a line format") };
+                    malhost_host::import::import_lines(f.as_mut(), &opts, &inputs, &mut out)?
                 }
-                ImportFormat::Squid => malhost_host::import::import_lines(&mut malhost::import::squid::Squid, &opts, &inputs, &mut out)?,
             };
             out.flush()?;
             eprintln!("malhost: imported {} events, {} error records", summary.events, summary.errors);
@@ -398,12 +422,11 @@ fn run(cli: Cli) -> Result<ExitCode> {
         }
         Command::BenchImport { format, passes, file } => {
             let data = std::fs::read(&file).with_context(|| format!("cannot read {}", file.display()))?;
-            let make: Box<dyn Fn() -> Box<dyn malhost::import::LineFormat>> = match format {
-                ImportFormat::Eml => bail!("bench-import measures line formats; eml is one message per file"),
-                ImportFormat::Zeek => Box::new(|| Box::new(malhost::import::zeek::Zeek::default())),
-                ImportFormat::Squid => Box::new(|| Box::new(malhost::import::squid::Squid)),
-            };
-            let b = malhost_host::import::bench_lines(&*make, &malhost::import::ImportOptions::default(), &data, passes);
+            if format.line_format().is_none() {
+                bail!("bench-import measures line formats; eml is one message per file");
+            }
+            let make = move || format.line_format().expect("a line format");
+            let b = malhost_host::import::bench_lines(&make, &malhost::import::ImportOptions::default(), &data, passes);
             println!(
                 "{:?}: {} lines ({} events, {} errors), {:.1} MB in {:.3} s: {:.1} MB/s, {:.0} lines/s",
                 format, b.lines, b.events, b.errors, b.bytes as f64 / 1e6, b.seconds, b.mb_per_second, b.lines_per_second

@@ -22,10 +22,19 @@ fn event_schema() -> jsonschema::Validator {
 
 /// The line format a case's directory name starts with.
 fn format_of(case: &str) -> Option<Box<dyn LineFormat>> {
+    use malhost::import::*;
     let f: Box<dyn LineFormat> = if case.starts_with("zeek") {
-        Box::new(malhost::import::zeek::Zeek::default())
+        Box::new(zeek::Zeek::default())
     } else if case.starts_with("squid") {
-        Box::new(malhost::import::squid::Squid)
+        Box::new(squid::Squid)
+    } else if case.starts_with("asa") {
+        Box::new(asa::Asa)
+    } else if case.starts_with("iptables") {
+        Box::new(iptables::Iptables)
+    } else if case.starts_with("windows_firewall") {
+        Box::new(windows_firewall::WindowsFirewall::default())
+    } else if case.starts_with("argus") {
+        Box::new(argus::Argus::default())
     } else {
         return None;
     };
@@ -54,14 +63,25 @@ fn import_fixtures() {
     for dir in &cases {
         let case = dir.file_name().unwrap().to_string_lossy().into_owned();
         let Some(mut format) = format_of(&case) else { panic!("{case}: unknown format prefix") };
-        let opts: ImportOptions = ImportOptions::default();
+        // `options.json` may set the UTC offset and the syslog year of a case.
+        let mut opts = ImportOptions::default();
+        if let Ok(o) = fs::read(dir.join("options.json")) {
+            let o: Value = serde_json::from_slice(&o).unwrap();
+            if let Some(off) = o["utc_offset"].as_str() {
+                opts.utc_offset_ms = malhost::calendar::parse_offset(off).unwrap();
+            }
+            if let Some(y) = o["syslog_year"].as_i64() {
+                opts.syslog_year = y as i32;
+            }
+        }
         // Relative to the package (the tests' working directory), so that error records name
         // the same path in every checkout.
         let input = Path::new("import-fixtures").join(&case).join(input_file(dir).file_name().unwrap());
         let mut out = Vec::new();
         let summary = malhost_host::import::import_lines(format.as_mut(), &opts, &[input.clone()], &mut out).unwrap();
         let text = fs::read_to_string(&input).unwrap();
-        let records = text.lines().filter(|l| !l.trim().is_empty() && !l.starts_with('#')).count() as u64;
+        // Header lines (Zeek and W3C `#…`, the Argus column line) are not records.
+        let records = text.lines().filter(|l| !l.trim().is_empty() && !l.starts_with('#') && !l.starts_with("StartTime,")).count() as u64;
         // A JSON record split over two lines counts as the two lines it is.
         if summary.events + summary.errors != records {
             failures += &format!("\n{case}: {} events + {} errors for {records} records", summary.events, summary.errors);
@@ -101,7 +121,7 @@ fn importers_never_panic_on_hostile_lines() {
         format!("1.0 1 10.0.0.1 TCP_MISS/200 1 GET http://{}/", "a".repeat(1 << 20)),
         "1.0\u{0}\u{1}\u{7f}".into(),
     ];
-    for case in ["zeek", "squid"] {
+    for case in ["zeek", "squid", "asa", "iptables", "windows_firewall", "argus"] {
         let mut f = format_of(case).unwrap();
         for l in &hostile {
             let _ = f.parse_line(l, &ImportOptions::default());

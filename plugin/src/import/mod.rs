@@ -8,10 +8,20 @@
 //!
 //! - [`eml`]: a message file (RFC 5322/MIME) → one mail event;
 //! - [`zeek`]: Zeek `conn.log`, `http.log`, `smtp.log`, TSV or JSON;
-//! - [`squid`]: Squid's native `access.log`.
+//! - [`squid`]: Squid's native `access.log`;
+//! - [`asa`]: Cisco ASA / FTD syslog lines (`%ASA-4-106023` denies, `106100` access lists,
+//!   `302013`–`302016` connections, Dynamic Filter drops, …) → firewall events;
+//! - [`iptables`]: Linux netfilter (iptables, nftables, UFW) kernel log lines → firewall
+//!   events; the log prefix and [`ImportOptions::deny_prefixes`] decide deny;
+//! - [`windows_firewall`]: Windows Defender Firewall `pfirewall.log` rows → firewall events;
+//! - [`argus`]: Argus `binetflow` CSV flows (Stratosphere captures) → flow events.
 
+pub mod argus;
+pub mod asa;
 pub mod eml;
+pub mod iptables;
 pub mod squid;
+pub mod windows_firewall;
 pub mod zeek;
 
 use serde_json::Value;
