@@ -42,6 +42,9 @@ pub struct EvalSettings {
     pub sample_field: String,
     /// Each malware file is one sample, named by its file name.
     pub sample_per_file: bool,
+    /// Each normal file is one host, named by its file name (a capture of one host that also
+    /// holds its peers' inbound flows).
+    pub host_per_file: bool,
     /// Show progress bars.
     pub progress: bool,
 }
@@ -59,6 +62,7 @@ impl Default for EvalSettings {
             extract: ExtractOptions::default(),
             sample_field: "malhost.sample".into(),
             sample_per_file: false,
+            host_per_file: false,
             progress: false,
         }
     }
@@ -208,6 +212,23 @@ pub struct Report {
     pub firewall_only_increment: f64,
     /// Values carrying the firewall-only detections, most frequent first.
     pub firewall_only_values: Vec<(String, u64)>,
+    /// Every sample and host: flagged or not when held out, and the listed values it hit.
+    pub entities: Vec<EntityResult>,
+}
+
+/// One held-out sample or host.
+#[derive(Clone, Debug, Serialize)]
+pub struct EntityResult {
+    /// Sample id or host.
+    pub name: String,
+    /// A malware sample (else a normal host).
+    pub malware: bool,
+    /// Flagged by the firewall fields (count detection).
+    pub by_firewall: bool,
+    /// Flagged by URLs (type detection).
+    pub by_proxy: bool,
+    /// Listed values (of the lists learned without it) its logs hold, `field:value`, at most 10.
+    pub listed_values: Vec<String>,
 }
 
 /// Loads the logs into a corpus.
@@ -225,9 +246,12 @@ pub fn load(malware: &[PathBuf], normal: &[PathBuf], s: &EvalSettings) -> Result
         })?;
     }
     for p in normal {
+        let file_id = s.host_per_file.then(|| file_sample_id(p));
         for_each_line(p, s.progress, |_, l| {
             let Ok(ev) = Event::parse(l) else { return Ok(()) };
-            if let Ok(Some(ip)) = ev.source_ip() {
+            if let Some(id) = &file_id {
+                c.add(false, id, &ev, &s.extract);
+            } else if let Ok(Some(ip)) = ev.source_ip() {
                 c.add(false, &ip.to_string(), &ev, &s.extract);
             }
             Ok(())
@@ -281,6 +305,10 @@ pub fn evaluate(c: &Corpus, s: &EvalSettings) -> Report {
     let mut any_host_flag = vec![false; n_all];
     // Firewall values listed in some fold for a held-out sample that had them.
     let mut fw_listed: std::collections::HashSet<String> = std::collections::HashSet::new();
+    let mut sample_vals: Vec<Vec<String>> = vec![Vec::new(); m_all];
+    let mut host_vals: Vec<Vec<String>> = vec![Vec::new(); n_all];
+    let mut host_fw = vec![false; n_all];
+    let mut host_px = vec![false; n_all];
     for fold in 0..k {
         for f in ListField::ALL {
             let x = fi(f);
@@ -305,6 +333,18 @@ pub fn evaluate(c: &Corpus, s: &EvalSettings) -> Report {
             }
             let listed: Vec<bool> = (0..nvals).map(|v| is_listed(m[v], mt, n[v], nt, s.t_m, s.t_l)).collect();
             let list_size = listed.iter().filter(|&&b| b).count();
+            for (held, vals, folds) in [(&c.samples, &mut sample_vals, &sf), (&c.hosts, &mut host_vals, &hf)] {
+                for (i, (_, e)) in held.iter().enumerate() {
+                    if folds[i] != fold {
+                        continue;
+                    }
+                    for &v in &e.distinct[x] {
+                        if listed[v as usize] && vals[i].len() < 10 {
+                            vals[i].push(format!("{}:{}", f.name(), c.values[x][v as usize]));
+                        }
+                    }
+                }
+            }
             let score = |e: &Entity| -> (u32, u32) {
                 let hits: Vec<Hit> = e.hits[x].iter().copied().filter(|h| listed[h.value as usize]).collect();
                 peak_scores(&hits, s.window_ms, s.cap)
@@ -359,6 +399,11 @@ pub fn evaluate(c: &Corpus, s: &EvalSettings) -> Report {
                         a.1 += 1;
                         if mode == paper_mode(f) {
                             any_host_flag[i] = true;
+                            if f == ListField::HttpUrl {
+                                host_px[i] = true;
+                            } else {
+                                host_fw[i] = true;
+                            }
                         }
                     }
                     for r in 0..=ROC_MAX {
@@ -432,6 +477,25 @@ pub fn evaluate(c: &Corpus, s: &EvalSettings) -> Report {
         proxy_tpr: count(&px_detected) / m_all as f64,
         firewall_only_increment: count(&fw_only) / m_all as f64,
         firewall_only_values: carriers,
+        entities: c
+            .samples
+            .iter()
+            .enumerate()
+            .map(|(i, (name, _))| EntityResult {
+                name: name.clone(),
+                malware: true,
+                by_firewall: fw_detected[i],
+                by_proxy: px_detected[i],
+                listed_values: sample_vals[i].clone(),
+            })
+            .chain(c.hosts.iter().enumerate().map(|(i, (name, _))| EntityResult {
+                name: name.clone(),
+                malware: false,
+                by_firewall: host_fw[i],
+                by_proxy: host_px[i],
+                listed_values: host_vals[i].clone(),
+            }))
+            .collect(),
     }
 }
 
@@ -468,6 +532,21 @@ impl Report {
             s.push_str("carried by: ");
             s.push_str(&self.firewall_only_values.iter().map(|(v, n)| format!("{v} ({n})")).collect::<Vec<_>>().join(", "));
             s.push('\n');
+        }
+        // Small corpora (real captures): every entity, held out.
+        if self.entities.len() <= 60 {
+            s.push_str("\nentity (held out)                          kind    firewall proxy  listed values hit\n");
+            for e in &self.entities {
+                let yn = |b: bool| if b { "yes" } else { "-" };
+                s.push_str(&format!(
+                    "{:<42} {:<7} {:<8} {:<6} {}\n",
+                    e.name,
+                    if e.malware { "sample" } else { "host" },
+                    yn(e.by_firewall),
+                    yn(e.by_proxy),
+                    if e.listed_values.is_empty() { "-".to_string() } else { e.listed_values.join(" ") }
+                ));
+            }
         }
         s
     }

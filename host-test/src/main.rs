@@ -74,6 +74,10 @@ struct ListArgs {
     /// per sample); --malware may then name directories.
     #[arg(long)]
     sample_per_file: bool,
+    /// Each normal file is one host, named by its file name (evaluate only; training counts
+    /// hosts by source.ip).
+    #[arg(long)]
+    host_per_file: bool,
 }
 
 impl ListArgs {
@@ -326,6 +330,9 @@ fn run(cli: Cli) -> Result<ExitCode> {
                 sample_per_file: opts.sample_per_file,
                 progress: std::io::IsTerminal::is_terminal(&io::stderr()),
             };
+            if opts.host_per_file {
+                bail!("--host-per-file applies to evaluate; training counts normal hosts by source.ip");
+            }
             let (malware, normal) = (train::expand_inputs(&malware)?, train::expand_inputs(&normal)?);
             let doc = train::train(&malware, &normal, &settings)?;
             let json = serde_json::to_vec_pretty(&doc)?;
@@ -357,6 +364,7 @@ fn run(cli: Cli) -> Result<ExitCode> {
                 extract: ExtractOptions { keep_query: opts.keep_query },
                 sample_field: opts.sample_field.clone(),
                 sample_per_file: opts.sample_per_file,
+                host_per_file: opts.host_per_file,
                 progress: std::io::IsTerminal::is_terminal(&io::stderr()),
                 ..Default::default()
             };

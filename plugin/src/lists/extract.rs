@@ -4,6 +4,11 @@
 //! |---|---|---|
 //! | `dst_ip_tcp80` | firewall, TCP (or no transport given) to port 80 | `destination.ip` |
 //! | `dst_port` | firewall, TCP or UDP | `tcp/445`, `udp/53` |
+//!
+//! Firewall values are taken only for destinations a connection can leave the host's own
+//! link for: multicast, limited broadcast, link-local, loopback and unspecified destinations
+//! (SSDP, LLMNR, mDNS, DHCPv6 chatter that every capture holds) give no value. A firewall's
+//! outbound-deny log has none of them; packet captures are full of them.
 //! | `http_url` | proxy | `url.full` (or `url.original`, or `url.domain` + path), normalised |
 //!
 //! URLs are normalised with the `url` crate (WHATWG parsing): scheme and host lower-case,
@@ -64,6 +69,14 @@ pub struct ExtractOptions {
     pub keep_query: bool,
 }
 
+/// Whether a destination is on the local link only (never a firewall's outbound traffic).
+fn link_only(ip: std::net::IpAddr) -> bool {
+    match ip {
+        std::net::IpAddr::V4(a) => a.is_multicast() || a.is_broadcast() || a.is_link_local() || a.is_loopback() || a.is_unspecified(),
+        std::net::IpAddr::V6(a) => a.is_multicast() || a.is_unicast_link_local() || a.is_loopback() || a.is_unspecified(),
+    }
+}
+
 /// The value of `field` in `ev`, if the event carries one.
 pub fn extract<'e>(field: ListField, ev: &'e Event<'_>, kind: SourceKind, opts: &ExtractOptions) -> Option<Cow<'e, str>> {
     if kind != field.source() {
@@ -73,12 +86,16 @@ pub fn extract<'e>(field: ListField, ev: &'e Event<'_>, kind: SourceKind, opts: 
         ListField::DstIpTcp80 => {
             let tcp = matches!(ev.transport(), Ok(Some(Transport::Tcp)) | Ok(None));
             if tcp && ev.destination_port().ok()? == Some(80) {
-                Some(Cow::Owned(ev.destination_ip().ok()??.to_string()))
+                let ip = ev.destination_ip().ok()??;
+                (!link_only(ip)).then(|| Cow::Owned(ip.to_string()))
             } else {
                 None
             }
         }
         ListField::DstPort => {
+            if ev.destination_ip().ok().flatten().is_some_and(link_only) {
+                return None;
+            }
             let t = match ev.transport().ok()?? {
                 Transport::Tcp => "tcp",
                 Transport::Udp => "udp",
@@ -160,6 +177,16 @@ mod tests {
     fn x(field: ListField, line: &str, keep_query: bool) -> Option<String> {
         let e = ev(line);
         extract(field, &e, e.source_kind(), &ExtractOptions { keep_query }).map(|c| c.into_owned())
+    }
+
+    #[test]
+    fn link_local_destinations_give_no_firewall_value() {
+        for dst in ["239.255.255.250", "255.255.255.255", "169.254.1.1", "ff02::fb", "fe80::1", "127.0.0.1"] {
+            let l = format!(r#"{{"destination.ip":"{dst}","destination.port":80,"network.transport":"udp"}}"#);
+            assert_eq!(x(ListField::DstPort, &l, false), None, "{dst}");
+        }
+        let l = r#"{"destination.ip":"192.168.1.9","destination.port":1900,"network.transport":"udp"}"#;
+        assert_eq!(x(ListField::DstPort, l, false).as_deref(), Some("udp/1900"), "a private unicast address is kept");
     }
 
     #[test]
