@@ -108,6 +108,12 @@ enum Command {
         /// Do not print the summary to stderr.
         #[arg(long, short)]
         quiet: bool,
+        /// Start from this state snapshot (written by --snapshot-out with the same hash_seed).
+        #[arg(long, value_name = "FILE")]
+        snapshot_in: Option<PathBuf>,
+        /// Write the detector's state here at the end, to continue later with --snapshot-in.
+        #[arg(long, value_name = "FILE")]
+        snapshot_out: Option<PathBuf>,
         #[command(flatten)]
         module: ModuleArgs,
         /// JSONL inputs; `-` or none for stdin.
@@ -469,7 +475,7 @@ fn run(cli: Cli) -> Result<ExitCode> {
             println!("{}: ok", config.display());
             Ok(ExitCode::SUCCESS)
         }
-        Command::Replay { config, output, batch_lines, max_line_bytes, quiet, module, inputs } => {
+        Command::Replay { config, output, batch_lines, max_line_bytes, quiet, snapshot_in, snapshot_out, module, inputs } => {
             let cfg = config.as_ref().map(read_config).transpose()?;
             let rt = module.runtime()?;
             let mut guest = Guest::new(&rt, module.limits())?;
@@ -478,6 +484,14 @@ fn run(cli: Cli) -> Result<ExitCode> {
                     Ok(Ok(())) => {}
                     Ok(Err(e)) => bail!("the module rejected the config: {e}"),
                     Err(e) => bail!("configure failed: {e}"),
+                }
+            }
+            if let Some(p) = &snapshot_in {
+                let doc = std::fs::read(p).with_context(|| format!("cannot read snapshot {}", p.display()))?;
+                match guest.restore(&doc) {
+                    Ok(Ok(())) => {}
+                    Ok(Err(e)) => bail!("snapshot {}: {e}", p.display()),
+                    Err(e) => bail!("restore failed: {e}"),
                 }
             }
             let mut readers = Vec::new();
@@ -505,6 +519,10 @@ fn run(cli: Cli) -> Result<ExitCode> {
             let opts = ReplayOptions { batch_lines: batch_lines.max(1), max_line_bytes: max_line_bytes.max(1), ..Default::default() };
             let summary = replay::replay(&mut guest, readers, &mut out, &opts, &mut |m| eprintln!("malhost: {m}"))?;
             drop(out);
+            if let Some(p) = &snapshot_out {
+                let doc = guest.snapshot().map_err(|e| anyhow!("snapshot failed: {e}"))?;
+                std::fs::write(p, doc).with_context(|| format!("cannot write snapshot {}", p.display()))?;
+            }
             if !quiet {
                 let stats = guest.stats().map(|s| s.to_string()).unwrap_or_else(|e| format!("unavailable ({e})"));
                 eprintln!("malhost: {} lines replayed; module stats: {stats}", summary.lines);

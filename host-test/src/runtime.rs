@@ -175,6 +175,9 @@ struct Exports {
     process: TypedFunc<(u32, u32), u64>,
     flush: TypedFunc<(), u64>,
     stats: TypedFunc<(), u64>,
+    /// Optional in a module (test modules leave them out).
+    snapshot: Option<TypedFunc<(), u64>>,
+    restore: Option<TypedFunc<(u32, u32), u64>>,
 }
 
 /// One running detector instance.
@@ -212,6 +215,8 @@ fn exports(store: &mut Store<StoreData>, inst: &Instance) -> Result<Exports> {
         process: inst.get_typed_func(&mut *store, "malhost_process").map_err(f)?,
         flush: inst.get_typed_func(&mut *store, "malhost_flush").map_err(f)?,
         stats: inst.get_typed_func(&mut *store, "malhost_stats").map_err(f)?,
+        snapshot: inst.get_typed_func(&mut *store, "malhost_snapshot").ok(),
+        restore: inst.get_typed_func(&mut *store, "malhost_restore").ok(),
     })
 }
 
@@ -305,6 +310,27 @@ impl Guest {
         let packed = self.ex.stats.call(&mut self.store, ()).map_err(|e| self.failure(e))?;
         let out = self.result_slice(packed)?;
         serde_json::from_slice(out).map_err(|e| GuestFailure::BadResult(format!("stats are not JSON: {e}")))
+    }
+
+    /// The module's state as a snapshot document.
+    pub fn snapshot(&mut self) -> Result<Vec<u8>, GuestFailure> {
+        let f = self.ex.snapshot.clone().ok_or_else(|| GuestFailure::BadResult("the module does not export malhost_snapshot".into()))?;
+        self.store.set_epoch_deadline(deadline_ticks(self.limits.call_timeout));
+        let packed = f.call(&mut self.store, ()).map_err(|e| self.failure(e))?;
+        self.result_slice(packed).map(<[u8]>::to_vec)
+    }
+
+    /// Restores a snapshot; `Ok(Err(message))` when the module refused it (state unchanged).
+    pub fn restore(&mut self, doc: &[u8]) -> Result<Result<(), String>, GuestFailure> {
+        let f = self.ex.restore.clone().ok_or_else(|| GuestFailure::BadResult("the module does not export malhost_restore".into()))?;
+        let out = self.call_with_input(doc, |store, p, l| f.call(store, (p, l)))?;
+        let v: serde_json::Value =
+            serde_json::from_slice(&out).map_err(|e| GuestFailure::BadResult(format!("restore result is not JSON: {e}")))?;
+        if v["ok"] == serde_json::Value::Bool(true) {
+            Ok(Ok(()))
+        } else {
+            Ok(Err(v["error"]["message"].as_str().unwrap_or("refused").to_string()))
+        }
     }
 
     /// Current size of the guest's linear memory.

@@ -236,6 +236,30 @@ proptest! {
     }
 }
 
+proptest! {
+    #![proptest_config(ProptestConfig { cases: 24, ..ProptestConfig::default() })]
+
+    /// A stream replayed whole through the module gives the same output as the same stream
+    /// cut in two, with the state snapshotted from one instance and restored into a fresh one.
+    #[test]
+    fn snapshot_and_restore_mid_stream_changes_nothing(input in stream(), cut_frac in 0.0f64..1.0) {
+        let lines: Vec<&[u8]> = input.split_inclusive(|&b| b == b'\n').collect();
+        let cut = ((lines.len() as f64) * cut_frac) as usize;
+        let mut whole = common::guest(CONFIG);
+        let mut expected = whole.process(&input).unwrap();
+        expected.extend(whole.flush().unwrap());
+        let mut a = common::guest(CONFIG);
+        let mut got = a.process(&lines[..cut].concat()).unwrap();
+        let snap = a.snapshot().unwrap();
+        let mut b = common::guest(CONFIG);
+        b.restore(&snap).unwrap().unwrap();
+        got.extend(b.process(&lines[cut..].concat()).unwrap());
+        got.extend(b.flush().unwrap());
+        prop_assert_eq!(String::from_utf8_lossy(&got), String::from_utf8_lossy(&expected));
+        prop_assert_eq!(b.stats().unwrap(), whole.stats().unwrap());
+    }
+}
+
 #[test]
 fn the_generator_reaches_alerts() {
     // Guards the property tests against a generator that never exercises the rules.

@@ -14,7 +14,8 @@ use crate::rules::{self, Annotations};
 use crate::state::{DestinationTable, HostTable, SeenMessages};
 
 /// Counters since the detector was created.
-#[derive(Clone, Debug, Default, Serialize, PartialEq, Eq)]
+#[derive(Clone, Debug, Default, Serialize, serde::Deserialize, PartialEq, Eq)]
+#[serde(default)]
 pub struct Stats {
     /// Input lines that were events or error records (blank lines excluded).
     pub lines: u64,
@@ -54,6 +55,75 @@ pub struct Detector {
 impl Default for Detector {
     fn default() -> Self {
         Detector::new(Config::default())
+    }
+}
+
+#[cfg(test)]
+mod snapshot_tests {
+    use super::*;
+
+    const CONFIG: &[u8] = br#"{"rules":{"fw_outbound_deny":{"min_count":2,"watched_ports":[80,445]},"proxy_daily_beacon":{"min_days":2},"proxy_off_hours":{"min_count":2},"proxy_upload_volume":{"max_bytes":100}}}"#;
+
+    fn stream() -> Vec<u8> {
+        let mut s = String::new();
+        for d in 0..3 {
+            for h in 0..4 {
+                let t = 1_714_521_600 + d * 86_400 + h * 600;
+                s += &format!(r#"{{"@timestamp":{t},"event.action":"deny","source.ip":"10.0.0.{h}","destination.ip":"203.0.113.{d}","destination.port":445,"network.transport":"tcp"}}"#);
+                s.push('\n');
+                s += &format!(r#"{{"@timestamp":{},"observer.type":"proxy","source.ip":"10.0.0.{h}","url.full":"http://rare{h}.example/x","http.request.method":"POST","http.request.bytes":80,"user_agent.original":"x"}}"#, t + 79_200);
+                s.push('\n');
+                s += &format!(r#"{{"@timestamp":{t},"event.dataset":"mail","email.message_id":"<{h}@x>","email.headers.from":"\"ceo@corp.example\" <a@evil.example>"}}"#);
+                s.push('\n');
+            }
+        }
+        s.into_bytes()
+    }
+
+    #[test]
+    fn a_stream_split_by_snapshot_and_restore_gives_the_same_output() {
+        let input = stream();
+        let whole = {
+            let mut d = Detector::new(Config::from_json(CONFIG).unwrap());
+            let mut out = Vec::new();
+            d.process_batch(&input, &mut out);
+            d.flush(&mut out);
+            out
+        };
+        // The state that crosses the cut matters: beacons need two days, mail alerts once per id.
+        let text = String::from_utf8_lossy(&whole);
+        assert_eq!(text.matches(r#""id":"proxy.daily_beacon""#).count(), 4);
+        assert_eq!(text.matches(r#""id":"mail.display_name_spoof""#).count(), 4);
+        let lines: Vec<&[u8]> = input.split_inclusive(|&b| b == b'\n').collect();
+        for cut in [1, lines.len() / 3, lines.len() / 2, lines.len() - 1] {
+            let mut a = Detector::new(Config::from_json(CONFIG).unwrap());
+            let mut out = Vec::new();
+            a.process_batch(&lines[..cut].concat(), &mut out);
+            let snap = a.snapshot();
+            let mut b = Detector::new(Config::from_json(CONFIG).unwrap());
+            b.restore(&snap).unwrap();
+            assert_eq!(b.snapshot(), snap, "restore then snapshot gives the same document");
+            b.process_batch(&lines[cut..].concat(), &mut out);
+            b.flush(&mut out);
+            assert_eq!(String::from_utf8_lossy(&out), String::from_utf8_lossy(&whole), "cut at {cut}");
+            assert_eq!(a.stats().lines + b.stats().lines - a.stats().lines, b.stats().lines);
+        }
+    }
+
+    #[test]
+    fn a_snapshot_under_another_seed_or_format_is_refused_and_changes_nothing() {
+        let mut a = Detector::new(Config::from_json(CONFIG).unwrap());
+        let mut out = Vec::new();
+        a.process_batch(&stream(), &mut out);
+        let snap = a.snapshot();
+        let mut b = Detector::new(Config::from_json(br#"{"hash_seed":7}"#).unwrap());
+        let before = b.snapshot();
+        assert!(b.restore(&snap).unwrap_err().contains("hash_seed"));
+        assert!(b.restore(b"{}").unwrap_err().starts_with("not a malhost snapshot"));
+        let v2 = String::from_utf8(snap).unwrap().replacen("\"malhost_snapshot\":1", "\"malhost_snapshot\":2", 1);
+        let mut c = Detector::new(Config::from_json(CONFIG).unwrap());
+        assert!(c.restore(v2.as_bytes()).unwrap_err().contains("format 2"));
+        assert_eq!(b.snapshot(), before);
     }
 }
 
@@ -150,6 +220,51 @@ impl Detector {
     /// End of input. No firewall rule holds alerts back, so nothing is written today; rules
     /// that close open runs at the end of a stream write their alerts here.
     pub fn flush(&mut self, _out: &mut Vec<u8>) {}
+
+    /// The whole state as a snapshot document (`crate::state::snapshot`).
+    pub fn snapshot(&self) -> Vec<u8> {
+        let s = self.stats();
+        let doc = crate::state::snapshot::Snapshot {
+            malhost_snapshot: crate::state::snapshot::SNAPSHOT_FORMAT,
+            hash_seed: self.config.hash_seed,
+            host_evictions: s.host_evictions,
+            destination_evictions: s.destination_evictions,
+            message_evictions: self.messages.evictions(),
+            stats: s,
+            hosts: self.hosts.export(),
+            destinations: self.dests.export(),
+            messages: self.messages.export(),
+        };
+        serde_json::to_vec(&doc).unwrap_or_default()
+    }
+
+    /// Replaces the state with a snapshot's (the config stays). On error nothing changes.
+    pub fn restore(&mut self, bytes: &[u8]) -> Result<(), String> {
+        let doc: crate::state::snapshot::Snapshot = serde_json::from_slice(bytes).map_err(|e| format!("not a malhost snapshot: {e}"))?;
+        if doc.malhost_snapshot != crate::state::snapshot::SNAPSHOT_FORMAT {
+            return Err(format!(
+                "snapshot format {} is not supported (expected {})",
+                doc.malhost_snapshot,
+                crate::state::snapshot::SNAPSHOT_FORMAT
+            ));
+        }
+        if doc.hash_seed != self.config.hash_seed {
+            return Err(format!(
+                "the snapshot was taken with hash_seed {} and the config has {}: its keys cannot be read",
+                doc.hash_seed, self.config.hash_seed
+            ));
+        }
+        let c = &self.config;
+        self.hosts = HostTable::import(c.state.max_hosts, c.hash_seed, doc.hosts, doc.host_evictions);
+        let mut dests = Self::destination_table(c);
+        dests.import(doc.destinations, doc.destination_evictions);
+        self.dests = dests;
+        let mut messages = SeenMessages::new(c.state.max_messages, crate::state::seeded(c.hash_seed));
+        messages.import(doc.messages, doc.message_evictions);
+        self.messages = messages;
+        self.stats = doc.stats;
+        Ok(())
+    }
 
     /// Counters.
     pub fn stats(&self) -> Stats {

@@ -61,6 +61,24 @@ impl CoreAbi {
         &self.out
     }
 
+    /// The detector's whole state as a snapshot document (JSON).
+    pub fn snapshot(&mut self) -> &[u8] {
+        self.out = self.detector.snapshot();
+        &self.out
+    }
+
+    /// Restores a snapshot. Returns `{"ok":true}` or `{"ok":false,"error":{"message":…}}`; on
+    /// error the state is unchanged.
+    pub fn restore(&mut self, bytes: &[u8]) -> &[u8] {
+        self.out.clear();
+        let v = match self.detector.restore(bytes) {
+            Ok(()) => serde_json::json!({"ok": true}),
+            Err(e) => serde_json::json!({"ok": false, "error": {"message": e}}),
+        };
+        let _ = serde_json::to_writer(&mut self.out, &v);
+        &self.out
+    }
+
     /// Counters as a JSON object.
     pub fn stats(&mut self) -> &[u8] {
         self.out.clear();

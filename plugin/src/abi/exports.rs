@@ -96,6 +96,23 @@ pub extern "C" fn malhost_flush() -> u64 {
     with_abi(|a| pack(a.flush()))
 }
 
+/// The detector's state as a snapshot document (JSON).
+#[unsafe(no_mangle)]
+pub extern "C" fn malhost_snapshot() -> u64 {
+    with_abi(|a| pack(a.snapshot()))
+}
+
+/// Restores a snapshot; returns the result object.
+///
+/// # Safety
+/// See [`input`].
+#[unsafe(no_mangle)]
+pub unsafe extern "C" fn malhost_restore(ptr: u32, len: u32) -> u64 {
+    // SAFETY: forwarded contract.
+    let bytes = unsafe { input(ptr, len) };
+    with_abi(|a| pack(a.restore(bytes)))
+}
+
 /// Counters as JSON.
 #[unsafe(no_mangle)]
 pub extern "C" fn malhost_stats() -> u64 {

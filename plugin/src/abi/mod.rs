@@ -2,10 +2,13 @@
 //!
 //! - [`core`]: the core ABI's logic as safe Rust (tested natively);
 //! - [`fluentbit`]: Fluent Bit's `filter_wasm` record-in, record-out logic;
+//! - `js` (feature `js`): the wasm-bindgen class for Node and browsers;
 //! - `exports` (wasm32 only): the `extern "C"` functions of `schemas/ABI.md` and
 //!   `malhost_filter` for Fluent Bit over them.
 
 pub mod core;
 pub mod fluentbit;
+#[cfg(feature = "js")]
+pub mod js;
 #[cfg(target_family = "wasm")]
 mod exports;

@@ -109,7 +109,7 @@ pub enum SourceKind {
 }
 
 /// Transport protocol of a connection.
-#[derive(Clone, Copy, Debug, PartialEq, Eq, Hash)]
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Hash, serde::Serialize, serde::Deserialize)]
 pub enum Transport {
     /// TCP (IANA 6).
     Tcp,

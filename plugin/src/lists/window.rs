@@ -9,7 +9,7 @@
 use crate::state::TimeOrdered;
 
 /// One list hit.
-#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+#[derive(Clone, Copy, Debug, PartialEq, Eq, serde::Serialize, serde::Deserialize)]
 pub struct Hit {
     /// Event time, ms.
     pub ts: i64,
@@ -39,7 +39,7 @@ impl crate::state::Timed for Hit {
 }
 
 /// A host's hits for one field.
-#[derive(Clone, Debug, Default)]
+#[derive(Clone, Debug, Default, serde::Serialize, serde::Deserialize)]
 pub struct ListWindow {
     hits: TimeOrdered<Hit>,
 }

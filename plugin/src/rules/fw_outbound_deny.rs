@@ -28,7 +28,7 @@ pub static META: RuleMeta = RuleMeta {
 };
 
 /// One counted deny.
-#[derive(Clone, Copy, Debug, PartialEq)]
+#[derive(Clone, Copy, Debug, PartialEq, serde::Serialize, serde::Deserialize)]
 pub struct DenyHit {
     /// Event time, ms.
     pub ts: i64,
@@ -47,7 +47,7 @@ impl crate::state::Timed for DenyHit {
 }
 
 /// A host's recent denies to watched ports, sorted by event time.
-#[derive(Clone, Debug, Default)]
+#[derive(Clone, Debug, Default, serde::Serialize, serde::Deserialize)]
 pub struct DenyWindow {
     hits: TimeOrdered<DenyHit>,
 }

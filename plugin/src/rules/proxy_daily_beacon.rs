@@ -46,7 +46,7 @@ pub const CONTACTS: usize = 24;
 pub const CONTACT_GAP_S: i64 = 60;
 
 /// What the rule remembers of one (host, destination).
-#[derive(Clone, Debug)]
+#[derive(Clone, Debug, serde::Serialize, serde::Deserialize)]
 pub struct Track {
     first_ms: i64,
     last_ms: i64,
@@ -220,6 +220,38 @@ fn round3(x: f64) -> f64 {
 #[derive(Clone, Debug)]
 pub struct BeaconTracks {
     map: HashMap<u64, Track, SeededState>,
+}
+
+// A snapshot holds the tracks as a list (sorted, so snapshots are reproducible); restoring
+// needs the detector's seeded hasher, so it goes through [`BeaconTracks::from_entries`].
+impl serde::Serialize for BeaconTracks {
+    fn serialize<S: serde::Serializer>(&self, s: S) -> Result<S::Ok, S::Error> {
+        let mut v: Vec<(&u64, &Track)> = self.map.iter().collect();
+        v.sort_by_key(|e| *e.0);
+        s.collect_seq(v)
+    }
+}
+
+impl<'de> serde::Deserialize<'de> for BeaconTracks {
+    fn deserialize<D: serde::Deserializer<'de>>(d: D) -> Result<Self, D::Error> {
+        let v: Vec<(u64, Track)> = serde::Deserialize::deserialize(d)?;
+        Ok(BeaconTracks::from_entries(v, crate::state::seeded(0)))
+    }
+}
+
+impl BeaconTracks {
+    /// The tracks, for a snapshot.
+    pub fn into_entries(self) -> Vec<(u64, Track)> {
+        self.map.into_iter().collect()
+    }
+
+    /// Tracks from a snapshot, in a map with `hasher` (the hash keys are already seeded, the
+    /// map's own hasher only spreads them).
+    pub fn from_entries(v: Vec<(u64, Track)>, hasher: SeededState) -> Self {
+        let mut map = HashMap::with_capacity_and_hasher(v.len(), hasher);
+        map.extend(v);
+        BeaconTracks { map }
+    }
 }
 
 impl BeaconTracks {

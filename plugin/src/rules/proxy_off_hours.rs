@@ -32,7 +32,7 @@ pub const PERIODS: usize = 3;
 pub const NAMES: usize = 5;
 
 /// One off-hours period of one host.
-#[derive(Clone, Debug)]
+#[derive(Clone, Debug, serde::Serialize, serde::Deserialize)]
 struct Period {
     id: i32,
     count: u32,
@@ -43,7 +43,7 @@ struct Period {
 }
 
 /// The last few off-hours periods of a host.
-#[derive(Clone, Debug, Default)]
+#[derive(Clone, Debug, Default, serde::Serialize, serde::Deserialize)]
 pub struct OffHoursLog {
     periods: Vec<Period>,
 }

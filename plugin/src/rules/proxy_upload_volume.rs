@@ -31,7 +31,7 @@ pub static META: RuleMeta = RuleMeta {
 };
 
 /// The open upload run of a host.
-#[derive(Clone, Debug)]
+#[derive(Clone, Debug, serde::Serialize, serde::Deserialize)]
 pub struct UploadRun {
     dest_hash: u64,
     start_ms: i64,

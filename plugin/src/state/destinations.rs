@@ -16,9 +16,10 @@ use lru::LruCache;
 use super::SeededState;
 
 /// Hosts remembered for one destination: (host hash, last seen ms).
-#[derive(Clone, Debug, Default)]
-struct Reach {
-    hosts: Vec<(u64, i64)>,
+#[derive(Clone, Debug, Default, serde::Serialize, serde::Deserialize)]
+pub struct Reach {
+    /// (host hash, last seen ms), at most `keep`.
+    pub hosts: Vec<(u64, i64)>,
 }
 
 /// Distinct-host counts per destination, bounded.
@@ -78,6 +79,24 @@ impl DestinationTable {
         let before = self.map.len();
         self.map.resize(cap);
         self.evictions += before.saturating_sub(self.map.len()) as u64;
+    }
+
+    /// Every destination with its hosts, least recently seen first (for a snapshot).
+    pub(crate) fn export(&self) -> Vec<(u64, Reach)> {
+        self.map.iter().rev().map(|(k, r)| (*k, r.clone())).collect()
+    }
+
+    /// Puts back what [`DestinationTable::export`] gave (oldest first), counting evictions
+    /// beyond the cap.
+    pub(crate) fn import(&mut self, entries: Vec<(u64, Reach)>, evictions: u64) {
+        self.evictions = evictions;
+        for (k, mut r) in entries {
+            r.hosts.truncate(self.keep);
+            if self.map.len() == self.map.cap().get() && !self.map.contains(&k) {
+                self.evictions += 1;
+            }
+            self.map.put(k, r);
+        }
     }
 
     /// Destinations tracked.

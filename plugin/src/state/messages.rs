@@ -42,6 +42,22 @@ impl SeenMessages {
         self.evictions += before.saturating_sub(self.map.len()) as u64;
     }
 
+    /// Every message id with its rule bits, least recently seen first (for a snapshot).
+    pub fn export(&self) -> Vec<(u64, u8)> {
+        self.map.iter().rev().map(|(k, v)| (*k, *v)).collect()
+    }
+
+    /// Puts back what [`SeenMessages::export`] gave (oldest first).
+    pub fn import(&mut self, entries: Vec<(u64, u8)>, evictions: u64) {
+        self.evictions = evictions;
+        for (k, v) in entries {
+            if self.map.len() == self.map.cap().get() && !self.map.contains(&k) {
+                self.evictions += 1;
+            }
+            self.map.put(k, v);
+        }
+    }
+
     /// Messages remembered.
     pub fn len(&self) -> usize {
         self.map.len()

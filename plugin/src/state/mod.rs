@@ -15,6 +15,7 @@ use crate::rules::fw_outbound_deny::DenyWindow;
 
 pub mod destinations;
 pub mod messages;
+pub mod snapshot;
 
 pub use destinations::DestinationTable;
 pub use messages::SeenMessages;
@@ -42,7 +43,7 @@ pub trait Timed: Copy {
 /// belong. Items older than two windows before the newest one are dropped (and an item that
 /// late is refused), and at most `cap` are kept, oldest first out. Shared by the windowed
 /// rules.
-#[derive(Clone, Debug)]
+#[derive(Clone, Debug, serde::Serialize, serde::Deserialize)]
 pub struct TimeOrdered<T> {
     items: Vec<T>,
     newest: i64,
@@ -107,7 +108,8 @@ impl<T: Timed> TimeOrdered<T> {
 }
 
 /// Everything malhost remembers about one host.
-#[derive(Debug, Default, Clone)]
+#[derive(Debug, Default, Clone, serde::Serialize, serde::Deserialize)]
+#[serde(deny_unknown_fields)]
 pub struct HostState {
     /// `fw.outbound_deny` window.
     pub deny: DenyWindow,
@@ -116,15 +118,18 @@ pub struct HostState {
     /// Learned-list windows, one per field the host hit.
     pub lists: Vec<(crate::lists::extract::ListField, crate::lists::window::ListWindow)>,
     /// `proxy.daily_beacon` tracks, created on the host's first rare destination.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
     pub beacons: Option<Box<crate::rules::proxy_daily_beacon::BeaconTracks>>,
     /// `proxy.off_hours` periods.
+    #[serde(default)]
     pub off_hours: crate::rules::proxy_off_hours::OffHoursLog,
     /// `proxy.upload_volume` open run.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
     pub upload: Option<crate::rules::proxy_upload_volume::UploadRun>,
 }
 
 /// Last alert time per (rule, key) of one host, capped; the oldest entry goes first.
-#[derive(Debug, Default, Clone)]
+#[derive(Debug, Default, Clone, serde::Serialize, serde::Deserialize)]
 pub struct DedupLog {
     entries: Vec<(u64, i64)>,
 }
@@ -203,6 +208,29 @@ impl HostTable {
     /// Hosts evicted so far.
     pub fn evictions(&self) -> u64 {
         self.evictions
+    }
+
+    /// Every host with its state, least recently seen first (for a snapshot).
+    pub fn export(&self) -> Vec<(IpAddr, HostState)> {
+        self.map.iter().rev().map(|(ip, s)| (*ip, s.clone())).collect()
+    }
+
+    /// A table holding `entries` (least recently seen first), as [`HostTable::export`] gave
+    /// them; beyond `max_hosts` the oldest are evicted and counted.
+    pub fn import(max_hosts: usize, seed: u64, entries: Vec<(IpAddr, HostState)>, evictions: u64) -> Self {
+        let mut t = HostTable::new(max_hosts, seed);
+        t.evictions = evictions;
+        for (ip, mut st) in entries {
+            if let Some(b) = st.beacons.take() {
+                let entries: Vec<_> = b.into_entries();
+                st.beacons = Some(Box::new(crate::rules::proxy_daily_beacon::BeaconTracks::from_entries(entries, t.hasher.clone())));
+            }
+            if t.map.len() == t.map.cap().get() && !t.map.contains(&ip) {
+                t.evictions += 1;
+            }
+            t.map.put(ip, st);
+        }
+        t
     }
 
     /// The tracked hosts' state (for statistics; does not change recency).

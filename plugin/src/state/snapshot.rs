@@ -1,0 +1,44 @@
+//! Snapshot and restore of the detector's whole state as a versioned JSON document, so a
+//! restart (or a recovery after a trap) loses nothing: every host's windows, dedup times,
+//! beacon tracks, off-hours periods and upload runs, the distinct-host counts per destination,
+//! the message ids that alerted, and the counters.
+//!
+//! Keys of the per-host maps are hashes seeded with `hash_seed`, so a snapshot can only be
+//! restored under the same seed (it says so when not). Tables are rebuilt in their
+//! least-recently-seen order, so eviction continues where it stopped; a smaller cap in the new
+//! config evicts (and counts) the oldest entries.
+
+use std::net::IpAddr;
+
+use serde::{Deserialize, Serialize};
+
+use super::HostState;
+use super::destinations::Reach;
+use crate::detector::Stats;
+
+/// Version of the snapshot document; bumped on any incompatible change.
+pub const SNAPSHOT_FORMAT: u32 = 1;
+
+/// The document.
+#[derive(Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct Snapshot {
+    /// [`SNAPSHOT_FORMAT`].
+    pub malhost_snapshot: u32,
+    /// The `hash_seed` the keys were hashed with.
+    pub hash_seed: u64,
+    /// Counters so far.
+    pub stats: Stats,
+    /// Hosts, least recently seen first.
+    pub hosts: Vec<(IpAddr, HostState)>,
+    /// Hosts evicted so far.
+    pub host_evictions: u64,
+    /// Destinations with their hosts, least recently seen first.
+    pub destinations: Vec<(u64, Reach)>,
+    /// Destinations evicted so far.
+    pub destination_evictions: u64,
+    /// Message ids that alerted (hash, rule bits), least recently seen first.
+    pub messages: Vec<(u64, u8)>,
+    /// Message ids forgotten so far.
+    pub message_evictions: u64,
+}
