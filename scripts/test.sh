@@ -1,8 +1,11 @@
 #!/usr/bin/env bash
-# Runs every test of the workspace: installs the wasm target, builds the module that the
-# host tests load, then runs the unit, golden, acceptance, ABI, property and schema tests.
+# Runs every test: installs the wasm target, builds the module that the host tests load, runs
+# the unit, golden, acceptance, ABI, property, import and schema tests of the workspace, then
+# the JavaScript build's tests (Node on the golden fixtures, the playground in headless
+# Chromium; scripts/js-test.sh installs wasm-bindgen-cli, chromium and playwright-core).
 set -euo pipefail
 cd "$(dirname "$0")/.."
 rustup target add wasm32-unknown-unknown
 cargo build --locked -p malhost-plugin --target wasm32-unknown-unknown --profile wasm
 cargo test --locked --workspace
+bash scripts/js-test.sh
