@@ -110,6 +110,42 @@ mod snapshot_tests {
         }
     }
 
+    fn list_config(ports: &[&str]) -> Vec<u8> {
+        let values: Vec<String> = ports.iter().map(|p| format!(r#"{{"value":"{p}","m":5,"n":0,"pm":0.5,"pl":0.0}}"#)).collect();
+        format!(
+            r#"{{"rules":{{"fw_outbound_deny":{{"enabled":false}},"learned_lists":{{"window":"1h","list":{{"malhost_lists":1,"options":{{"t_m":0.01,"t_l":0.005,"extract":{{"keep_query":false}},"sample_field":"malhost.sample"}},"malware":{{"entities":10,"events":10,"skipped":0,"inputs":[]}},"normal":{{"entities":10,"events":10,"skipped":0,"inputs":[]}},"fields":[{{"field":"dst_port","m_total":10,"n_total":10,"candidates":5,"values":[{}]}}]}},"thresholds":{{"dst_port":{{"count":2}}}}}}}}}}"#,
+            values.join(",")
+        )
+        .into_bytes()
+    }
+
+    fn deny(t: u32, port: u16) -> Vec<u8> {
+        format!(r#"{{"@timestamp":{},"event.action":"deny","source.ip":"10.0.0.1","destination.ip":"203.0.113.1","destination.port":{port},"network.transport":"tcp"}}"#, 1_714_557_600 + t).into_bytes()
+    }
+
+    fn alerts(d: &mut Detector, line: &[u8]) -> usize {
+        let mut out = Vec::new();
+        d.process_line(line, &mut out);
+        String::from_utf8_lossy(&out).matches(r#""kind":"alert""#).count()
+    }
+
+    #[test]
+    fn a_new_list_keeps_the_counts_of_values_it_still_lists() {
+        // B (tcp/139) twice under [A, B, C]; the new list [B, D] still lists B, at another
+        // index: the third B makes w = 3 > 2.
+        let mut d = Detector::new(Config::from_json(&list_config(&["tcp/445", "tcp/139", "tcp/25"])).unwrap());
+        assert_eq!(alerts(&mut d, &deny(0, 139)) + alerts(&mut d, &deny(1, 139)), 0);
+        d.reconfigure(Config::from_json(&list_config(&["tcp/139", "tcp/6667"])).unwrap());
+        assert_eq!(alerts(&mut d, &deny(2, 139)), 1, "the count carried over");
+        // A (tcp/445) twice, then a list without A: A's hits are gone and must not be counted
+        // as whatever sits at A's old index now.
+        let mut d = Detector::new(Config::from_json(&list_config(&["tcp/445", "tcp/139"])).unwrap());
+        assert_eq!(alerts(&mut d, &deny(0, 445)) + alerts(&mut d, &deny(1, 445)), 0);
+        d.reconfigure(Config::from_json(&list_config(&["tcp/6667", "tcp/139"])).unwrap());
+        assert_eq!(alerts(&mut d, &deny(2, 6667)), 0, "A's hits were dropped, not renamed");
+        assert_eq!(alerts(&mut d, &deny(3, 6667)) + alerts(&mut d, &deny(4, 6667)), 1);
+    }
+
     #[test]
     fn a_snapshot_under_another_seed_or_format_is_refused_and_changes_nothing() {
         let mut a = Detector::new(Config::from_json(CONFIG).unwrap());
@@ -150,6 +186,7 @@ impl Detector {
     /// least recently seen hosts). A new `hash_seed` starts from empty state, since every
     /// stored key was hashed with the old one.
     pub fn reconfigure(&mut self, config: Config) {
+        self.carry_list_windows(&config);
         if config.hash_seed != self.config.hash_seed {
             self.hosts = HostTable::new(config.state.max_hosts, config.hash_seed);
             self.dests = Self::destination_table(&config);
@@ -161,6 +198,41 @@ impl Detector {
             self.dests.set_keep(config.rare_destinations.max_hosts as usize + 1);
         }
         self.config = config;
+    }
+
+    /// A new learned list keeps the hosts' counts for values it still lists (renumbered to the
+    /// new list) and drops the rest; new extractor options drop them all, since values then
+    /// mean something else.
+    fn carry_list_windows(&mut self, new: &Config) {
+        let old = self.config.learned_lists.as_ref();
+        let same = match (old, new.learned_lists.as_ref()) {
+            (None, None) => true,
+            (Some(o), Some(n)) => o.extract == n.extract && o.fields.iter().map(|f| (f.field, &f.values)).eq(n.fields.iter().map(|f| (f.field, &f.values))),
+            _ => false,
+        };
+        if same {
+            return;
+        }
+        let maps: Vec<(crate::lists::extract::ListField, Vec<Option<u32>>)> = match (old, new.learned_lists.as_ref()) {
+            (Some(o), Some(n)) if o.extract == n.extract => o
+                .fields
+                .iter()
+                .map(|of| {
+                    let nf = n.fields.iter().find(|f| f.field == of.field);
+                    (of.field, of.values.iter().map(|v| nf.and_then(|nf| nf.index.get(v).copied())).collect())
+                })
+                .collect(),
+            _ => Vec::new(),
+        };
+        for st in self.hosts.states_mut() {
+            st.lists.retain_mut(|(field, window)| match maps.iter().find(|(f, _)| f == field) {
+                Some((_, m)) => {
+                    window.remap(&|i| m.get(i as usize).copied().flatten());
+                    !window.is_empty()
+                }
+                None => false,
+            });
+        }
     }
 
     /// Processes newline-separated events (a trailing newline is optional; `\r\n` works too),

@@ -45,6 +45,18 @@ pub struct ListWindow {
 }
 
 impl ListWindow {
+    /// Renumbers the hits for a new list: `map` gives a value's new index, or `None` when the
+    /// value is no longer listed (its hits are dropped).
+    pub fn remap(&mut self, map: &dyn Fn(u32) -> Option<u32>) {
+        self.hits.retain_mut(|h| match map(h.value) {
+            Some(v) => {
+                h.value = v;
+                true
+            }
+            None => false,
+        });
+    }
+
     /// Adds a hit and returns the scores of the window `[ts - window, ts]` ending at it (with
     /// hits that arrived late included). `None` if the hit is too late to count.
     pub fn record(&mut self, hit: Hit, window_ms: i64, cap: usize) -> Option<Scores> {

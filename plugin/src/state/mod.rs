@@ -81,6 +81,11 @@ impl<T: Timed> TimeOrdered<T> {
         Some(pos)
     }
 
+    /// Keeps the items `f` accepts (it may change them, but not their time).
+    pub fn retain_mut(&mut self, f: impl FnMut(&mut T) -> bool) {
+        self.items.retain_mut(f);
+    }
+
     /// Index of the first item at or after `ts`.
     pub fn first_at_or_after(&self, ts: i64) -> usize {
         self.items.partition_point(|h| h.ts() < ts)
@@ -231,6 +236,11 @@ impl HostTable {
             t.map.put(ip, st);
         }
         t
+    }
+
+    /// Every host's state, to adjust it to a new config (does not change recency).
+    pub fn states_mut(&mut self) -> impl Iterator<Item = &mut HostState> {
+        self.map.iter_mut().map(|(_, s)| s)
     }
 
     /// The tracked hosts' state (for statistics; does not change recency).
