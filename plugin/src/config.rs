@@ -221,7 +221,22 @@ struct RawConfig {
     #[serde(default)]
     rare_destinations: RawRareDestinations,
     #[serde(default)]
+    raw_messages: RawRawMessages,
+    #[serde(default)]
     rules: RawRules,
+}
+
+#[derive(Deserialize, Default)]
+#[serde(deny_unknown_fields)]
+struct RawRawMessages {
+    #[serde(default)]
+    formats: Vec<String>,
+    #[serde(default = "d_offset")]
+    utc_offset: UtcOffset,
+    #[serde(default)]
+    syslog_year: Option<i32>,
+    #[serde(default)]
+    deny_prefixes: Option<Vec<String>>,
 }
 
 #[derive(Deserialize)]
@@ -263,7 +278,7 @@ impl Default for RawCalendar {
 }
 
 /// A UTC offset such as `"+09:00"`.
-#[derive(Clone, Copy, Debug)]
+#[derive(Clone, Copy, Debug, Default)]
 struct UtcOffset(i64);
 
 impl<'de> Deserialize<'de> for UtcOffset {
@@ -1034,6 +1049,9 @@ pub struct Config {
     pub proxy_off_hours: Option<OffHoursConfig>,
     /// `None` when disabled.
     pub proxy_upload_volume: Option<UploadVolumeConfig>,
+    /// Formats tried on the `message` of events of no known source (none by default), and
+    /// their settings.
+    pub raw_messages: (Vec<crate::import::Format>, crate::import::ImportOptions),
     /// `None` when disabled.
     pub mail_display_name_spoof: Option<DisplayNameSpoofConfig>,
     /// `None` when disabled.
@@ -1296,6 +1314,26 @@ impl Config {
         } else {
             None
         };
+        let rm = raw.raw_messages;
+        let mut formats = Vec::new();
+        for (i, f) in rm.formats.iter().enumerate() {
+            let Some(fmt) = crate::import::Format::from_name(f) else {
+                let names: Vec<&str> = crate::import::Format::ALL.iter().map(|f| f.name()).collect();
+                return Err(err(format!("raw_messages.formats[{i}]"), format!("unknown format {f:?} (expected one of {})", names.join(", "))));
+            };
+            formats.push(fmt);
+        }
+        let mut import_opts = crate::import::ImportOptions { utc_offset_ms: rm.utc_offset.0, ..Default::default() };
+        if let Some(y) = rm.syslog_year {
+            if !(1970..=9999).contains(&y) {
+                return Err(err("raw_messages.syslog_year", format!("expected a year 1970-9999, found {y}")));
+            }
+            import_opts.syslog_year = y;
+        }
+        if let Some(p) = rm.deny_prefixes {
+            import_opts.deny_prefixes = p;
+        }
+        let raw_messages = (formats, import_opts);
         let m = raw.rules.mail_display_name_spoof;
         let mail_display_name_spoof = m.enabled.then_some(DisplayNameSpoofConfig { severity: m.severity });
         let x = raw.rules.mail_executable_attachment;
@@ -1339,6 +1377,7 @@ impl Config {
             proxy_daily_beacon,
             proxy_off_hours,
             proxy_upload_volume,
+            raw_messages,
             mail_display_name_spoof,
             mail_executable_attachment,
         })

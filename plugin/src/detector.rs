@@ -50,6 +50,7 @@ pub struct Detector {
     ann: Annotations,
     scratch: Vec<u8>,
     stats: Stats,
+    normalising: bool,
 }
 
 impl Default for Detector {
@@ -169,7 +170,16 @@ impl Detector {
         let hosts = HostTable::new(config.state.max_hosts, config.hash_seed);
         let dests = Self::destination_table(&config);
         let messages = SeenMessages::new(config.state.max_messages, crate::state::seeded(config.hash_seed));
-        Detector { config, hosts, dests, messages, ann: Annotations::default(), scratch: Vec::new(), stats: Stats::default() }
+        Detector {
+            config,
+            hosts,
+            dests,
+            messages,
+            ann: Annotations::default(),
+            scratch: Vec::new(),
+            stats: Stats::default(),
+            normalising: false,
+        }
     }
 
     fn destination_table(config: &Config) -> DestinationTable {
@@ -271,6 +281,13 @@ impl Detector {
                 return output::write_input_error(out, line, "malhost.input", &msg);
             }
         };
+        if !self.normalising && !self.config.raw_messages.0.is_empty() && ev.source_kind() == crate::event::SourceKind::Other {
+            if let Some(normalised) = self.normalise_raw(line, &ev) {
+                drop(ev);
+                self.stats.lines -= 1;
+                return self.process_normalised(&normalised, out);
+            }
+        }
         self.ann.clear();
         rules::run_all(&ev, &self.config, &mut self.hosts, &mut self.dests, &mut self.messages, &mut self.ann);
         if self.ann.changes_event() {
@@ -287,6 +304,34 @@ impl Detector {
             output::write_alert(out, a);
         }
         self.stats.alerts += self.ann.alerts.len() as u64;
+    }
+
+    /// An event of no known source whose `message` one of `raw_messages.formats` reads: the
+    /// parsed ECS fields, with the event's own keys on top (its `event` object merged into the
+    /// parsed one).
+    fn normalise_raw(&self, line: &[u8], ev: &Event) -> Option<Vec<u8>> {
+        let msg = ev.str(crate::event::Field::Message)?;
+        let (formats, opts) = &self.config.raw_messages;
+        let serde_json::Value::Object(mut parsed) = crate::import::parse_raw(formats, msg, opts)? else { return None };
+        let serde_json::Value::Object(orig) = serde_json::from_slice::<serde_json::Value>(line).ok()? else { return None };
+        for (k, v) in orig {
+            match (parsed.get_mut(&k), v) {
+                (Some(serde_json::Value::Object(p)), serde_json::Value::Object(o)) => p.extend(o),
+                (_, v) => {
+                    parsed.insert(k, v);
+                }
+            }
+        }
+        serde_json::to_vec(&parsed).ok()
+    }
+
+    /// Processes an event rewritten by [`Detector::normalise_raw`] (it always comes out
+    /// rewritten, so that the fields the rules read are in the output).
+    fn process_normalised(&mut self, line: &[u8], out: &mut Vec<u8>) {
+        // Once: a rewritten event is not read as a raw message again.
+        self.normalising = true;
+        self.process_line(line, out);
+        self.normalising = false;
     }
 
     /// End of input. No firewall rule holds alerts back, so nothing is written today; rules

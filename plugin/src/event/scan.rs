@@ -82,6 +82,8 @@ pub enum Field {
     EmailSubject,
     /// `email.message_id`
     EmailMessageId,
+    /// `message` (a raw log line, read by `raw_messages`)
+    Message,
     /// `malhost.sample` (sample id of sandbox logs)
     MalhostSample,
 }
@@ -137,6 +139,7 @@ impl Field {
             Field::EmailAttachmentFileName => "email.attachments.file.name",
             Field::EmailSubject => "email.subject",
             Field::EmailMessageId => "email.message_id",
+            Field::Message => "message",
             Field::MalhostSample => "malhost.sample",
         }
     }
@@ -180,6 +183,7 @@ fn child(scope: Scope, seg: &str) -> Node {
     use Scope as S;
     match (scope, seg) {
         (S::Root, "@timestamp") => Node::Field(F::Timestamp),
+        (S::Root, "message") => Node::Field(F::Message),
         (S::Root, "event") => Node::Scope(S::Event),
         (S::Root, "source") => Node::Scope(S::Source),
         (S::Root, "destination") => Node::Scope(S::Destination),

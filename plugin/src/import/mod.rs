@@ -26,6 +26,63 @@ pub mod zeek;
 
 use serde_json::Value;
 
+/// The line formats, by name (`malhost import --format`, config `raw_messages.formats`).
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum Format {
+    /// [`zeek`] (JSON records only when read one line at a time: TSV needs its header).
+    Zeek,
+    /// [`squid`].
+    Squid,
+    /// [`asa`].
+    Asa,
+    /// [`iptables`].
+    Iptables,
+    /// [`windows_firewall`] (rows in the standard `#Fields` order).
+    WindowsFirewall,
+    /// [`argus`] (rows in the standard column order).
+    Argus,
+}
+
+impl Format {
+    /// Every line format.
+    pub const ALL: [Format; 6] = [Format::Zeek, Format::Squid, Format::Asa, Format::Iptables, Format::WindowsFirewall, Format::Argus];
+
+    /// The name in configs and on the command line.
+    pub fn name(self) -> &'static str {
+        match self {
+            Format::Zeek => "zeek",
+            Format::Squid => "squid",
+            Format::Asa => "asa",
+            Format::Iptables => "iptables",
+            Format::WindowsFirewall => "windows_firewall",
+            Format::Argus => "argus",
+        }
+    }
+
+    /// Parses a name (`windows-firewall` and `windows_firewall` both work).
+    pub fn from_name(s: &str) -> Option<Format> {
+        let s = s.trim().replace('-', "_");
+        Format::ALL.into_iter().find(|f| f.name() == s)
+    }
+
+    /// A fresh reader.
+    pub fn reader(self) -> Box<dyn LineFormat> {
+        match self {
+            Format::Zeek => Box::new(zeek::Zeek::default()),
+            Format::Squid => Box::new(squid::Squid),
+            Format::Asa => Box::new(asa::Asa),
+            Format::Iptables => Box::new(iptables::Iptables),
+            Format::WindowsFirewall => Box::new(windows_firewall::WindowsFirewall::default()),
+            Format::Argus => Box::new(argus::Argus::default()),
+        }
+    }
+}
+
+/// Reads one raw log line (an event's `message`) with the first of `formats` that takes it.
+pub fn parse_raw(formats: &[Format], line: &str, opts: &ImportOptions) -> Option<Value> {
+    formats.iter().find_map(|f| f.reader().parse_line(line, opts).ok().flatten())
+}
+
 /// Settings shared by the importers.
 #[derive(Clone, Debug)]
 pub struct ImportOptions {
