@@ -108,6 +108,10 @@ enum Command {
         /// Do not print the summary to stderr.
         #[arg(long, short)]
         quiet: bool,
+        /// Snapshot the module's state every this many batches, so that a recovery after a
+        /// trap or limit restores it (0: never; recovery then starts from empty state).
+        #[arg(long, default_value_t = 256, value_name = "BATCHES")]
+        checkpoint_every: u64,
         /// Start from this state snapshot (written by --snapshot-out with the same hash_seed).
         #[arg(long, value_name = "FILE")]
         snapshot_in: Option<PathBuf>,
@@ -475,7 +479,7 @@ fn run(cli: Cli) -> Result<ExitCode> {
             println!("{}: ok", config.display());
             Ok(ExitCode::SUCCESS)
         }
-        Command::Replay { config, output, batch_lines, max_line_bytes, quiet, snapshot_in, snapshot_out, module, inputs } => {
+        Command::Replay { config, output, batch_lines, max_line_bytes, quiet, checkpoint_every, snapshot_in, snapshot_out, module, inputs } => {
             let cfg = config.as_ref().map(read_config).transpose()?;
             let rt = module.runtime()?;
             let mut guest = Guest::new(&rt, module.limits())?;
@@ -516,7 +520,12 @@ fn run(cli: Cli) -> Result<ExitCode> {
                 )),
                 None => Box::new(BufWriter::with_capacity(1 << 16, io::stdout().lock())),
             };
-            let opts = ReplayOptions { batch_lines: batch_lines.max(1), max_line_bytes: max_line_bytes.max(1), ..Default::default() };
+            let opts = ReplayOptions {
+                batch_lines: batch_lines.max(1),
+                max_line_bytes: max_line_bytes.max(1),
+                checkpoint_batches: checkpoint_every,
+                ..Default::default()
+            };
             let summary = replay::replay(&mut guest, readers, &mut out, &opts, &mut |m| eprintln!("malhost: {m}"))?;
             drop(out);
             if let Some(p) = &snapshot_out {

@@ -2,7 +2,8 @@
 //!
 //! Memory is bounded by one batch (lines and bytes) and one line (`max_line_bytes`). When the
 //! module fails on a batch (trap, time limit, memory limit), the failure is reported with the
-//! input's name and line numbers, the instance is re-created with the same config, and the
+//! input's name and line numbers, the instance is re-created with the same config and the
+//! state of the last checkpoint (a snapshot taken every `checkpoint_batches` batches), and the
 //! batch is replayed line by line: lines that fail again come out as error records
 //! (`error.type: malhost.guest`), the others normally. Every input line comes out once.
 
@@ -21,11 +22,14 @@ pub struct ReplayOptions {
     pub batch_bytes: usize,
     /// Longer lines are cut here by the host and come out as error records.
     pub max_line_bytes: usize,
+    /// Snapshot the module's state every this many batches (0: never), so that a recovery
+    /// after a failure restores it instead of starting from empty state.
+    pub checkpoint_batches: u64,
 }
 
 impl Default for ReplayOptions {
     fn default() -> Self {
-        ReplayOptions { batch_lines: 128, batch_bytes: 1 << 20, max_line_bytes: 64 << 20 }
+        ReplayOptions { batch_lines: 128, batch_bytes: 1 << 20, max_line_bytes: 64 << 20, checkpoint_batches: 256 }
     }
 }
 
@@ -66,6 +70,7 @@ pub fn replay(
 ) -> Result<ReplaySummary> {
     let mut summary = ReplaySummary::default();
     let mut line = Vec::new();
+    let mut batches = 0u64;
     for mut input in inputs {
         let mut batch = Batch { bytes: Vec::new(), first_line: 1, lines: 0 };
         let mut line_no = 0u64;
@@ -97,6 +102,12 @@ pub fn replay(
             batch.lines += 1;
             if batch.lines >= opts.batch_lines || batch.bytes.len() >= opts.batch_bytes {
                 run_batch(guest, &mut batch, &input.name, out, log, &mut summary)?;
+                batches += 1;
+                if opts.checkpoint_batches > 0 && batches % opts.checkpoint_batches == 0 {
+                    if let Err(e) = guest.checkpoint() {
+                        log(format!("{}: checkpoint after line {line_no} failed: {e}", input.name));
+                    }
+                }
             }
         }
         run_batch(guest, &mut batch, &input.name, out, log, &mut summary)?;

@@ -190,6 +190,8 @@ pub struct Guest {
     input: Option<(u32, u32)>,
     /// The last config accepted, re-applied after a recovery.
     config: Option<Vec<u8>>,
+    /// The last state snapshot taken with [`Guest::checkpoint`], restored after a recovery.
+    checkpoint: Option<Vec<u8>>,
     /// Instances created after a failure.
     pub recoveries: u64,
 }
@@ -229,7 +231,7 @@ impl Guest {
         let linker: Linker<StoreData> = Linker::new(&rt.engine);
         let pre = linker.instantiate_pre(&rt.module).map_err(|e| anyhow!("{e}"))?;
         let (store, ex) = Self::instantiate(&pre, &rt.engine, limits)?;
-        Ok(Guest { pre, limits, store, ex, input: None, config: None, recoveries: 0 })
+        Ok(Guest { pre, limits, store, ex, input: None, config: None, checkpoint: None, recoveries: 0 })
     }
 
     fn instantiate(pre: &InstancePre<StoreData>, engine: &Engine, limits: Limits) -> Result<(Store<StoreData>, Exports)> {
@@ -245,8 +247,17 @@ impl Guest {
         Ok((store, ex))
     }
 
-    /// Replaces the instance with a fresh one and re-applies the last accepted config.
-    /// Per-host state is lost.
+    /// Snapshots the module's state, to be restored by [`Guest::recover`]. A module without
+    /// snapshot exports keeps no checkpoint (recovery then starts from empty state).
+    pub fn checkpoint(&mut self) -> Result<(), GuestFailure> {
+        if self.ex.snapshot.is_some() {
+            self.checkpoint = Some(self.snapshot()?);
+        }
+        Ok(())
+    }
+
+    /// Replaces the instance with a fresh one, re-applies the last accepted config and
+    /// restores the last checkpoint, if any: per-host state since that checkpoint is lost.
     pub fn recover(&mut self) -> Result<()> {
         let engine = self.store.engine().clone();
         let (store, ex) = Self::instantiate(&self.pre, &engine, self.limits)?;
@@ -259,6 +270,14 @@ impl Guest {
                 Ok(Ok(())) => {}
                 Ok(Err(e)) => bail!("config rejected after recovery: {e}"),
                 Err(e) => bail!("configure failed after recovery: {e}"),
+            }
+        }
+        if let Some(doc) = self.checkpoint.clone() {
+            match self.restore(&doc) {
+                Ok(Ok(())) => {}
+                // A checkpoint the module cannot take back (it failed on it, or it no longer
+                // matches the config): carry on from empty state rather than stop.
+                Ok(Err(_)) | Err(_) => self.checkpoint = None,
             }
         }
         Ok(())

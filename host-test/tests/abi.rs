@@ -187,3 +187,36 @@ fn wrong_or_missing_modules_are_explained() {
     let e = Runtime::from_bytes(&importing).err().unwrap();
     assert!(e.to_string().contains("must import nothing"), "{e}");
 }
+
+#[test]
+fn recovery_restores_the_last_checkpoint() {
+    // Two denies, a checkpoint, a line that blows the memory limit, and a third deny: the
+    // alert at the third deny needs the first two, i.e. the state the checkpoint kept.
+    let limits = Limits { max_memory_bytes: 32 << 20, ..Limits::default() };
+    let mut g = Guest::new(common::runtime(), limits).unwrap();
+    g.configure(br#"{"limits":{"max_line_bytes":67108864},"rules":{"fw_outbound_deny":{"min_count":3,"watched_ports":[80]}}}"#)
+        .unwrap()
+        .unwrap();
+    let deny = |i: u32| {
+        format!(r#"{{"@timestamp":{},"event.action":"deny","source.ip":"10.0.0.5","destination.ip":"203.0.113.{i}","destination.port":80,"network.transport":"tcp"}}"#, 1_714_557_600 + i)
+    };
+    let big = format!("{{\"message\":\"{}\"}}", "y".repeat(40 << 20));
+    let input = format!("{}\n{}\n{big}\n{}\n", deny(1), deny(2), deny(3));
+    let mut out = Vec::new();
+    let mut log = Vec::new();
+    let summary = replay::replay(
+        &mut g,
+        vec![Input { name: "in.jsonl".into(), reader: Box::new(std::io::Cursor::new(input.into_bytes())) }],
+        &mut out,
+        &ReplayOptions { batch_lines: 2, checkpoint_batches: 1, ..Default::default() },
+        &mut |m| log.push(m),
+    )
+    .unwrap();
+    assert_eq!(summary.failed_lines, 1, "{log:?}");
+    let lines = common::json_lines(&out);
+    assert_eq!(lines[2]["error"]["type"], "malhost.guest_memory", "{log:?}");
+    let alerts = common::alerts(&out);
+    assert_eq!(alerts.len(), 1, "the third deny alerts only if the first two survived: {log:?}");
+    assert_eq!(alerts[0]["malhost"]["evidence"]["count"], 3);
+    assert!(g.recoveries >= 1);
+}
