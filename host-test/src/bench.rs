@@ -115,23 +115,26 @@ pub fn default_config() -> Vec<u8> {
 }
 
 /// Runs the benchmark. `runtime` is `None` to measure the native path only.
+#[allow(clippy::too_many_arguments)]
 pub fn run(
     runtime: Option<&Runtime>,
     limits: Limits,
     workload: Workload,
     config: &[u8],
     events: usize,
+    hosts: Option<u32>,
     batch_lines: usize,
     seed: u64,
 ) -> Result<Report> {
     let mut data = Vec::new();
     let events = match workload {
         Workload::Firewall => {
-            synth::firewall_events(&SynthOptions { events, seed, ..Default::default() }, &mut data);
+            let d = SynthOptions::default();
+            synth::firewall_events(&SynthOptions { events, seed, hosts: hosts.unwrap_or(d.hosts), ..d }, &mut data);
             events
         }
         Workload::Proxy => {
-            let hosts = 5_000;
+            let hosts = hosts.unwrap_or(5_000);
             let days = 4;
             // Weekends are quieter; aim a little high and let the count be what it is.
             let per_day = (events as f64 / (f64::from(hosts) * f64::from(days) * 0.95)).ceil().max(1.0) as u32;

@@ -247,6 +247,9 @@ enum Command {
         /// Events per call.
         #[arg(long, default_value_t = 100)]
         batch_lines: usize,
+        /// Distinct hosts in the stream (firewall default 2,000; proxy 5,000).
+        #[arg(long)]
+        hosts: Option<u32>,
         /// PRNG seed of the synthetic stream.
         #[arg(long, default_value_t = 1)]
         seed: u64,
@@ -538,13 +541,13 @@ fn run(cli: Cli) -> Result<ExitCode> {
             }
             Ok(if summary.failed_lines > 0 { ExitCode::from(3) } else { ExitCode::SUCCESS })
         }
-        Command::Bench { workload, events, batch_lines, seed, config, native_only, json, module } => {
+        Command::Bench { workload, events, batch_lines, hosts, seed, config, native_only, json, module } => {
             let cfg = match &config {
                 Some(p) => read_config(p)?,
                 None => bench::default_config_for(workload),
             };
             let rt = if native_only { None } else { Some(module.runtime()?) };
-            let report = bench::run(rt.as_ref(), module.limits(), workload, &cfg, events.max(1), batch_lines, seed)?;
+            let report = bench::run(rt.as_ref(), module.limits(), workload, &cfg, events.max(1), hosts, batch_lines, seed)?;
             if json {
                 println!("{}", serde_json::to_string_pretty(&report)?);
             } else {
