@@ -17,8 +17,8 @@ if [ ! -x /usr/bin/chromium ]; then
   SUDO=""; [ "$(id -u)" = 0 ] || SUDO=sudo
   $SUDO apt-get update -qq && $SUDO DEBIAN_FRONTEND=noninteractive apt-get install -y -qq chromium >/dev/null
 fi
-cargo build -q -p malhost-plugin --target wasm32-unknown-unknown --profile wasm --features js --locked --target-dir target/js/build
-WASM=target/js/build/wasm32-unknown-unknown/wasm/malhost.wasm
+cargo build -q -p malhost-plugin --target wasm32-unknown-unknown --release --features js --locked --target-dir target/js/build
+WASM=target/js/build/wasm32-unknown-unknown/release/malhost.wasm
 wasm-bindgen --target nodejs --out-dir target/js/node "$WASM"
 wasm-bindgen --target web --out-dir web/pkg "$WASM"
 (cd js && npm ci --silent --no-audit --no-fund)
