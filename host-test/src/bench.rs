@@ -273,8 +273,8 @@ impl Report {
         }
         let st = &self.stats;
         s.push_str(&format!(
-            "state at end: {} hosts, {} destinations counted, {} beacon tracks of {} bytes each; {} alerts\n",
-            st.hosts_tracked, st.destinations_tracked, st.beacon_tracks, self.bytes_per_beacon_track, st.alerts
+            "state at end: {} hosts ({} evicted), {} destinations counted, {} beacon tracks of {} bytes each; {} alerts\n",
+            st.hosts_tracked, st.host_evictions, st.destinations_tracked, st.beacon_tracks, self.bytes_per_beacon_track, st.alerts
         ));
         s
     }

@@ -34,10 +34,14 @@ pub fn firewall_events(opts: &SynthOptions, out: &mut Vec<u8>) {
     let mut rng = fastrand::Rng::with_seed(opts.seed);
     let mut ts = opts.start_ms;
     let mut line = String::with_capacity(320);
-    for _ in 0..opts.events {
+    // With at least as many hosts as events, every event comes from a host of its own (the
+    // bounded-memory benchmark); otherwise hosts are drawn at random.
+    let one_each = opts.hosts as usize >= opts.events;
+    for i in 0..opts.events {
         ts += rng.u64(0..=opts.mean_gap_ms * 2) as i64;
-        let host = rng.u32(0..opts.hosts.max(1));
-        let src = format!("10.{}.{}.{}", 1 + host / 65_536 % 250, host / 256 % 256, 1 + host % 254);
+        let host = if one_each { i as u32 } else { rng.u32(0..opts.hosts.max(1)) };
+        // 10.0.0.0/8 holds 2^24 addresses: one per host id below that.
+        let src = format!("10.{}.{}.{}", host >> 16 & 255, host >> 8 & 255, host & 255);
         let roll = rng.u32(0..1000);
         let (transport, port, denied) = match roll {
             0..=549 => ("tcp", 443, rng.u32(0..100) < 3),
