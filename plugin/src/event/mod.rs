@@ -433,7 +433,8 @@ impl Transport {
     }
 }
 
-fn is_deny_word(s: &str) -> bool {
+/// Whether a word says the connection was denied (SPEC §3; any case).
+pub fn is_deny_word(s: &str) -> bool {
     const WORDS: [&str; 8] =
         ["deny", "denied", "drop", "dropped", "reject", "rejected", "block", "blocked"];
     WORDS.iter().any(|w| s.eq_ignore_ascii_case(w))

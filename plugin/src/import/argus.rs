@@ -39,7 +39,8 @@
 //! `1970/01/01 01:00:06.519466`; they are kept as they are (so their order and spacing are
 //! right, the dates are not).
 
-use super::asa::{Ev, civil_rfc3339, clip, clock, digits, parse_ip, set_transport};
+use super::fields::{Ev, civil_rfc3339, clip, clock, digits, set_transport, transport};
+use crate::event::parse_ip;
 use super::{ImportOptions, LineFormat};
 use jiff::Timestamp;
 use serde_json::{Value, json};
@@ -215,7 +216,7 @@ impl LineFormat for Argus {
                     ev.set("network.type", json!(p));
                 }
             } else {
-                transport_name = super::asa::transport(p).0;
+                transport_name = transport(p).0;
                 set_transport(&mut ev, p);
                 if let Some(ip) = src_ip.or(dst_ip) {
                     ev.set("network.type", json!(if ip.is_ipv4() { "ipv4" } else { "ipv6" }));

@@ -39,7 +39,8 @@
 //! [`ImportOptions::utc_offset_ms`]. A line without a time (raw `dmesg`) is an `Err`, as is a
 //! line without `IN=` or `SRC=`.
 
-use super::asa::{Ev, clip, is_deny_word, leading_time, parse_ip, set_transport};
+use super::fields::{Ev, clip, leading_time, set_transport, token};
+use crate::event::{is_deny_word, parse_ip};
 use super::{ImportOptions, LineFormat};
 use serde_json::{Value, json};
 
@@ -80,8 +81,8 @@ impl LineFormat for Iptables {
         let (host, prefix) = match rest.find("kernel:") {
             Some(k) => (rest[..k].trim(), &rest[k + "kernel:".len()..]),
             None => {
-                let (host, after_host) = super::asa::token(rest);
-                let (tag, after_tag) = super::asa::token(after_host);
+                let (host, after_host) = token(rest);
+                let (tag, after_tag) = token(after_host);
                 if tag.ends_with(':') { (host, after_tag) } else { ("", rest) }
             }
         };

@@ -19,6 +19,7 @@
 pub mod argus;
 pub mod asa;
 pub mod eml;
+mod fields;
 pub mod iptables;
 pub mod squid;
 pub mod windows_firewall;

@@ -20,6 +20,7 @@
 
 use serde_json::{Map, Value, json};
 
+use super::fields::{clip, epoch_rfc3339};
 use super::{ImportOptions, LineFormat};
 
 /// The Squid native access log.
@@ -36,21 +37,17 @@ impl LineFormat for Squid {
         if f.len() < 7 {
             return Err(format!("{} fields where the native access.log format has 10", f.len()));
         }
-        let time: f64 = f[0].parse().map_err(|_| format!("time: not epoch seconds: {:?}", short(f[0])))?;
-        let ms = (time * 1000.0).floor();
-        if !(0.0..=253_402_300_799_999.0).contains(&ms) {
-            return Err(format!("time: out of range: {}", short(f[0])));
-        }
-        let stamp = jiff::Timestamp::from_millisecond(ms as i64).map_err(|e| format!("time: {e}"))?;
-        let elapsed: u64 = f[1].parse().map_err(|_| format!("elapsed: not a number of ms: {:?}", short(f[1])))?;
+        let time: f64 = f[0].parse().map_err(|_| format!("time: not epoch seconds: {:?}", clip(f[0])))?;
+        let stamp = epoch_rfc3339(time).ok_or_else(|| format!("time: out of range: {}", clip(f[0])))?;
+        let elapsed: u64 = f[1].parse().map_err(|_| format!("elapsed: not a number of ms: {:?}", clip(f[1])))?;
         let client = f[2];
-        let (code, status) = f[3].split_once('/').ok_or_else(|| format!("result: expected code/status, found {:?}", short(f[3])))?;
-        let status: u16 = status.parse().map_err(|_| format!("status: not a number: {:?}", short(status)))?;
-        let bytes: u64 = f[4].parse().map_err(|_| format!("bytes: not a number: {:?}", short(f[4])))?;
+        let (code, status) = f[3].split_once('/').ok_or_else(|| format!("result: expected code/status, found {:?}", clip(f[3])))?;
+        let status: u16 = status.parse().map_err(|_| format!("status: not a number: {:?}", clip(status)))?;
+        let bytes: u64 = f[4].parse().map_err(|_| format!("bytes: not a number: {:?}", clip(f[4])))?;
         let method = f[5];
         let url = f[6];
         let mut ev = Map::new();
-        ev.insert("@timestamp".into(), json!(format!("{stamp:.3}")));
+        ev.insert("@timestamp".into(), json!(stamp));
         let mut event = json!({"kind": "event", "category": ["web"], "dataset": "squid.access",
                                "action": code.to_ascii_lowercase(), "duration": elapsed.saturating_mul(1_000_000),
                                "original": line});
@@ -94,14 +91,6 @@ impl LineFormat for Squid {
         ev.insert("event".into(), event);
         Ok(Some(Value::Object(ev)))
     }
-}
-
-fn short(s: &str) -> &str {
-    let mut end = s.len().min(64);
-    while !s.is_char_boundary(end) {
-        end -= 1;
-    }
-    &s[..end]
 }
 
 #[cfg(test)]

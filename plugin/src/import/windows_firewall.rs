@@ -28,7 +28,8 @@
 //! values are left out; unreadable ports, addresses of the wrong shape in the port columns and a
 //! missing date, time or action are an `Err`.
 
-use super::asa::{Ev, civil_rfc3339, clip, clock, digits, parse_ip, set_transport};
+use super::fields::{Ev, civil_rfc3339, clip, clock, digits, set_transport};
+use crate::event::parse_ip;
 use super::{ImportOptions, LineFormat};
 use serde_json::{Value, json};
 

@@ -30,6 +30,7 @@
 
 use serde_json::{Map, Value, json};
 
+use super::fields::{clip, epoch_rfc3339};
 use super::{ImportOptions, LineFormat};
 
 /// The Zeek logs that become events.
@@ -207,17 +208,9 @@ fn number(rec: &Map<String, Value>, k: &str) -> Result<Option<f64>, String> {
         None | Some(Value::Null) => Ok(None),
         Some(Value::Number(n)) => Ok(n.as_f64()),
         Some(Value::String(s)) if s.is_empty() => Ok(None),
-        Some(Value::String(s)) => s.trim().parse::<f64>().map(Some).map_err(|_| format!("{k}: not a number: {:?}", short(s))),
-        Some(v) => Err(format!("{k}: not a number: {}", short(&v.to_string()))),
+        Some(Value::String(s)) => s.trim().parse::<f64>().map(Some).map_err(|_| format!("{k}: not a number: {:?}", clip(s))),
+        Some(v) => Err(format!("{k}: not a number: {}", clip(&v.to_string()))),
     }
-}
-
-fn short(s: &str) -> &str {
-    let mut end = s.len().min(64);
-    while !s.is_char_boundary(end) {
-        end -= 1;
-    }
-    &s[..end]
 }
 
 fn count(rec: &Map<String, Value>, k: &str) -> Result<Option<u64>, String> {
@@ -243,12 +236,8 @@ fn list(rec: &Map<String, Value>, k: &str) -> Vec<String> {
 fn to_event(rec: &Map<String, Value>, kind: ZeekLog, line: &str) -> Result<Value, String> {
     let mut ev = Map::new();
     let ts = number(rec, "ts")?.ok_or("ts: missing")?;
-    let ms = (ts * 1000.0).floor();
-    if !(0.0..=253_402_300_799_999.0).contains(&ms) {
-        return Err(format!("ts: out of range: {ts}"));
-    }
-    let stamp = jiff::Timestamp::from_millisecond(ms as i64).map_err(|e| format!("ts: {e}"))?;
-    ev.insert("@timestamp".into(), json!(format!("{stamp:.3}")));
+    let stamp = epoch_rfc3339(ts).ok_or_else(|| format!("ts: out of range: {ts}"))?;
+    ev.insert("@timestamp".into(), json!(stamp));
     let dataset = match kind {
         ZeekLog::Conn => "zeek.conn",
         ZeekLog::Http => "zeek.http",
