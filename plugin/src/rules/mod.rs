@@ -155,14 +155,13 @@ fn over_time(ev: &Event, dest: &WebDestination, config: &Config, hosts: &mut Hos
     let rare = &config.rare_destinations;
     let rare_rules = config.proxy_daily_beacon.is_some() || config.proxy_off_hours.is_some();
     let reach = (rare_rules && !dest.is_allowed(&rare.allow)).then(|| dests.record(dest_hash, hosts.key_hash("host", &host), ts, rare.period_ms));
-    let hasher = hosts.hasher().clone();
     let st = hosts.get_mut(host);
     if let Some(rc) = &config.proxy_upload_volume {
         proxy_upload_volume::apply(ev, dest, dest_hash, host, ts, rc, st, ann);
     }
     let Some(reach) = reach else { return };
     if let Some(rc) = &config.proxy_daily_beacon {
-        proxy_daily_beacon::apply(ev, dest, dest_hash, reach, host, ts, config, rc, st, &hasher, ann);
+        proxy_daily_beacon::apply(ev, dest, dest_hash, reach, host, ts, config, rc, st, ann);
     }
     if let Some(rc) = &config.proxy_off_hours {
         proxy_off_hours::apply(ev, dest, reach, host, ts, config, rc, st, ann);

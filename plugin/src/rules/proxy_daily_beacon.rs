@@ -216,14 +216,15 @@ fn round3(x: f64) -> f64 {
     (x * 1000.0).round() / 1000.0
 }
 
-/// The tracks of one host, keyed by the seeded hash of the destination.
+/// The tracks of one host, keyed by the seeded hash of the destination. The keys are already
+/// hashed with the secret `hash_seed`, so the map's own hasher only spreads them and needs no
+/// secret of its own.
 #[derive(Clone, Debug)]
 pub struct BeaconTracks {
     map: HashMap<u64, Track, SeededState>,
 }
 
-// A snapshot holds the tracks as a list (sorted, so snapshots are reproducible); restoring
-// needs the detector's seeded hasher, so it goes through [`BeaconTracks::from_entries`].
+// A snapshot holds the tracks as a list, sorted so that snapshots are reproducible.
 impl serde::Serialize for BeaconTracks {
     fn serialize<S: serde::Serializer>(&self, s: S) -> Result<S::Ok, S::Error> {
         let mut v: Vec<(&u64, &Track)> = self.map.iter().collect();
@@ -235,23 +236,15 @@ impl serde::Serialize for BeaconTracks {
 impl<'de> serde::Deserialize<'de> for BeaconTracks {
     fn deserialize<D: serde::Deserializer<'de>>(d: D) -> Result<Self, D::Error> {
         let v: Vec<(u64, Track)> = serde::Deserialize::deserialize(d)?;
-        Ok(BeaconTracks::from_entries(v, crate::state::seeded(0)))
+        let mut map = HashMap::with_capacity_and_hasher(v.len(), spreader());
+        map.extend(v);
+        Ok(BeaconTracks { map })
     }
 }
 
-impl BeaconTracks {
-    /// The tracks, for a snapshot.
-    pub fn into_entries(self) -> Vec<(u64, Track)> {
-        self.map.into_iter().collect()
-    }
-
-    /// Tracks from a snapshot, in a map with `hasher` (the hash keys are already seeded, the
-    /// map's own hasher only spreads them).
-    pub fn from_entries(v: Vec<(u64, Track)>, hasher: SeededState) -> Self {
-        let mut map = HashMap::with_capacity_and_hasher(v.len(), hasher);
-        map.extend(v);
-        BeaconTracks { map }
-    }
+/// The hasher of a host's track map (see [`BeaconTracks`]).
+fn spreader() -> SeededState {
+    crate::state::seeded(0)
 }
 
 impl BeaconTracks {
@@ -279,7 +272,6 @@ pub fn apply(
     config: &Config,
     rc: &DailyBeaconConfig,
     st: &mut HostState,
-    hasher: &SeededState,
     ann: &mut Annotations,
 ) {
     let rare = reach <= config.rare_destinations.max_hosts as usize;
@@ -289,7 +281,7 @@ pub fn apply(
         }
         return;
     }
-    let tracks = st.beacons.get_or_insert_with(|| Box::new(BeaconTracks { map: HashMap::with_hasher(hasher.clone()) }));
+    let tracks = st.beacons.get_or_insert_with(|| Box::new(BeaconTracks { map: HashMap::with_hasher(spreader()) }));
     let cap = config.state.max_keys_per_host.max(1);
     if tracks.map.len() >= cap && !tracks.map.contains_key(&dest_hash) {
         evict_oldest(&mut tracks.map, cap);

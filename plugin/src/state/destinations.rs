@@ -9,11 +9,7 @@
 //! `state.max_destinations` destinations and evicts the least recently seen beyond that,
 //! counting evictions.
 
-use std::num::NonZeroUsize;
-
-use lru::LruCache;
-
-use super::SeededState;
+use super::{BoundedLru, SeededState};
 
 /// Hosts remembered for one destination: (host hash, last seen ms).
 #[derive(Clone, Debug, Default, serde::Serialize, serde::Deserialize)]
@@ -24,24 +20,19 @@ pub struct Reach {
 
 /// Distinct-host counts per destination, bounded.
 pub struct DestinationTable {
-    map: LruCache<u64, Reach, SeededState>,
+    map: BoundedLru<u64, Reach>,
     keep: usize,
-    evictions: u64,
 }
 
 impl DestinationTable {
     /// A table of at most `max_destinations`, remembering `keep` hosts per destination.
     pub fn new(max_destinations: usize, keep: usize, hasher: SeededState) -> Self {
-        let cap = NonZeroUsize::new(max_destinations).unwrap_or(NonZeroUsize::MIN);
-        DestinationTable { map: LruCache::with_hasher(cap, hasher), keep: keep.max(1), evictions: 0 }
+        DestinationTable { map: BoundedLru::new(max_destinations, hasher), keep: keep.max(1) }
     }
 
     /// Records that `host` reached `dest` at `ts`, and returns how many distinct hosts
     /// (this one included, at most `keep`) reached it within `period_ms` before `ts`.
     pub fn record(&mut self, dest: u64, host: u64, ts: i64, period_ms: i64) -> usize {
-        if self.map.len() == self.map.cap().get() && !self.map.contains(&dest) {
-            self.evictions += 1;
-        }
         let keep = self.keep;
         let reach = self.map.get_or_insert_mut(dest, Reach::default);
         match reach.hosts.iter().position(|h| h.0 == host) {
@@ -63,7 +54,7 @@ impl DestinationTable {
     pub fn set_keep(&mut self, keep: usize) {
         let keep = keep.max(1);
         if keep < self.keep {
-            for (_, r) in self.map.iter_mut() {
+            for r in self.map.values_mut() {
                 if r.hosts.len() > keep {
                     r.hosts.sort_unstable_by_key(|h| std::cmp::Reverse(h.1));
                     r.hosts.truncate(keep);
@@ -75,28 +66,25 @@ impl DestinationTable {
 
     /// Changes the cap, evicting least recently seen destinations if it shrank.
     pub fn resize(&mut self, max_destinations: usize) {
-        let cap = NonZeroUsize::new(max_destinations).unwrap_or(NonZeroUsize::MIN);
-        let before = self.map.len();
-        self.map.resize(cap);
-        self.evictions += before.saturating_sub(self.map.len()) as u64;
+        self.map.resize(max_destinations);
     }
 
     /// Every destination with its hosts, least recently seen first (for a snapshot).
     pub(crate) fn export(&self) -> Vec<(u64, Reach)> {
-        self.map.iter().rev().map(|(k, r)| (*k, r.clone())).collect()
+        self.map.export()
     }
 
     /// Puts back what [`DestinationTable::export`] gave (oldest first), counting evictions
     /// beyond the cap.
     pub(crate) fn import(&mut self, entries: Vec<(u64, Reach)>, evictions: u64) {
-        self.evictions = evictions;
-        for (k, mut r) in entries {
-            r.hosts.truncate(self.keep);
-            if self.map.len() == self.map.cap().get() && !self.map.contains(&k) {
-                self.evictions += 1;
-            }
-            self.map.put(k, r);
-        }
+        let keep = self.keep;
+        self.map.import(
+            entries.into_iter().map(|(k, mut r)| {
+                r.hosts.truncate(keep);
+                (k, r)
+            }),
+            evictions,
+        );
     }
 
     /// Destinations tracked.
@@ -111,7 +99,7 @@ impl DestinationTable {
 
     /// Destinations evicted so far.
     pub fn evictions(&self) -> u64 {
-        self.evictions
+        self.map.evictions()
     }
 }
 

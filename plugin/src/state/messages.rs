@@ -3,30 +3,21 @@
 //! `email.message_id`; at most `state.max_messages` are remembered, least recently seen
 //! evicted first (and counted).
 
-use std::num::NonZeroUsize;
-
-use lru::LruCache;
-
-use super::SeededState;
+use super::{BoundedLru, SeededState};
 
 /// Message ids seen, with a bit per rule that alerted on the message.
 pub struct SeenMessages {
-    map: LruCache<u64, u8, SeededState>,
-    evictions: u64,
+    map: BoundedLru<u64, u8>,
 }
 
 impl SeenMessages {
     /// Remembers at most `cap` messages.
     pub fn new(cap: usize, hasher: SeededState) -> Self {
-        let cap = NonZeroUsize::new(cap).unwrap_or(NonZeroUsize::MIN);
-        SeenMessages { map: LruCache::with_hasher(cap, hasher), evictions: 0 }
+        SeenMessages { map: BoundedLru::new(cap, hasher) }
     }
 
     /// Whether rule `bit` (0–7) has not alerted on message `id` yet; records that it has.
     pub fn first_alert(&mut self, id: u64, bit: u8) -> bool {
-        if self.map.len() == self.map.cap().get() && !self.map.contains(&id) {
-            self.evictions += 1;
-        }
         let seen = self.map.get_or_insert_mut(id, || 0);
         let mask = 1u8 << (bit & 7);
         let first = *seen & mask == 0;
@@ -36,26 +27,17 @@ impl SeenMessages {
 
     /// Changes the cap.
     pub fn resize(&mut self, cap: usize) {
-        let cap = NonZeroUsize::new(cap).unwrap_or(NonZeroUsize::MIN);
-        let before = self.map.len();
         self.map.resize(cap);
-        self.evictions += before.saturating_sub(self.map.len()) as u64;
     }
 
     /// Every message id with its rule bits, least recently seen first (for a snapshot).
     pub fn export(&self) -> Vec<(u64, u8)> {
-        self.map.iter().rev().map(|(k, v)| (*k, *v)).collect()
+        self.map.export()
     }
 
     /// Puts back what [`SeenMessages::export`] gave (oldest first).
     pub fn import(&mut self, entries: Vec<(u64, u8)>, evictions: u64) {
-        self.evictions = evictions;
-        for (k, v) in entries {
-            if self.map.len() == self.map.cap().get() && !self.map.contains(&k) {
-                self.evictions += 1;
-            }
-            self.map.put(k, v);
-        }
+        self.map.import(entries, evictions);
     }
 
     /// Messages remembered.
@@ -70,7 +52,7 @@ impl SeenMessages {
 
     /// Messages forgotten to stay within the cap.
     pub fn evictions(&self) -> u64 {
-        self.evictions
+        self.map.evictions()
     }
 }
 

@@ -7,16 +7,15 @@
 
 use std::hash::Hash;
 use std::net::IpAddr;
-use std::num::NonZeroUsize;
-
-use lru::LruCache;
 
 use crate::rules::fw_outbound_deny::DenyWindow;
 
+pub mod bounded;
 pub mod destinations;
 pub mod messages;
 pub mod snapshot;
 
+pub use bounded::BoundedLru;
 pub use destinations::DestinationTable;
 pub use messages::SeenMessages;
 
@@ -172,32 +171,24 @@ impl DedupLog {
 
 /// Per-host state for every host, bounded.
 pub struct HostTable {
-    map: LruCache<IpAddr, HostState, SeededState>,
+    map: BoundedLru<IpAddr, HostState>,
     hasher: SeededState,
-    evictions: u64,
 }
 
 impl HostTable {
     /// A table holding at most `max_hosts` hosts.
     pub fn new(max_hosts: usize, seed: u64) -> Self {
-        let cap = NonZeroUsize::new(max_hosts).unwrap_or(NonZeroUsize::MIN);
-        HostTable { map: LruCache::with_hasher(cap, seeded(seed)), hasher: seeded(seed), evictions: 0 }
+        HostTable { map: BoundedLru::new(max_hosts, seeded(seed)), hasher: seeded(seed) }
     }
 
     /// The state of `host`, created if new (evicting the least recently seen host if full).
     pub fn get_mut(&mut self, host: IpAddr) -> &mut HostState {
-        if self.map.len() == self.map.cap().get() && !self.map.contains(&host) {
-            self.evictions += 1;
-        }
         self.map.get_or_insert_mut(host, HostState::default)
     }
 
     /// Changes the cap, evicting least recently seen hosts if it shrank.
     pub fn resize(&mut self, max_hosts: usize) {
-        let cap = NonZeroUsize::new(max_hosts).unwrap_or(NonZeroUsize::MIN);
-        let before = self.map.len();
-        self.map.resize(cap);
-        self.evictions += before.saturating_sub(self.map.len()) as u64;
+        self.map.resize(max_hosts);
     }
 
     /// Hosts currently tracked.
@@ -212,45 +203,30 @@ impl HostTable {
 
     /// Hosts evicted so far.
     pub fn evictions(&self) -> u64 {
-        self.evictions
+        self.map.evictions()
     }
 
     /// Every host with its state, least recently seen first (for a snapshot).
     pub fn export(&self) -> Vec<(IpAddr, HostState)> {
-        self.map.iter().rev().map(|(ip, s)| (*ip, s.clone())).collect()
+        self.map.export()
     }
 
     /// A table holding `entries` (least recently seen first), as [`HostTable::export`] gave
     /// them; beyond `max_hosts` the oldest are evicted and counted.
     pub fn import(max_hosts: usize, seed: u64, entries: Vec<(IpAddr, HostState)>, evictions: u64) -> Self {
         let mut t = HostTable::new(max_hosts, seed);
-        t.evictions = evictions;
-        for (ip, mut st) in entries {
-            if let Some(b) = st.beacons.take() {
-                let entries: Vec<_> = b.into_entries();
-                st.beacons = Some(Box::new(crate::rules::proxy_daily_beacon::BeaconTracks::from_entries(entries, t.hasher.clone())));
-            }
-            if t.map.len() == t.map.cap().get() && !t.map.contains(&ip) {
-                t.evictions += 1;
-            }
-            t.map.put(ip, st);
-        }
+        t.map.import(entries, evictions);
         t
     }
 
     /// Every host's state, to adjust it to a new config (does not change recency).
     pub fn states_mut(&mut self) -> impl Iterator<Item = &mut HostState> {
-        self.map.iter_mut().map(|(_, s)| s)
+        self.map.values_mut()
     }
 
     /// The tracked hosts' state (for statistics; does not change recency).
     pub fn states(&self) -> impl Iterator<Item = &HostState> {
-        self.map.iter().map(|(_, s)| s)
-    }
-
-    /// The seeded hasher, for maps inside a host's state.
-    pub fn hasher(&self) -> &SeededState {
-        &self.hasher
+        self.map.values()
     }
 
     /// A 64-bit key for a (rule, key) pair, for [`DedupLog`].
