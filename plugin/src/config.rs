@@ -277,16 +277,19 @@ impl Default for RawCalendar {
     }
 }
 
+/// A value written as a string and read by `parse`; the error says what was `expected`.
+fn from_text<'de, D: Deserializer<'de>, T>(d: D, parse: impl FnOnce(&str) -> Option<T>, expected: &str) -> Result<T, D::Error> {
+    let s = String::deserialize(d)?;
+    parse(&s).ok_or_else(|| de::Error::custom(format!("expected {expected}, found {s:?}")))
+}
+
 /// A UTC offset such as `"+09:00"`.
 #[derive(Clone, Copy, Debug, Default)]
 struct UtcOffset(i64);
 
 impl<'de> Deserialize<'de> for UtcOffset {
     fn deserialize<D: Deserializer<'de>>(d: D) -> Result<Self, D::Error> {
-        let s = String::deserialize(d)?;
-        crate::calendar::parse_offset(&s)
-            .map(UtcOffset)
-            .ok_or_else(|| de::Error::custom(format!("expected a UTC offset such as \"+09:00\" (at most ±18:00), found {s:?}")))
+        from_text(d, |s| crate::calendar::parse_offset(s).map(UtcOffset), "a UTC offset such as \"+09:00\" (at most ±18:00)")
     }
 }
 
@@ -296,13 +299,12 @@ struct WeekdayName(usize);
 
 impl<'de> Deserialize<'de> for WeekdayName {
     fn deserialize<D: Deserializer<'de>>(d: D) -> Result<Self, D::Error> {
-        let s = String::deserialize(d)?;
-        let l = s.trim().to_ascii_lowercase();
         const FULL: [&str; 7] = ["monday", "tuesday", "wednesday", "thursday", "friday", "saturday", "sunday"];
-        (0..7)
-            .find(|&i| l == crate::calendar::WEEKDAYS[i] || l == FULL[i])
-            .map(WeekdayName)
-            .ok_or_else(|| de::Error::custom(format!("expected a day of the week such as \"mon\", found {s:?}")))
+        let day = |s: &str| {
+            let l = s.trim().to_ascii_lowercase();
+            (0..7).find(|&i| l == crate::calendar::WEEKDAYS[i] || l == FULL[i]).map(WeekdayName)
+        };
+        from_text(d, day, "a day of the week such as \"mon\"")
     }
 }
 
@@ -312,10 +314,7 @@ struct HolidayDate(i32);
 
 impl<'de> Deserialize<'de> for HolidayDate {
     fn deserialize<D: Deserializer<'de>>(d: D) -> Result<Self, D::Error> {
-        let s = String::deserialize(d)?;
-        crate::calendar::parse_day(&s)
-            .map(HolidayDate)
-            .ok_or_else(|| de::Error::custom(format!("expected a date such as \"2026-01-01\", found {s:?}")))
+        from_text(d, |s| crate::calendar::parse_day(s).map(HolidayDate), "a date such as \"2026-01-01\"")
     }
 }
 
