@@ -15,7 +15,7 @@ fi
 if [ ! -x /usr/bin/chromium ]; then
   echo "js-test: installing Debian's chromium"
   SUDO=""; [ "$(id -u)" = 0 ] || SUDO=sudo
-  $SUDO apt-get update -qq && $SUDO DEBIAN_FRONTEND=noninteractive apt-get install -y -qq chromium >/dev/null
+  $SUDO apt-get update -qq && $SUDO env DEBIAN_FRONTEND=noninteractive apt-get install -y -qq chromium >/dev/null
 fi
 cargo build -q -p malhost-plugin --target wasm32-unknown-unknown --release --features js --locked --target-dir target/js/build
 WASM=target/js/build/wasm32-unknown-unknown/release/malhost.wasm
