@@ -1,11 +1,13 @@
 #!/usr/bin/env bash
-# Runs every test: installs the wasm target, builds the module that the host tests load, runs
+# Runs every test: installs the wasm targets, builds the modules that the host tests load, runs
 # the unit, golden, acceptance, ABI, property, import and schema tests of the workspace, then
 # the JavaScript build's tests (Node on the golden fixtures, the playground in headless
 # Chromium; scripts/js-test.sh installs wasm-bindgen-cli, chromium and playwright-core).
 set -euo pipefail
 cd "$(dirname "$0")/.."
-rustup target add wasm32-unknown-unknown
+rustup target add wasm32-unknown-unknown wasm32-wasip1
 cargo build --locked -p malhost-plugin --target wasm32-unknown-unknown --profile wasm
+# The WASI flavour for Fluent Bit (reads malhost.json from Accessible_Paths).
+cargo build --locked -p malhost-plugin --target wasm32-wasip1 --profile wasm
 cargo test --locked --workspace
 bash scripts/js-test.sh

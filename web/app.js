@@ -31,6 +31,7 @@ function run() {
   let d;
   try {
     d = new Detector($("config").value || "{}");
+    d.setHashSeed(crypto.getRandomValues(new BigUint64Array(1))[0]);
   } catch (e) {
     $("status").textContent = `Config rejected: ${e.message}`;
     return;

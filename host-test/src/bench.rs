@@ -23,6 +23,13 @@ pub enum Workload {
     Firewall,
     /// Web proxy events.
     Proxy,
+    /// Every event to a destination never seen before, from few hosts (default one):
+    /// alternately a proxy request to a new registered domain and a firewall deny to a new
+    /// address, so per-host and shared tables fill up and must evict.
+    Fanout,
+    /// Destinations crafted to collide in the detector's hash table under a known seed
+    /// ([`crate::flood`]; timed under that seed, under a secret one, and plain).
+    Flood,
 }
 
 /// One measured path.
@@ -79,7 +86,50 @@ pub fn default_config_for(w: Workload) -> Vec<u8> {
     match w {
         Workload::Firewall => default_config(),
         Workload::Proxy => proxy_config(),
+        Workload::Fanout => fanout_config(),
+        // crate::flood builds its own configs.
+        Workload::Flood => Vec::new(),
     }
+}
+
+/// The fan-out workload's config: the proxy rules and the firewall rules together.
+pub fn fanout_config() -> Vec<u8> {
+    let mut v: serde_json::Value = serde_json::from_slice(&proxy_config()).unwrap_or_default();
+    let fw: serde_json::Value = serde_json::from_slice(&default_config()).unwrap_or_default();
+    if let (Some(rules), Some(fw_rules)) = (v["rules"].as_object_mut(), fw["rules"].as_object()) {
+        rules.extend(fw_rules.clone());
+    }
+    serde_json::to_vec(&v).unwrap_or_default()
+}
+
+/// `events` events from `hosts` hosts, each to a destination never seen before: even ones a
+/// proxy GET to a new registered domain, odd ones a firewall deny to a new address (from
+/// 100.64.0.0 up, outside the C&C list), a second apart.
+pub fn fanout_events(events: usize, hosts: u32, out: &mut Vec<u8>) -> usize {
+    use std::fmt::Write as _;
+    let start = 1_714_557_600_000i64;
+    let mut line = String::with_capacity(300);
+    for i in 0..events {
+        let src = synth::proxy_host_ip(i as u32 % hosts.max(1));
+        let stamp = malhost::event::time::format_ms(start + i as i64 * 1000);
+        let n = i / 2;
+        line.clear();
+        if i % 2 == 0 {
+            let _ = write!(
+                line,
+                r#"{{"@timestamp":"{stamp}","source.ip":"{src}","url.full":"https://www.d{n:x}.com/","http.request.method":"GET","http.request.bytes":400,"user_agent.original":"Mozilla/5.0 (Windows NT 10.0; Win64; x64) bench"}}"#
+            );
+        } else {
+            let ip = std::net::Ipv4Addr::from(0x6440_0000u32.wrapping_add(n as u32));
+            let _ = write!(
+                line,
+                r#"{{"@timestamp":"{stamp}","event.action":"deny","source.ip":"{src}","destination.ip":"{ip}","destination.port":443,"network.transport":"tcp"}}"#
+            );
+        }
+        out.extend_from_slice(line.as_bytes());
+        out.push(b'\n');
+    }
+    events
 }
 
 /// The proxy workload's config: every proxy rule on.
@@ -141,6 +191,8 @@ pub fn run(
             let o = ProxyOptions { hosts, days, requests_per_host_day: per_day, beacons: 20, seed, ..Default::default() };
             synth::proxy_events(&o, &mut data)
         }
+        Workload::Fanout => fanout_events(events, hosts.unwrap_or(1), &mut data),
+        Workload::Flood => return Err(anyhow!("the flood workload runs through crate::flood::run")),
     };
     let batches = split_batches(&data, batch_lines.max(1));
     let warm = &batches[..batches.len() / 10];
@@ -273,8 +325,8 @@ impl Report {
         }
         let st = &self.stats;
         s.push_str(&format!(
-            "state at end: {} hosts ({} evicted), {} destinations counted, {} beacon tracks of {} bytes each; {} alerts\n",
-            st.hosts_tracked, st.host_evictions, st.destinations_tracked, st.beacon_tracks, self.bytes_per_beacon_track, st.alerts
+            "state at end: {} hosts ({} evicted), {} destinations counted ({} evicted), {} beacon tracks of {} bytes each; {} alerts\n",
+            st.hosts_tracked, st.host_evictions, st.destinations_tracked, st.destination_evictions, st.beacon_tracks, self.bytes_per_beacon_track, st.alerts
         ));
         s
     }

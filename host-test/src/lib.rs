@@ -6,17 +6,21 @@
 //! - [`run`]: the long-running stdin → stdout filter;
 //! - [`import`]: real log files (mail messages, …) → ECS JSON lines;
 //! - [`synth`]: seeded synthetic firewall traffic for benchmarks and tests;
+//! - [`soak`]: the long mixed stream of soak runs, replay's samples of it, and their plot;
 //! - [`bench`]: native core vs module throughput;
+//! - [`flood`]: the hash-flooding benchmark (destinations crafted to collide under a known seed);
 //! - [`train`] and [`evaluate`]: learned lists and their k-fold cross-validation.
 #![deny(missing_docs)]
 
 pub mod bench;
 pub mod evaluate;
+pub mod flood;
 pub mod import;
 pub mod module_path;
 pub mod replay;
 pub mod roc;
 pub mod run;
 pub mod runtime;
+pub mod soak;
 pub mod synth;
 pub mod train;

@@ -118,10 +118,36 @@ enum Command {
         /// Write the detector's state here at the end, to continue later with --snapshot-in.
         #[arg(long, value_name = "FILE")]
         snapshot_out: Option<PathBuf>,
+        /// Write samples of the module's memory and counters here as JSON lines (soak runs;
+        /// plot them with `malhost plot-samples`).
+        #[arg(long, value_name = "FILE")]
+        samples: Option<PathBuf>,
+        /// Lines between samples.
+        #[arg(long, default_value_t = 1_000_000, value_name = "LINES")]
+        sample_every: u64,
         #[command(flatten)]
         module: ModuleArgs,
         /// JSONL inputs; `-` or none for stdin.
         inputs: Vec<PathBuf>,
+    },
+    /// Write the soak stream to stdout: day after day of proxy, firewall and mail events
+    /// (about 2 M a day; whole days until at least --events).
+    SynthStream {
+        /// Events to write at least.
+        #[arg(long, default_value_t = 100_000_000)]
+        events: u64,
+        /// PRNG seed.
+        #[arg(long, default_value_t = 1)]
+        seed: u64,
+    },
+    /// Plot the samples of a replay (`--samples`) as PREFIX.png and PREFIX.svg: memory and
+    /// throughput against events replayed.
+    PlotSamples {
+        /// Samples file (JSON lines).
+        samples: PathBuf,
+        /// Output path prefix.
+        #[arg(long, short)]
+        output: PathBuf,
     },
     /// Filter standard input to standard output until end of input or SIGTERM (for pipe-based
     /// pipelines: rsyslog, Logstash `pipe`, shell).
@@ -260,6 +286,9 @@ enum Command {
         /// Measure the native detector only.
         #[arg(long)]
         native_only: bool,
+        /// flood: the hash seed the colliding domains are crafted against.
+        #[arg(long, default_value_t = 0)]
+        flood_seed: u64,
         /// Print the report as JSON.
         #[arg(long)]
         json: bool,
@@ -482,7 +511,32 @@ fn run(cli: Cli) -> Result<ExitCode> {
             println!("{}: ok", config.display());
             Ok(ExitCode::SUCCESS)
         }
-        Command::Replay { config, output, batch_lines, max_line_bytes, quiet, checkpoint_every, snapshot_in, snapshot_out, module, inputs } => {
+        Command::SynthStream { events, seed } => {
+            let stdout = io::stdout();
+            let mut out = BufWriter::with_capacity(1 << 20, stdout.lock());
+            match malhost_host::soak::write_stream(events, seed, &mut out) {
+                Ok(_) => Ok(ExitCode::SUCCESS),
+                // The reader went away (e.g. `| head`): not an error.
+                Err(e) if e.downcast_ref::<io::Error>().is_some_and(|e| e.kind() == io::ErrorKind::BrokenPipe) => Ok(ExitCode::SUCCESS),
+                Err(e) => Err(e),
+            }
+        }
+        Command::PlotSamples { samples, output } => {
+            let text = std::fs::read_to_string(&samples).with_context(|| format!("cannot read {}", samples.display()))?;
+            let parsed: Vec<malhost_host::soak::Sample> = text
+                .lines()
+                .filter(|l| !l.trim().is_empty())
+                .enumerate()
+                .map(|(i, l)| serde_json::from_str(l).with_context(|| format!("{}:{}: not a sample", samples.display(), i + 1)))
+                .collect::<Result<_>>()?;
+            let (png, svg) = (output.with_extension("png"), output.with_extension("svg"));
+            for w in malhost_host::soak::plot(&parsed, &png, &svg)? {
+                eprintln!("malhost: {w}");
+            }
+            println!("wrote {} and {}", png.display(), svg.display());
+            Ok(ExitCode::SUCCESS)
+        }
+        Command::Replay { config, output, batch_lines, max_line_bytes, quiet, checkpoint_every, snapshot_in, snapshot_out, samples, sample_every, module, inputs } => {
             let cfg = config.as_ref().map(read_config).transpose()?;
             let rt = module.runtime()?;
             let mut guest = Guest::new(&rt, module.limits())?;
@@ -527,10 +581,19 @@ fn run(cli: Cli) -> Result<ExitCode> {
                 batch_lines: batch_lines.max(1),
                 max_line_bytes: max_line_bytes.max(1),
                 checkpoint_batches: checkpoint_every,
+                sample_every: if samples.is_some() { sample_every.max(1) } else { 0 },
                 ..Default::default()
             };
             let summary = replay::replay(&mut guest, readers, &mut out, &opts, &mut |m| eprintln!("malhost: {m}"))?;
             drop(out);
+            if let Some(p) = &samples {
+                let mut text = String::new();
+                for s in &summary.samples {
+                    text.push_str(&serde_json::to_string(s)?);
+                    text.push('\n');
+                }
+                std::fs::write(p, text).with_context(|| format!("cannot write samples {}", p.display()))?;
+            }
             if let Some(p) = &snapshot_out {
                 let doc = guest.snapshot().map_err(|e| anyhow!("snapshot failed: {e}"))?;
                 std::fs::write(p, doc).with_context(|| format!("cannot write snapshot {}", p.display()))?;
@@ -541,7 +604,17 @@ fn run(cli: Cli) -> Result<ExitCode> {
             }
             Ok(if summary.failed_lines > 0 { ExitCode::from(3) } else { ExitCode::SUCCESS })
         }
-        Command::Bench { workload, events, batch_lines, hosts, seed, config, native_only, json, module } => {
+        Command::Bench { workload, events, batch_lines, hosts, seed, config, native_only, json, module, flood_seed } => {
+            if workload == bench::Workload::Flood {
+                let rt = if native_only { None } else { Some(module.runtime()?) };
+                let report = malhost_host::flood::run(rt.as_ref(), module.limits(), events.max(1), batch_lines.max(1), flood_seed)?;
+                if json {
+                    println!("{}", serde_json::to_string_pretty(&report)?);
+                } else {
+                    print!("{}", report.table());
+                }
+                return Ok(ExitCode::SUCCESS);
+            }
             let cfg = match &config {
                 Some(p) => read_config(p)?,
                 None => bench::default_config_for(workload),

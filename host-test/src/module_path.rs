@@ -24,6 +24,15 @@ pub fn workspace_module() -> PathBuf {
     target_dir().join("wasm32-unknown-unknown").join("wasm").join("malhost.wasm")
 }
 
+/// The command that builds the WASI flavour for Fluent Bit (reads `malhost.json` from its
+/// accessible directories).
+pub const WASI_BUILD_COMMAND: &str = "cargo build -p malhost-plugin --target wasm32-wasip1 --profile wasm";
+
+/// Where this workspace's build puts the WASI flavour.
+pub fn workspace_wasi_module() -> PathBuf {
+    target_dir().join("wasm32-wasip1").join("wasm").join("malhost.wasm")
+}
+
 /// Resolves the module to load.
 pub fn locate(explicit: Option<&Path>) -> Result<PathBuf> {
     if let Some(p) = explicit {

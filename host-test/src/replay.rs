@@ -25,11 +25,14 @@ pub struct ReplayOptions {
     /// Snapshot the module's state every this many batches (0: never), so that a recovery
     /// after a failure restores it instead of starting from empty state.
     pub checkpoint_batches: u64,
+    /// Sample the module's memory and counters every this many lines (0: never), at the end
+    /// of the batch that crosses the mark, and once at the end (soak runs).
+    pub sample_every: u64,
 }
 
 impl Default for ReplayOptions {
     fn default() -> Self {
-        ReplayOptions { batch_lines: 128, batch_bytes: 1 << 20, max_line_bytes: 64 << 20, checkpoint_batches: 256 }
+        ReplayOptions { batch_lines: 128, batch_bytes: 1 << 20, max_line_bytes: 64 << 20, checkpoint_batches: 256, sample_every: 0 }
     }
 }
 
@@ -50,6 +53,8 @@ pub struct ReplaySummary {
     pub failed_lines: u64,
     /// Batches on which the module failed.
     pub failed_batches: u64,
+    /// Samples taken (see [`ReplayOptions::sample_every`]).
+    pub samples: Vec<crate::soak::Sample>,
 }
 
 /// Lines collected for one call into the module.
@@ -71,6 +76,16 @@ pub fn replay(
     let mut summary = ReplaySummary::default();
     let mut line = Vec::new();
     let mut batches = 0u64;
+    let started = std::time::Instant::now();
+    let mut next_sample = opts.sample_every;
+    let take_sample = |guest: &mut Guest, lines: u64, samples: &mut Vec<crate::soak::Sample>| {
+        let stats = guest.stats().unwrap_or_default();
+        let ms = started.elapsed().as_millis() as u64;
+        samples.push(crate::soak::sample(lines, ms, guest.memory_bytes() as u64, &stats));
+    };
+    if opts.sample_every > 0 {
+        take_sample(guest, 0, &mut summary.samples);
+    }
     for mut input in inputs {
         let mut batch = Batch { bytes: Vec::new(), first_line: 1, lines: 0 };
         let mut line_no = 0u64;
@@ -103,6 +118,10 @@ pub fn replay(
             if batch.lines >= opts.batch_lines || batch.bytes.len() >= opts.batch_bytes {
                 run_batch(guest, &mut batch, &input.name, out, log, &mut summary)?;
                 batches += 1;
+                if opts.sample_every > 0 && summary.lines >= next_sample {
+                    take_sample(guest, summary.lines, &mut summary.samples);
+                    next_sample = summary.lines + opts.sample_every;
+                }
                 if opts.checkpoint_batches > 0 && batches % opts.checkpoint_batches == 0 {
                     if let Err(e) = guest.checkpoint() {
                         log(format!("{}: checkpoint after line {line_no} failed: {e}", input.name));
@@ -111,6 +130,9 @@ pub fn replay(
             }
         }
         run_batch(guest, &mut batch, &input.name, out, log, &mut summary)?;
+    }
+    if opts.sample_every > 0 {
+        take_sample(guest, summary.lines, &mut summary.samples);
     }
     match guest.flush() {
         Ok(tail) => out.write_all(&tail)?,

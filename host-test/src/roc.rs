@@ -18,7 +18,7 @@ const FONT_PATHS: [&str; 4] = [
 ];
 
 /// Registers a font once; whether one is available.
-fn font() -> bool {
+pub(crate) fn font() -> bool {
     static OK: std::sync::OnceLock<bool> = std::sync::OnceLock::new();
     *OK.get_or_init(|| {
         let mut paths: Vec<std::path::PathBuf> = std::env::var_os("MALHOST_FONT").map(Into::into).into_iter().collect();

@@ -180,6 +180,15 @@ struct Exports {
     restore: Option<TypedFunc<(u32, u32), u64>>,
 }
 
+/// A secret random hash seed from the operating system's entropy (std's per-process random
+/// hash keys), for modules that take one (`malhost_seed`).
+pub fn random_seed() -> u64 {
+    use std::hash::{BuildHasher, Hasher};
+    let mut h = std::collections::hash_map::RandomState::new().build_hasher();
+    h.write_u128(std::time::SystemTime::now().duration_since(std::time::UNIX_EPOCH).map_or(0, |d| d.as_nanos()));
+    h.finish()
+}
+
 /// One running detector instance.
 pub struct Guest {
     pre: InstancePre<StoreData>,
@@ -194,6 +203,8 @@ pub struct Guest {
     checkpoint: Option<Vec<u8>>,
     /// Instances created after a failure.
     pub recoveries: u64,
+    /// The hash seed given to every instance (`malhost_seed`).
+    seed: u64,
 }
 
 fn new_store(engine: &Engine, limits: Limits) -> Store<StoreData> {
@@ -230,11 +241,13 @@ impl Guest {
         }
         let linker: Linker<StoreData> = Linker::new(&rt.engine);
         let pre = linker.instantiate_pre(&rt.module).map_err(|e| anyhow!("{e}"))?;
-        let (store, ex) = Self::instantiate(&pre, &rt.engine, limits)?;
-        Ok(Guest { pre, limits, store, ex, input: None, config: None, checkpoint: None, recoveries: 0 })
+        let seed = random_seed();
+        let (store, ex) = Self::instantiate(&pre, &rt.engine, limits, seed)?;
+        Ok(Guest { pre, limits, store, ex, input: None, config: None, checkpoint: None, recoveries: 0, seed })
     }
 
-    fn instantiate(pre: &InstancePre<StoreData>, engine: &Engine, limits: Limits) -> Result<(Store<StoreData>, Exports)> {
+    /// Instantiates the module and, if it takes one, gives it the hash seed.
+    fn instantiate(pre: &InstancePre<StoreData>, engine: &Engine, limits: Limits, seed: u64) -> Result<(Store<StoreData>, Exports)> {
         let mut store = new_store(engine, limits);
         let inst = pre.instantiate(&mut store).map_err(|e| anyhow!("cannot instantiate module: {e}"))?;
         let version: TypedFunc<(), u32> =
@@ -244,6 +257,9 @@ impl Guest {
             bail!("module implements ABI version {v}, this host speaks version {}", malhost::ABI_VERSION);
         }
         let ex = exports(&mut store, &inst)?;
+        if let Ok(set_seed) = inst.get_typed_func::<u64, u32>(&mut store, "malhost_seed") {
+            set_seed.call(&mut store, seed).map_err(|e| anyhow!("malhost_seed failed: {e}"))?;
+        }
         Ok((store, ex))
     }
 
@@ -260,7 +276,7 @@ impl Guest {
     /// restores the last checkpoint, if any: per-host state since that checkpoint is lost.
     pub fn recover(&mut self) -> Result<()> {
         let engine = self.store.engine().clone();
-        let (store, ex) = Self::instantiate(&self.pre, &engine, self.limits)?;
+        let (store, ex) = Self::instantiate(&self.pre, &engine, self.limits, self.seed)?;
         self.store = store;
         self.ex = ex;
         self.input = None;

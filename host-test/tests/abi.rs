@@ -220,3 +220,32 @@ fn recovery_restores_the_last_checkpoint() {
     assert_eq!(alerts[0]["malhost"]["evidence"]["count"], 3);
     assert!(g.recoveries >= 1);
 }
+
+#[test]
+fn the_module_hashes_like_the_native_core_and_takes_the_host_seed() {
+    // Snapshots hold the state's keys as seeded hashes: the ones the module writes must be the
+    // ones the native core computes (same SipHash on 32-bit wasm as on 64-bit native), or a
+    // snapshot would not travel and the flood benchmark's crafted keys would not collide.
+    let event = br#"{"@timestamp":"2024-05-01T10:00:00Z","source.ip":"10.0.0.5","url.full":"http://www.example.com/","http.request.method":"GET"}
+"#;
+    let mut g = Guest::new(common::runtime(), Limits::default()).unwrap();
+    g.configure(br#"{"hash_seed":0,"rules":{"proxy_daily_beacon":{}}}"#).unwrap().unwrap();
+    g.process_into(event, &mut |_| {}).unwrap();
+    let snap: serde_json::Value = serde_json::from_slice(&g.snapshot().unwrap()).unwrap();
+    assert_eq!(snap["hash_seed"], 0);
+    let native = malhost::state::destinations::destination_hash(&malhost::state::HostTable::new(1, 0), "example.com");
+    assert_eq!(snap["destinations"][0][0], native);
+
+    // Without hash_seed in the config the host's random seed (malhost_seed) is in force, and
+    // two guests draw different ones.
+    let seed_of = || {
+        let mut g = Guest::new(common::runtime(), Limits::default()).unwrap();
+        g.configure(br#"{"rules":{"proxy_daily_beacon":{}}}"#).unwrap().unwrap();
+        g.process_into(event, &mut |_| {}).unwrap();
+        let snap: serde_json::Value = serde_json::from_slice(&g.snapshot().unwrap()).unwrap();
+        snap["hash_seed"].as_u64().unwrap()
+    };
+    let (a, b) = (seed_of(), seed_of());
+    assert_ne!(a, b);
+    assert!(a != 0 && b != 0);
+}

@@ -3,27 +3,61 @@
 //! `malhost_filter(tag_ptr, tag_len, time_sec, time_nsec, rec_ptr, rec_len)`, reads the
 //! NUL-terminated JSON object at the returned address, and frees its copies. The instance
 //! persists across records (Fluent Bit ≥ 4.1).
+//!
+//! Both flavours: the core module (imports nothing; config by record or embedded) and the
+//! WASI flavour (`wasm32-wasip1`), which reads `malhost.json` from the directories Fluent Bit
+//! opens for it (`Accessible_Paths`), here opened by wasmtime-wasi the same way.
 
 mod common;
 
-use serde_json::Value;
-use wasmtime::{Engine, Instance, Memory, Module, Store, TypedFunc};
+use std::path::{Path, PathBuf};
 
-struct FluentBit {
-    store: Store<()>,
+use serde_json::Value;
+use wasmtime::{Engine, Instance, Linker, Memory, Module, Store, TypedFunc};
+use wasmtime_wasi::p1::WasiP1Ctx;
+use wasmtime_wasi::{FsPerms, WasiCtxBuilder};
+
+struct FluentBit<T: 'static> {
+    store: Store<T>,
     memory: Memory,
     alloc: TypedFunc<u32, u32>,
     free: TypedFunc<(u32, u32), ()>,
     filter: TypedFunc<(u32, u32, u32, u32, u32, u32), u32>,
 }
 
-impl FluentBit {
-    fn new() -> FluentBit {
+impl FluentBit<()> {
+    fn new() -> FluentBit<()> {
         let path = common::runtime().path().expect("module path").to_path_buf();
         let engine = Engine::default();
         let module = Module::from_file(&engine, &path).expect("compile");
         let mut store = Store::new(&engine, ());
         let inst = Instance::new(&mut store, &module, &[]).expect("instantiate without imports");
+        FluentBit::from_instance(store, inst)
+    }
+}
+
+/// The WASI flavour with `dirs` opened for it under their own names, as Fluent Bit (WAMR)
+/// opens `Accessible_Paths`; no arguments, no environment, no other access.
+fn wasi_flavour(dirs: &[&Path]) -> FluentBit<WasiP1Ctx> {
+    let path = malhost_host::module_path::workspace_wasi_module();
+    assert!(path.is_file(), "{} is missing: build it with `{}` (scripts/test.sh does)", path.display(), malhost_host::module_path::WASI_BUILD_COMMAND);
+    let engine = Engine::default();
+    let module = Module::from_file(&engine, &path).expect("compile");
+    let mut linker: Linker<WasiP1Ctx> = Linker::new(&engine);
+    wasmtime_wasi::p1::add_to_linker_sync(&mut linker, |cx| cx).unwrap();
+    let mut ctx = WasiCtxBuilder::new();
+    for d in dirs {
+        ctx.preopened_dir(d, d.to_str().unwrap(), FsPerms::ReadOnly).unwrap();
+    }
+    let mut store = Store::new(&engine, ctx.build_p1());
+    let inst = linker.instantiate(&mut store, &module).expect("instantiate with WASI");
+    // WAMR would run a reactor's `_initialize` here; the module exports none.
+    assert!(inst.get_func(&mut store, "_initialize").is_none());
+    FluentBit::from_instance(store, inst)
+}
+
+impl<T: 'static> FluentBit<T> {
+    fn from_instance(mut store: Store<T>, inst: Instance) -> FluentBit<T> {
         FluentBit {
             memory: inst.get_memory(&mut store, "memory").unwrap(),
             alloc: inst.get_typed_func(&mut store, "malhost_alloc").unwrap(),
@@ -66,6 +100,69 @@ impl FluentBit {
     fn memory_bytes(&self) -> usize {
         self.memory.data_size(&self.store)
     }
+}
+
+/// A fresh directory under the system temp dir.
+fn temp_dir(name: &str) -> PathBuf {
+    let d = std::env::temp_dir().join(format!("malhost-fb-{}-{name}", std::process::id()));
+    let _ = std::fs::remove_dir_all(&d);
+    std::fs::create_dir_all(&d).unwrap();
+    d
+}
+
+fn alerts_of(out: &str) -> usize {
+    let v: Value = serde_json::from_str(out).expect("a JSON object");
+    v["malhost"]["alerts"].as_array().map_or(0, Vec::len)
+}
+
+#[test]
+fn the_wasi_flavour_reads_its_config_from_the_first_accessible_directory_that_has_one() {
+    let (empty, with_config, later) = (temp_dir("empty"), temp_dir("cfg"), temp_dir("later"));
+    std::fs::write(with_config.join("malhost.json"), br#"{"rules":{"fw_outbound_deny":{"min_count":2,"watched_ports":[80]}}}"#).unwrap();
+    std::fs::write(later.join("malhost.json"), br#"{"rules":{"fw_outbound_deny":{"min_count":50}}}"#).unwrap();
+    let mut fb = wasi_flavour(&[&empty, &with_config, &later]);
+    assert_eq!(alerts_of(&fb.call("fw", 1_714_557_600, Some(&deny(80)))), 0);
+    assert_eq!(alerts_of(&fb.call("fw", 1_714_557_601, Some(&deny(80)))), 1, "min_count 2 came from the file");
+
+    // No file anywhere: the defaults (min_count 5 in ten minutes), not an error.
+    let mut fb = wasi_flavour(&[&empty]);
+    let counts: Vec<usize> = (0..5).map(|i| alerts_of(&fb.call("fw", 1_714_557_600 + i, Some(&deny(80))))).collect();
+    assert_eq!(counts, [0, 0, 0, 0, 1]);
+    for d in [empty, with_config, later] {
+        std::fs::remove_dir_all(d).unwrap();
+    }
+}
+
+#[test]
+fn a_rejected_config_file_turns_records_into_error_records_until_a_config_record_fixes_it() {
+    let dir = temp_dir("bad");
+    std::fs::write(dir.join("malhost.json"), br#"{"rules":{"fw_outbound_deny":{"window":"ten minutes"}}}"#).unwrap();
+    let mut fb = wasi_flavour(&[&dir]);
+    let rec = deny(80);
+    let out: Value = serde_json::from_str(&fb.call("fw", 1, Some(&rec))).unwrap();
+    assert_eq!(out["error"]["type"], "malhost.config");
+    let msg = out["error"]["message"].as_str().unwrap();
+    let file = dir.join("malhost.json");
+    assert!(msg.contains(&format!("config file {} rejected at rules.fw_outbound_deny.window", file.display())), "{msg}");
+    assert_eq!(out["message"], std::str::from_utf8(&rec).unwrap(), "the record rides along, not lost");
+    // Invalid JSON and a missing record still come back as records.
+    assert!(fb.call("fw", 1, Some(b"{oops")).contains("pipeline_error"));
+    assert!(fb.call("fw", 1, None).contains("pipeline_error"));
+    assert_eq!(fb.call("malhost.config", 0, Some(b"{}")), r#"{"ok":true,"abi_version":1}"#);
+    let out: Value = serde_json::from_str(&fb.call("fw", 2, Some(&rec))).unwrap();
+    assert_eq!(out["destination.port"], 80);
+    assert!(out.get("error").is_none());
+    std::fs::remove_dir_all(dir).unwrap();
+}
+
+#[test]
+fn the_wasi_flavour_asks_its_host_for_wasi_calls_only() {
+    let engine = Engine::default();
+    let module = Module::from_file(&engine, malhost_host::module_path::workspace_wasi_module()).expect("built by scripts/test.sh");
+    let imports: Vec<String> = module.imports().map(|i| format!("{}::{}", i.module(), i.name())).collect();
+    assert!(!imports.is_empty());
+    assert!(imports.iter().all(|i| i.starts_with("wasi_snapshot_preview1::")), "{imports:?}");
+    assert!(module.exports().any(|e| e.name() == "malhost_filter"));
 }
 
 fn deny(port: u16) -> Vec<u8> {

@@ -211,7 +211,7 @@ struct RawConfig {
     #[serde(default)]
     internal_networks: Option<Vec<NetEntry>>,
     #[serde(default)]
-    hash_seed: u64,
+    hash_seed: Option<u64>,
     #[serde(default)]
     state: RawState,
     #[serde(default)]
@@ -1020,8 +1020,9 @@ pub struct ExecutableAttachmentConfig {
 pub struct Config {
     /// Networks whose hosts are ours (default RFC 1918, 100.64/10, fc00::/7).
     pub internal: NetMatcher<()>,
-    /// Seed of the hashers keyed by attacker-controlled values.
-    pub hash_seed: u64,
+    /// Seed of the hashers keyed by attacker-controlled values; `None` takes the seed the
+    /// host supplies ([`crate::Detector::set_host_seed`]), which should be secret and random.
+    pub hash_seed: Option<u64>,
     /// State limits.
     pub state: StateLimits,
     /// Lines longer than this become error records.

@@ -44,6 +44,8 @@ pub struct Stats {
 /// The detector: a compiled config, per-host state and reusable buffers.
 pub struct Detector {
     config: Config,
+    /// Seed for a config without `hash_seed` (see [`Detector::set_host_seed`]).
+    host_seed: u64,
     hosts: HostTable,
     dests: DestinationTable,
     messages: SeenMessages,
@@ -162,15 +164,57 @@ mod snapshot_tests {
         assert!(c.restore(v2.as_bytes()).unwrap_err().contains("format 2"));
         assert_eq!(b.snapshot(), before);
     }
+
+    #[test]
+    fn the_host_seed_applies_without_a_configured_one_and_a_snapshot_carries_it() {
+        let stream = stream();
+        let mid = stream[..stream.len() / 2].iter().rposition(|b| *b == b'\n').unwrap() + 1;
+        let (first, second) = stream.split_at(mid);
+        let mut whole = Detector::new(Config::from_json(CONFIG).unwrap());
+        whole.set_host_seed(5);
+        assert_eq!(whole.hash_seed(), 5);
+        let mut expected = Vec::new();
+        whole.process_batch(&stream, &mut expected);
+
+        let mut a = Detector::new(Config::from_json(CONFIG).unwrap());
+        a.set_host_seed(5);
+        let mut out = Vec::new();
+        a.process_batch(first, &mut out);
+        // A fresh instance drew another seed; the snapshot's seed wins, and the output goes on
+        // exactly as if nothing had happened.
+        let mut b = Detector::new(Config::from_json(CONFIG).unwrap());
+        b.set_host_seed(9);
+        b.restore(&a.snapshot()).unwrap();
+        assert_eq!(b.hash_seed(), 5);
+        b.process_batch(second, &mut out);
+        assert_eq!(String::from_utf8(out).unwrap(), String::from_utf8(expected.clone()).unwrap());
+
+        // A configured seed overrides the host's, and output does not depend on the seed.
+        let mut c = Detector::new(Config::from_json(br#"{"hash_seed":11}"#).unwrap());
+        c.reconfigure(Config::from_json(CONFIG).unwrap());
+        c.set_host_seed(77);
+        let mut other = Vec::new();
+        c.process_batch(&stream, &mut other);
+        assert_eq!(other, expected);
+        let mut d = Detector::new(Config::from_json(br#"{"hash_seed":11}"#).unwrap());
+        d.set_host_seed(77);
+        assert_eq!(d.hash_seed(), 11);
+    }
 }
 
 impl Detector {
     /// A detector with empty state.
+    ///
+    /// Until the host supplies a seed ([`Detector::set_host_seed`]) a config without
+    /// `hash_seed` hashes with seed 0, a key anyone can read in this source: hosts that face
+    /// attacker-shaped logs give the detector a secret random seed.
     pub fn new(config: Config) -> Self {
-        let hosts = HostTable::new(config.state.max_hosts, config.hash_seed);
-        let dests = Self::destination_table(&config);
-        let messages = SeenMessages::new(config.state.max_messages, crate::state::seeded(config.hash_seed));
+        let seed = config.hash_seed.unwrap_or(0);
+        let hosts = HostTable::new(config.state.max_hosts, seed);
+        let dests = Self::destination_table(&config, seed);
+        let messages = SeenMessages::new(config.state.max_messages, crate::state::seeded(seed));
         Detector {
+            host_seed: 0,
             config,
             hosts,
             dests,
@@ -182,9 +226,34 @@ impl Detector {
         }
     }
 
-    fn destination_table(config: &Config) -> DestinationTable {
+    fn destination_table(config: &Config, seed: u64) -> DestinationTable {
         let keep = config.rare_destinations.max_hosts as usize + 1;
-        DestinationTable::new(config.state.max_destinations, keep, crate::state::seeded(config.hash_seed))
+        DestinationTable::new(config.state.max_destinations, keep, crate::state::seeded(seed))
+    }
+
+    /// The seed the state's keys are hashed with: the config's `hash_seed`, else the host's.
+    pub fn hash_seed(&self) -> u64 {
+        self.config.hash_seed.unwrap_or(self.host_seed)
+    }
+
+    /// Sets the seed used when the config names none (a host draws it from its entropy
+    /// source, so that an attacker cannot craft keys that collide). If that changes the seed
+    /// in force the state starts empty, since every stored key was hashed with the old one:
+    /// call it before the first event.
+    pub fn set_host_seed(&mut self, seed: u64) {
+        let before = self.hash_seed();
+        self.host_seed = seed;
+        if self.hash_seed() != before {
+            self.reset_state();
+        }
+    }
+
+    /// Empty tables hashed with the seed in force.
+    fn reset_state(&mut self) {
+        let (c, seed) = (&self.config, self.hash_seed());
+        self.hosts = HostTable::new(c.state.max_hosts, seed);
+        self.dests = Self::destination_table(c, seed);
+        self.messages = SeenMessages::new(c.state.max_messages, crate::state::seeded(seed));
     }
 
     /// The config in force.
@@ -197,17 +266,17 @@ impl Detector {
     /// stored key was hashed with the old one.
     pub fn reconfigure(&mut self, config: Config) {
         self.carry_list_windows(&config);
-        if config.hash_seed != self.config.hash_seed {
-            self.hosts = HostTable::new(config.state.max_hosts, config.hash_seed);
-            self.dests = Self::destination_table(&config);
-            self.messages = SeenMessages::new(config.state.max_messages, crate::state::seeded(config.hash_seed));
-        } else {
-            self.messages.resize(config.state.max_messages);
-            self.hosts.resize(config.state.max_hosts);
-            self.dests.resize(config.state.max_destinations);
-            self.dests.set_keep(config.rare_destinations.max_hosts as usize + 1);
-        }
+        let before = self.hash_seed();
         self.config = config;
+        if self.hash_seed() != before {
+            self.reset_state();
+        } else {
+            let c = &self.config;
+            self.messages.resize(c.state.max_messages);
+            self.hosts.resize(c.state.max_hosts);
+            self.dests.resize(c.state.max_destinations);
+            self.dests.set_keep(c.rare_destinations.max_hosts as usize + 1);
+        }
     }
 
     /// A new learned list keeps the hosts' counts for values it still lists (renumbered to the
@@ -343,7 +412,7 @@ impl Detector {
         let s = self.stats();
         let doc = crate::state::snapshot::Snapshot {
             malhost_snapshot: crate::state::snapshot::SNAPSHOT_FORMAT,
-            hash_seed: self.config.hash_seed,
+            hash_seed: self.hash_seed(),
             host_evictions: s.host_evictions,
             destination_evictions: s.destination_evictions,
             message_evictions: self.messages.evictions(),
@@ -365,18 +434,21 @@ impl Detector {
                 crate::state::snapshot::SNAPSHOT_FORMAT
             ));
         }
-        if doc.hash_seed != self.config.hash_seed {
+        // The keys were hashed with the snapshot's seed: a config that names another one
+        // cannot read them; otherwise the snapshot's seed becomes the host seed.
+        if let Some(configured) = self.config.hash_seed.filter(|s| *s != doc.hash_seed) {
             return Err(format!(
-                "the snapshot was taken with hash_seed {} and the config has {}: its keys cannot be read",
-                doc.hash_seed, self.config.hash_seed
+                "the snapshot was taken with hash_seed {} and the config has {configured}: its keys cannot be read",
+                doc.hash_seed
             ));
         }
-        let c = &self.config;
-        self.hosts = HostTable::import(c.state.max_hosts, c.hash_seed, doc.hosts, doc.host_evictions);
-        let mut dests = Self::destination_table(c);
+        self.host_seed = doc.hash_seed;
+        let (c, seed) = (&self.config, doc.hash_seed);
+        self.hosts = HostTable::import(c.state.max_hosts, seed, doc.hosts, doc.host_evictions);
+        let mut dests = Self::destination_table(c, seed);
         dests.import(doc.destinations, doc.destination_evictions);
         self.dests = dests;
-        let mut messages = SeenMessages::new(c.state.max_messages, crate::state::seeded(c.hash_seed));
+        let mut messages = SeenMessages::new(c.state.max_messages, crate::state::seeded(seed));
         messages.import(doc.messages, doc.message_evictions);
         self.messages = messages;
         self.stats = doc.stats;

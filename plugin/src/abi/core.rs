@@ -47,6 +47,12 @@ impl CoreAbi {
         &self.out
     }
 
+    /// Sets the hash seed used when the config names none (`malhost_seed`); call it before
+    /// the first event, with a secret random value.
+    pub fn set_host_seed(&mut self, seed: u64) {
+        self.detector.set_host_seed(seed);
+    }
+
     /// Processes a batch of newline-separated events; returns the output lines.
     pub fn process(&mut self, batch: &[u8]) -> &[u8] {
         self.out.clear();

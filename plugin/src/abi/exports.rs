@@ -79,6 +79,17 @@ pub unsafe extern "C" fn malhost_configure(ptr: u32, len: u32) -> u64 {
     with_abi(|a| pack(a.configure(bytes)))
 }
 
+/// Gives the module the hash seed to use when the config names none: a secret random value
+/// from the host's entropy (the module has none of its own). Call it before the first event;
+/// a different seed later empties the state. Returns 1, or 0 if the module was busy.
+#[unsafe(no_mangle)]
+pub extern "C" fn malhost_seed(seed: u64) -> u32 {
+    with_abi(|a| {
+        a.set_host_seed(seed);
+        1
+    }) as u32
+}
+
 /// Processes a batch of newline-separated events; returns the output lines.
 ///
 /// # Safety

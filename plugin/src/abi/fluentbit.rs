@@ -8,12 +8,21 @@
 //! - Invalid JSON, a record that is not an object, or `rec_ptr == 0` (Fluent Bit could not
 //!   copy the record into the module, typically because `Wasm_Heap_Size` is too small) give
 //!   an error record, never an empty string (which would drop the record) and never a trap.
-//! - Configuration: the module has no file system (it imports nothing), so a config cannot
-//!   be read from a path. A record whose tag is [`CONFIG_TAG`] is taken as a config document
-//!   instead (e.g. a `tail` input on the config file with `Read_from_Head On`, or a `dummy`
-//!   input); the record comes back as the configure result (`{"ok":…}`), and a rejected
-//!   config changes nothing. Until then the defaults apply, or a config embedded at build
-//!   time (`MALHOST_EMBED_CONFIG=path cargo build …`, see `plugin/build.rs`).
+//! - Configuration, read once when the first record arrives:
+//!   - the WASI flavour (`malhost_fluentbit.wasm`, target `wasm32-wasip1`) reads
+//!     `malhost.json` from the first directory of Fluent Bit's `Accessible_Paths` that has
+//!     one ([`super::wasi_host`]);
+//!   - otherwise a config embedded at build time applies (`MALHOST_EMBED_CONFIG=path cargo
+//!     build …`, see `plugin/build.rs`), else the defaults.
+//!
+//!   A config that is found but rejected is not replaced by the defaults: every record then
+//!   comes back as an error record (`error.type` `malhost.config`, carrying the record in
+//!   `message`) whose message names the file and the JSON path of the problem, so a broken
+//!   config cannot go unnoticed. Either flavour also takes a record tagged [`CONFIG_TAG`] as
+//!   a new config document (e.g. from a `tail` input on a config file): it comes back as the
+//!   configure result (`{"ok":…}`), and a rejected one changes nothing.
+//! - Hash seed: the WASI flavour draws a random one from its host (`random_get`) when the
+//!   config names none; the core flavour has no entropy, so set `hash_seed` in its config.
 //!
 //! The result is NUL-terminated and lives in one buffer the module reuses, so nothing leaks
 //! per record.
@@ -29,6 +38,9 @@ pub const CONFIG_TAG: &str = "malhost.config";
 /// The state behind `malhost_filter`.
 pub struct FluentBitFilter {
     detector: Detector,
+    /// Why the startup config was rejected; records come back as error records until a
+    /// config record is accepted.
+    config_error: Option<String>,
     out: Vec<u8>,
     lines: Vec<u8>,
     record: Vec<u8>,
@@ -36,8 +48,21 @@ pub struct FluentBitFilter {
 
 impl Default for FluentBitFilter {
     fn default() -> Self {
-        let config = embedded_config().and_then(|c| Config::from_json(c).ok()).unwrap_or_default();
-        FluentBitFilter { detector: Detector::new(config), out: Vec::new(), lines: Vec::new(), record: Vec::new() }
+        Self::new(startup_config(&super::wasi_host::accessible_dirs()), super::wasi_host::random_seed())
+    }
+}
+
+/// The config to start with: `malhost.json` from the first accessible directory that has
+/// one, else the embedded config, else the defaults; `Err` says why one found was rejected.
+pub fn startup_config(dirs: &[std::path::PathBuf]) -> Result<Config, String> {
+    if let Some((path, bytes)) = super::wasi_host::read_config_file(dirs) {
+        let bytes = bytes.map_err(|e| format!("config file {}: cannot be read: {e}", path.display()))?;
+        return Config::from_json(&bytes)
+            .map_err(|e| format!("config file {} rejected at {}: {}", path.display(), e.path, e.message));
+    }
+    match embedded_config() {
+        Some(c) => Config::from_json(c).map_err(|e| format!("embedded config rejected at {}: {}", e.path, e.message)),
+        None => Ok(Config::default()),
     }
 }
 
@@ -48,6 +73,20 @@ pub fn embedded_config() -> Option<&'static [u8]> {
 }
 
 impl FluentBitFilter {
+    /// A filter starting from `config` (or, if it was rejected, refusing records until a
+    /// config record arrives), with the host's hash seed if there is one.
+    pub fn new(config: Result<Config, String>, seed: Option<u64>) -> Self {
+        let (config, config_error) = match config {
+            Ok(c) => (c, None),
+            Err(e) => (Config::default(), Some(e)),
+        };
+        let mut detector = Detector::new(config);
+        if let Some(seed) = seed {
+            detector.set_host_seed(seed);
+        }
+        FluentBitFilter { detector, config_error, out: Vec::new(), lines: Vec::new(), record: Vec::new() }
+    }
+
     /// Filters one record; `None` for the record means Fluent Bit passed no record
     /// (`rec_ptr == 0`). Returns the NUL-terminated result.
     pub fn filter(&mut self, tag: &[u8], time_sec: u64, time_nsec: u32, record: Option<&[u8]>) -> &[u8] {
@@ -67,6 +106,7 @@ impl FluentBitFilter {
             let result = match Config::from_json(record) {
                 Ok(c) => {
                     self.detector.reconfigure(c);
+                    self.config_error = None;
                     serde_json::json!({"ok": true, "abi_version": crate::ABI_VERSION})
                 }
                 Err(e) => serde_json::json!({"ok": false, "abi_version": crate::ABI_VERSION,
@@ -77,7 +117,9 @@ impl FluentBitFilter {
             return &self.out;
         }
         self.lines.clear();
-        if record.iter().all(u8::is_ascii_whitespace) {
+        if let Some(problem) = &self.config_error {
+            crate::output::write_input_error(&mut self.lines, record, "malhost.config", problem);
+        } else if record.iter().all(u8::is_ascii_whitespace) {
             // The detector skips blank lines; a record must come back as something.
             crate::output::write_input_error(&mut self.lines, record, "malhost.input", "empty record: expected a JSON object");
         } else {
@@ -156,6 +198,31 @@ mod tests {
         let second: Value = serde_json::from_str(&text(f.filter(b"fw", 1_714_557_601, 500_000_000, Some(rec)))).unwrap();
         assert_eq!(second["malhost"]["alerts"][0]["rule"]["id"], "fw.outbound_deny");
         assert!(second["malhost"]["findings"].is_array());
+    }
+
+    #[test]
+    fn a_config_file_is_read_from_the_accessible_directories_and_a_rejected_one_is_loud() {
+        let base = std::env::temp_dir().join(format!("malhost-fluentbit-{}", std::process::id()));
+        std::fs::create_dir_all(&base).unwrap();
+        let file = base.join(super::super::wasi_host::CONFIG_FILE);
+        std::fs::write(&file, br#"{"rules":{"fw_outbound_deny":{"min_count":1}}}"#).unwrap();
+        let cfg = startup_config(std::slice::from_ref(&base)).unwrap();
+        assert_eq!(cfg.fw_outbound_deny.as_ref().unwrap().min_count, 1);
+        assert!(startup_config(&[]).is_ok(), "no file: embedded config or defaults");
+
+        std::fs::write(&file, br#"{"rules":{"fw_outbound_deny":{"min_count":"two"}}}"#).unwrap();
+        let problem = startup_config(std::slice::from_ref(&base)).unwrap_err();
+        assert!(problem.contains("malhost.json rejected at rules.fw_outbound_deny.min_count"), "{problem}");
+        let mut f = FluentBitFilter::new(Err(problem), Some(3));
+        let rec = br#"{"event.action":"deny","source.ip":"10.0.0.5","destination.ip":"203.0.113.9","destination.port":80}"#;
+        let refused: Value = serde_json::from_str(&text(f.filter(b"fw", 1, 0, Some(rec)))).unwrap();
+        assert_eq!(refused["error"]["type"], "malhost.config");
+        assert_eq!(refused["message"], std::str::from_utf8(rec).unwrap(), "the record is kept");
+        // A config record fixes it.
+        assert_eq!(text(f.filter(b"malhost.config", 0, 0, Some(b"{}"))), r#"{"ok":true,"abi_version":1}"#);
+        let passed: Value = serde_json::from_str(&text(f.filter(b"fw", 1, 0, Some(rec)))).unwrap();
+        assert_eq!(passed["source.ip"], "10.0.0.5");
+        std::fs::remove_dir_all(&base).unwrap();
     }
 
     #[test]

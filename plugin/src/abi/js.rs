@@ -4,6 +4,7 @@
 //! ```js
 //! const { Detector } = require("./pkg/malhost.js");
 //! const d = new Detector(configJson);        // throws with the JSON path of a bad config
+//! d.setHashSeed(crypto.getRandomValues(new BigUint64Array(1))[0]); // a secret seed
 //! const out = d.process(jsonl);               // output lines, as `malhost replay` writes them
 //! const raw = d.processBytes(uint8array);     // the same on bytes (logs that are not UTF-8)
 //! const tail = d.flush();                     // end of input
@@ -43,6 +44,14 @@ impl JsDetector {
     pub fn configure(&mut self, config_json: &str) -> Result<(), JsError> {
         self.inner.reconfigure(config(config_json)?);
         Ok(())
+    }
+
+    /// The hash seed used when the config names none: give it a secret random value (from
+    /// `crypto.getRandomValues`) before the first event, so that log values an attacker
+    /// chooses cannot be crafted to collide in the state's hash tables.
+    #[wasm_bindgen(js_name = setHashSeed)]
+    pub fn set_hash_seed(&mut self, seed: u64) {
+        self.inner.set_host_seed(seed);
     }
 
     /// Processes newline-separated events; returns the output lines.

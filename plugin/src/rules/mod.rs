@@ -151,7 +151,7 @@ fn over_time(ev: &Event, dest: &WebDestination, config: &Config, hosts: &mut Hos
         Ok(t) => t,
         Err(e) => return ann.field_error(rule, e),
     };
-    let dest_hash = hosts.key_hash("destination", dest.key());
+    let dest_hash = crate::state::destinations::destination_hash(hosts, dest.key());
     let rare = &config.rare_destinations;
     let rare_rules = config.proxy_daily_beacon.is_some() || config.proxy_off_hours.is_some();
     let reach = (rare_rules && !dest.is_allowed(&rare.allow)).then(|| dests.record(dest_hash, hosts.key_hash("host", &host), ts, rare.period_ms));

@@ -25,7 +25,7 @@ use crate::calendar::format_day;
 use crate::config::{Config, DailyBeaconConfig};
 use crate::event::{Event, Field, time::format_ms};
 use crate::output::{Alert, Finding};
-use crate::state::{HostState, SeededState};
+use crate::state::HostState;
 
 use super::web_destination::WebDestination;
 use super::{Annotations, RuleMeta};
@@ -221,7 +221,7 @@ fn round3(x: f64) -> f64 {
 /// secret of its own.
 #[derive(Clone, Debug)]
 pub struct BeaconTracks {
-    map: HashMap<u64, Track, SeededState>,
+    map: HashMap<u64, Track, Spreader>,
 }
 
 // A snapshot holds the tracks as a list, sorted so that snapshots are reproducible.
@@ -242,9 +242,12 @@ impl<'de> serde::Deserialize<'de> for BeaconTracks {
     }
 }
 
-/// The hasher of a host's track map (see [`BeaconTracks`]).
-fn spreader() -> SeededState {
-    crate::state::seeded(0)
+/// The hasher of a host's track map (see [`BeaconTracks`]): its keys are already
+/// secret-seeded hashes, so it only spreads them and needs no secret (a fixed, cheap ahash).
+type Spreader = ahash::RandomState;
+
+fn spreader() -> Spreader {
+    ahash::RandomState::with_seeds(0x243f_6a88, 0x85a3_08d3, 0x1319_8a2e, 0x0370_7344)
 }
 
 impl BeaconTracks {
@@ -343,7 +346,7 @@ pub fn apply(
 
 /// Makes room: drops the least recently active eighth of the tracks (at least one), so the
 /// scan is paid once per `cap / 8` new destinations.
-fn evict_oldest(map: &mut HashMap<u64, Track, SeededState>, cap: usize) {
+fn evict_oldest(map: &mut HashMap<u64, Track, Spreader>, cap: usize) {
     let n = (cap / 8).max(1);
     let mut last: Vec<i64> = map.values().map(|t| t.last_ms).collect();
     let k = n.min(last.len()) - 1;
@@ -436,7 +439,7 @@ mod tests {
 
     #[test]
     fn eviction_drops_the_least_recent() {
-        let mut m: HashMap<u64, Track, SeededState> = HashMap::with_hasher(crate::state::seeded(3));
+        let mut m: HashMap<u64, Track, Spreader> = HashMap::with_hasher(spreader());
         for k in 0..16u64 {
             m.insert(k, Track::new(k as i64, 0));
         }

@@ -9,7 +9,22 @@
 //! `state.max_destinations` destinations and evicts the least recently seen beyond that,
 //! counting evictions.
 
-use super::{BoundedLru, SeededState};
+use super::{BoundedLru, HostTable, SeededState};
+
+/// The seeded hash a destination (its registered domain or address, as
+/// `WebDestination::key` gives it) is counted under.
+pub fn destination_hash(hosts: &HostTable, dest_key: &str) -> u64 {
+    hosts.key_hash("destination", dest_key)
+}
+
+/// The hash the table's map files `dest_hash` under when the seed is `seed`. Someone who knew
+/// the seed could pick destinations whose slots collide and make every insertion walk one
+/// long probe chain; the hash-flooding benchmark (`malhost bench --workload flood`) does just
+/// that, to show that a secret seed defeats it.
+pub fn slot_hash(seed: u64, dest_hash: u64) -> u64 {
+    use std::hash::BuildHasher;
+    super::seeded(seed).hash_one(dest_hash)
+}
 
 /// Hosts remembered for one destination: (host hash, last seen ms).
 #[derive(Clone, Debug, Default, serde::Serialize, serde::Deserialize)]

@@ -5,7 +5,7 @@
 //! host every collection is capped at `state.max_keys_per_host` (oldest first). The hasher is
 //! seeded from the config, because keys come from logs that an attacker can shape.
 
-use std::hash::Hash;
+use std::hash::{BuildHasher, Hash, Hasher};
 use std::net::IpAddr;
 
 use crate::rules::fw_outbound_deny::DenyWindow;
@@ -19,17 +19,55 @@ pub use bounded::BoundedLru;
 pub use destinations::DestinationTable;
 pub use messages::SeenMessages;
 
-/// Hasher for maps keyed by attacker-controlled values, seeded from `hash_seed`.
-pub type SeededState = ahash::RandomState;
+/// Hasher for maps keyed by attacker-controlled values: keyed SipHash-1-3 (the hash std's
+/// `HashMap` uses against flooding), seeded from the config's `hash_seed` or the host's seed.
+/// Its output is the same on every target, so a snapshot taken in the module reads the same
+/// natively, and the flooding benchmark's keys, crafted natively against a known seed,
+/// collide in the module exactly as they would natively.
+#[derive(Clone, Copy, Debug)]
+pub struct SeededState {
+    k0: u64,
+    k1: u64,
+}
+
+impl BuildHasher for SeededState {
+    type Hasher = PortableSipHasher;
+
+    fn build_hasher(&self) -> PortableSipHasher {
+        PortableSipHasher(siphasher::sip::SipHasher13::new_with_keys(self.k0, self.k1))
+    }
+}
+
+/// SipHash-1-3 that writes `usize`/`isize` (lengths, enum discriminants) as 64-bit values,
+/// so that 32-bit wasm and 64-bit native hosts hash alike.
+#[derive(Clone, Debug)]
+pub struct PortableSipHasher(siphasher::sip::SipHasher13);
+
+impl Hasher for PortableSipHasher {
+    fn write(&mut self, bytes: &[u8]) {
+        self.0.write(bytes);
+    }
+
+    fn write_u64(&mut self, i: u64) {
+        self.0.write(&i.to_le_bytes());
+    }
+
+    fn write_usize(&mut self, i: usize) {
+        self.write_u64(i as u64);
+    }
+
+    fn write_isize(&mut self, i: isize) {
+        self.write_u64(i as i64 as u64);
+    }
+
+    fn finish(&self) -> u64 {
+        self.0.finish()
+    }
+}
 
 /// Builds the seeded hasher.
 pub fn seeded(seed: u64) -> SeededState {
-    ahash::RandomState::with_seeds(
-        seed,
-        seed ^ 0x243f_6a88_85a3_08d3,
-        seed.rotate_left(17) ^ 0x1319_8a2e_0370_7344,
-        seed.rotate_left(41) ^ 0xa409_3822_299f_31d0,
-    )
+    SeededState { k0: seed, k1: seed.rotate_left(32) ^ 0x243f_6a88_85a3_08d3 }
 }
 
 /// An item with an event time.
@@ -275,6 +313,23 @@ mod tests {
         }
         assert_eq!(d.len(), 3);
     }
+
+    #[test]
+    fn hashes_do_not_depend_on_the_pointer_width() {
+        // What a 32-bit target computes for a usize write: the same value as 8 bytes.
+        let s = seeded(42);
+        let mut a = s.build_hasher();
+        a.write_usize(7);
+        let mut b = s.build_hasher();
+        b.write(&7u64.to_le_bytes());
+        assert_eq!(a.finish(), b.finish());
+        // Pinned: a value computed here must be what the module computes (the flood
+        // benchmark and snapshots rely on it; wasm32 runs the same code).
+        assert_eq!(HostTable::new(1, 0).key_hash("destination", "example.com"), PINNED);
+    }
+
+    /// `HostTable::new(1, 0).key_hash("destination", "example.com")`.
+    const PINNED: u64 = 14_582_187_992_252_627_204;
 
     #[test]
     fn seeds_change_hashes() {
