@@ -409,8 +409,16 @@ impl Detector {
 
     /// The whole state as a snapshot document (`crate::state::snapshot`).
     pub fn snapshot(&self) -> Vec<u8> {
+        let mut out = Vec::new();
+        self.snapshot_into(&mut out);
+        out
+    }
+
+    /// Writes the snapshot document to `out` (cleared first), serialising the state in place.
+    pub fn snapshot_into(&self, out: &mut Vec<u8>) {
+        out.clear();
         let s = self.stats();
-        let doc = crate::state::snapshot::Snapshot {
+        let doc = crate::state::snapshot::SnapshotOut {
             malhost_snapshot: crate::state::snapshot::SNAPSHOT_FORMAT,
             hash_seed: self.hash_seed(),
             host_evictions: s.host_evictions,
@@ -421,7 +429,9 @@ impl Detector {
             destinations: self.dests.export(),
             messages: self.messages.export(),
         };
-        serde_json::to_vec(&doc).unwrap_or_default()
+        if serde_json::to_writer(&mut *out, &doc).is_err() {
+            out.clear();
+        }
     }
 
     /// Replaces the state with a snapshot's (the config stays). On error nothing changes.

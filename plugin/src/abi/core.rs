@@ -69,7 +69,7 @@ impl CoreAbi {
 
     /// The detector's whole state as a snapshot document (JSON).
     pub fn snapshot(&mut self) -> &[u8] {
-        self.out = self.detector.snapshot();
+        self.detector.snapshot_into(&mut self.out);
         &self.out
     }
 

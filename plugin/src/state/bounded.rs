@@ -43,11 +43,8 @@ impl<K: Hash + Eq + Clone, V> BoundedLru<K, V> {
     }
 
     /// Every entry, least recently seen first (for a snapshot).
-    pub fn export(&self) -> Vec<(K, V)>
-    where
-        V: Clone,
-    {
-        self.map.iter().rev().map(|(k, v)| (k.clone(), v.clone())).collect()
+    pub fn export(&self) -> Vec<(&K, &V)> {
+        self.map.iter().rev().collect()
     }
 
     /// Puts back what [`BoundedLru::export`] gave (oldest first) with the evictions counted

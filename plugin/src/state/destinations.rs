@@ -85,7 +85,7 @@ impl DestinationTable {
     }
 
     /// Every destination with its hosts, least recently seen first (for a snapshot).
-    pub(crate) fn export(&self) -> Vec<(u64, Reach)> {
+    pub(crate) fn export(&self) -> Vec<(&u64, &Reach)> {
         self.map.export()
     }
 

@@ -31,7 +31,7 @@ impl SeenMessages {
     }
 
     /// Every message id with its rule bits, least recently seen first (for a snapshot).
-    pub fn export(&self) -> Vec<(u64, u8)> {
+    pub fn export(&self) -> Vec<(&u64, &u8)> {
         self.map.export()
     }
 

@@ -245,7 +245,7 @@ impl HostTable {
     }
 
     /// Every host with its state, least recently seen first (for a snapshot).
-    pub fn export(&self) -> Vec<(IpAddr, HostState)> {
+    pub fn export(&self) -> Vec<(&IpAddr, &HostState)> {
         self.map.export()
     }
 

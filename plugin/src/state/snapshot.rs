@@ -19,7 +19,31 @@ use crate::detector::Stats;
 /// Version of the snapshot document; bumped on any incompatible change.
 pub const SNAPSHOT_FORMAT: u32 = 1;
 
-/// The document.
+/// The document as written: the same fields as [`Snapshot`], borrowing the state instead of
+/// copying it, so taking a snapshot needs memory for the JSON text only.
+#[derive(Serialize)]
+pub struct SnapshotOut<'a> {
+    /// [`SNAPSHOT_FORMAT`].
+    pub malhost_snapshot: u32,
+    /// The `hash_seed` the keys were hashed with.
+    pub hash_seed: u64,
+    /// Counters so far.
+    pub stats: Stats,
+    /// Hosts, least recently seen first.
+    pub hosts: Vec<(&'a IpAddr, &'a HostState)>,
+    /// Hosts evicted so far.
+    pub host_evictions: u64,
+    /// Destinations with their hosts, least recently seen first.
+    pub destinations: Vec<(&'a u64, &'a Reach)>,
+    /// Destinations evicted so far.
+    pub destination_evictions: u64,
+    /// Message ids that alerted (hash, rule bits), least recently seen first.
+    pub messages: Vec<(&'a u64, &'a u8)>,
+    /// Message ids forgotten so far.
+    pub message_evictions: u64,
+}
+
+/// The document as read.
 #[derive(Serialize, Deserialize)]
 #[serde(deny_unknown_fields)]
 pub struct Snapshot {
