@@ -3,7 +3,9 @@
 //! Memory is bounded by one batch (lines and bytes) and one line (`max_line_bytes`). When the
 //! module fails on a batch (trap, time limit, memory limit), the failure is reported with the
 //! input's name and line numbers, the instance is re-created with the same config and the
-//! state of the last checkpoint (a snapshot taken every `checkpoint_batches` batches), and the
+//! state of the last checkpoint (a snapshot taken every `checkpoint_batches` batches, but not
+//! more often than keeps checkpointing under a tenth of the time: a snapshot costs in proportion
+//! to the state, which can be large, not to the lines since the last one), and the
 //! batch is replayed line by line: lines that fail again come out as error records
 //! (`error.type: malhost.guest`), the others normally. Every input line comes out once.
 
@@ -23,7 +25,8 @@ pub struct ReplayOptions {
     /// Longer lines are cut here by the host and come out as error records.
     pub max_line_bytes: usize,
     /// Snapshot the module's state every this many batches (0: never), so that a recovery
-    /// after a failure restores it instead of starting from empty state.
+    /// after a failure restores it instead of starting from empty state; a checkpoint is
+    /// skipped while less than ten times the last one's duration has passed since it.
     pub checkpoint_batches: u64,
     /// Sample the module's memory and counters every this many lines (0: never), at the end
     /// of the batch that crosses the mark, and once at the end (soak runs).
@@ -77,6 +80,8 @@ pub fn replay(
     let mut line = Vec::new();
     let mut batches = 0u64;
     let started = std::time::Instant::now();
+    // When the last checkpoint ended, and how long it took.
+    let mut last_checkpoint = (started, std::time::Duration::ZERO);
     let mut next_sample = opts.sample_every;
     let take_sample = |guest: &mut Guest, lines: u64, samples: &mut Vec<crate::soak::Sample>| {
         let stats = guest.stats().unwrap_or_default();
@@ -122,8 +127,14 @@ pub fn replay(
                     take_sample(guest, summary.lines, &mut summary.samples);
                     next_sample = summary.lines + opts.sample_every;
                 }
-                if opts.checkpoint_batches > 0 && batches % opts.checkpoint_batches == 0 {
-                    if let Err(e) = guest.checkpoint() {
+                if opts.checkpoint_batches > 0
+                    && batches % opts.checkpoint_batches == 0
+                    && last_checkpoint.0.elapsed() >= last_checkpoint.1 * 10
+                {
+                    let t = std::time::Instant::now();
+                    let result = guest.checkpoint();
+                    last_checkpoint = (std::time::Instant::now(), t.elapsed());
+                    if let Err(e) = result {
                         log(format!("{}: checkpoint after line {line_no} failed: {e}", input.name));
                     }
                 }

@@ -74,32 +74,55 @@ pub fn write_stream(events: u64, seed: u64, out: &mut dyn Write) -> Result<u64> 
 
 /// The stream with `proxy_hosts` browsing hosts and `firewall_events` firewall events a day.
 fn write_days(events: u64, seed: u64, proxy_hosts: u32, firewall_events: usize, out: &mut dyn Write) -> Result<u64> {
+    // One thread makes the next day while this one writes the last, so a reader at the other
+    // end of a pipe is not left waiting while a day is generated.
+    let (tx, rx) = std::sync::mpsc::sync_channel::<(Vec<u8>, u64)>(1);
+    let stop = std::sync::Arc::new(std::sync::atomic::AtomicBool::new(false));
+    let stop_maker = stop.clone();
+    let maker = std::thread::spawn(move || {
+        let mut made = 0u64;
+        let mut day = 0i64;
+        while made < events && !stop_maker.load(std::sync::atomic::Ordering::Relaxed) {
+            let (buf, n) = one_day(day, seed, proxy_hosts, firewall_events);
+            made += n;
+            day += 1;
+            if tx.send((buf, n)).is_err() {
+                break;
+            }
+        }
+    });
+    let mut written = 0u64;
+    let result = (|| -> Result<()> {
+        for (buf, n) in rx.iter() {
+            out.write_all(&buf)?;
+            written += n;
+        }
+        out.flush()?;
+        Ok(())
+    })();
+    stop.store(true, std::sync::atomic::Ordering::Relaxed);
+    let _ = maker.join();
+    result.map(|()| written)
+}
+
+/// Day `day` of the stream and its event count.
+fn one_day(day: i64, seed: u64, proxy_hosts: u32, firewall_events: usize) -> (Vec<u8>, u64) {
     const DAY: i64 = 86_400_000;
     let start = 1_714_521_600_000i64; // 2024-05-01T00:00:00Z
-    let mail: Vec<String> = MAIL_TEMPLATES.iter().map(|s| s.to_string()).collect();
-    let mut written = 0u64;
-    let mut buf = Vec::with_capacity(256 << 20);
-    let mut day = 0i64;
-    while written < events {
-        buf.clear();
-        let day0 = start + day * DAY;
-        let proxy = ProxyOptions { hosts: proxy_hosts, days: 1, requests_per_host_day: 200, beacons: 20, start_ms: day0, seed: seed ^ day as u64, ..Default::default() };
-        let mut n = synth::proxy_events(&proxy, &mut buf) as u64;
-        let fw = SynthOptions { events: firewall_events, seed: seed.wrapping_add(day as u64 * 7919), hosts: 300_000, start_ms: day0, mean_gap_ms: 86 };
-        synth::firewall_events(&fw, &mut buf);
-        n += fw.events as u64;
-        for (i, m) in mail.iter().enumerate() {
-            let stamp = malhost::event::time::format_ms(day0 + 12 * 3_600_000 + i as i64 * 1000);
-            buf.extend_from_slice(m.replace("@STAMP@", &stamp).replace("@ID@", &format!("{day}.{i}")).as_bytes());
-            buf.push(b'\n');
-            n += 1;
-        }
-        out.write_all(&buf)?;
-        written += n;
-        day += 1;
+    let mut buf = Vec::with_capacity(firewall_events * 300 + proxy_hosts as usize * 200 * 420);
+    let day0 = start + day * DAY;
+    let proxy = ProxyOptions { hosts: proxy_hosts, days: 1, requests_per_host_day: 200, beacons: 20, start_ms: day0, seed: seed ^ day as u64, ..Default::default() };
+    let mut n = synth::proxy_events(&proxy, &mut buf) as u64;
+    let fw = SynthOptions { events: firewall_events, seed: seed.wrapping_add(day as u64 * 7919), hosts: 300_000, start_ms: day0, mean_gap_ms: 86 };
+    synth::firewall_events(&fw, &mut buf);
+    n += fw.events as u64;
+    for (i, m) in MAIL_TEMPLATES.iter().enumerate() {
+        let stamp = malhost::event::time::format_ms(day0 + 12 * 3_600_000 + i as i64 * 1000);
+        buf.extend_from_slice(m.replace("@STAMP@", &stamp).replace("@ID@", &format!("{day}.{i}")).as_bytes());
+        buf.push(b'\n');
+        n += 1;
     }
-    out.flush()?;
-    Ok(written)
+    (buf, n)
 }
 
 /// Mail events of the stream: a display-name spoof and an executable attachment.
