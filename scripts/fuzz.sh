@@ -6,6 +6,7 @@
 # toolchain builds it and cargo-fuzz need not be installed.
 # Prints each target's run count; exits non-zero on a crash, keeping the input in target/fuzz.
 set -euo pipefail
+shopt -s nullglob
 cd "$(dirname "$0")/.."
 SECS=${FUZZ_SECONDS:-20}
 HOST=$(rustc -vV | sed -n 's/^host: //p')
@@ -21,12 +22,13 @@ mkdir -p "$OUT/corpus/process" "$OUT/corpus/configure" "$OUT/corpus/import"
 for f in host-test/fixtures/*/input.jsonl examples/*.jsonl; do cp "$f" "$OUT/corpus/process/$(echo "$f" | tr / _)"; done
 for f in host-test/fixtures/*/config.json examples/*config*.json; do cp "$f" "$OUT/corpus/configure/$(echo "$f" | tr / _)"; done
 # The import target reads the format from the first byte (0 zeek … 5 argus, 6 eml).
-pick() { case "$1" in zeek*) echo 000 ;; squid) echo 001 ;; asa) echo 002 ;; iptables) echo 003 ;; windows_firewall) echo 004 ;; argus) echo 005 ;; esac; }
+pick() { case "$1" in zeek*) echo 000 ;; squid) echo 001 ;; asa) echo 002 ;; iptables) echo 003 ;; windows_firewall) echo 004 ;; argus) echo 005 ;; *) echo "fuzz.sh: no import format for fixture dir $1" >&2; exit 1 ;; esac; }
 for dir in host-test/import-fixtures/*/; do
   fmt=$(basename "$dir")
+  code=$(pick "$fmt")
   for f in "$dir"*; do
     case "$f" in *expected.jsonl|*options.json) continue ;; esac
-    { printf "\\$(pick "$fmt")"; cat "$f"; } > "$OUT/corpus/import/$fmt-$(basename "$f")"
+    { printf "\\$code"; cat "$f"; } > "$OUT/corpus/import/$fmt-$(basename "$f")"
   done
 done
 for f in examples/mail/*.eml; do { printf '\006'; cat "$f"; } > "$OUT/corpus/import/eml-$(basename "$f")"; done

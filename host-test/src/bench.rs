@@ -104,7 +104,8 @@ pub fn fanout_config() -> Vec<u8> {
 
 /// `events` events from `hosts` hosts, each to a destination never seen before: even ones a
 /// proxy GET to a new registered domain, odd ones a firewall deny to a new address (from
-/// 100.64.0.0 up, outside the C&C list), a second apart.
+/// 45.0.0.0 up: public, so every deny reaches the deny window, and outside the C&C list), a
+/// second apart.
 pub fn fanout_events(events: usize, hosts: u32, out: &mut Vec<u8>) -> usize {
     use std::fmt::Write as _;
     let start = 1_714_557_600_000i64;
@@ -120,7 +121,7 @@ pub fn fanout_events(events: usize, hosts: u32, out: &mut Vec<u8>) -> usize {
                 r#"{{"@timestamp":"{stamp}","source.ip":"{src}","url.full":"https://www.d{n:x}.com/","http.request.method":"GET","http.request.bytes":400,"user_agent.original":"Mozilla/5.0 (Windows NT 10.0; Win64; x64) bench"}}"#
             );
         } else {
-            let ip = std::net::Ipv4Addr::from(0x6440_0000u32.wrapping_add(n as u32));
+            let ip = std::net::Ipv4Addr::from(0x2d00_0000u32.wrapping_add(n as u32));
             let _ = write!(
                 line,
                 r#"{{"@timestamp":"{stamp}","event.action":"deny","source.ip":"{src}","destination.ip":"{ip}","destination.port":443,"network.transport":"tcp"}}"#

@@ -24,6 +24,9 @@ use serde::Serialize;
 
 use crate::runtime::{Guest, Limits, Runtime, random_seed};
 
+/// The most events the benchmark crafts (100,000 need about 2 x 10^10 candidates: minutes).
+pub const MAX_EVENTS: usize = 100_000;
+
 /// One timed stream on one path.
 #[derive(Clone, Debug, Serialize)]
 pub struct FloodRun {
@@ -171,6 +174,12 @@ fn run_wasm(rt: &Runtime, limits: Limits, cfg: &[u8], data: &[u8], lines: usize)
 
 /// Crafts `events` colliding domains against `crafted_seed` and times the three streams.
 pub fn run(runtime: Option<&Runtime>, limits: Limits, events: usize, batch_lines: usize, crafted_seed: u64) -> Result<FloodReport> {
+    if events > MAX_EVENTS {
+        anyhow::bail!(
+            "--events {events}: crafting needs about events x 2^{} candidates; use at most {MAX_EVENTS} (the README's run uses 40000)",
+            bucket_bits(events)
+        );
+    }
     let bits = bucket_bits(events);
     let t = Instant::now();
     let (crafted, tried) = craft(crafted_seed, events, bits);

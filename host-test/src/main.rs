@@ -288,7 +288,8 @@ enum Command {
         /// Measure the native detector only.
         #[arg(long)]
         native_only: bool,
-        /// flood: the hash seed the colliding domains are crafted against.
+        /// flood: the hash seed the colliding domains are crafted against (flood takes
+        /// --events up to 100000, builds its own configs and ignores --config, --hosts, --seed).
         #[arg(long, default_value_t = 0)]
         flood_seed: u64,
         /// Print the report as JSON.

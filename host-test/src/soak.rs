@@ -28,11 +28,11 @@ pub struct Sample {
     pub guest_memory_bytes: u64,
     /// The host process's resident set (Linux `VmRSS`), bytes; 0 where unknown.
     pub host_rss_bytes: u64,
-    /// Hosts with state, and hosts evicted so far.
+    /// Hosts with state.
     pub hosts_tracked: u64,
     /// Hosts evicted so far.
     pub host_evictions: u64,
-    /// Web destinations counted, and evicted so far.
+    /// Web destinations counted.
     pub destinations_tracked: u64,
     /// Web destinations evicted so far.
     pub destination_evictions: u64,
@@ -93,7 +93,7 @@ fn write_days(events: u64, seed: u64, proxy_hosts: u32, firewall_events: usize, 
     });
     let mut written = 0u64;
     let result = (|| -> Result<()> {
-        for (buf, n) in rx.iter() {
+        for (buf, n) in &rx {
             out.write_all(&buf)?;
             written += n;
         }
@@ -101,6 +101,8 @@ fn write_days(events: u64, seed: u64, proxy_hosts: u32, firewall_events: usize, 
         Ok(())
     })();
     stop.store(true, std::sync::atomic::Ordering::Relaxed);
+    // A maker blocked on a full channel wakes with an error once the receiver is gone.
+    drop(rx);
     let _ = maker.join();
     result.map(|()| written)
 }

@@ -47,6 +47,16 @@ impl CoreAbi {
         &self.out
     }
 
+    /// A fresh instance seeded from the host's entropy where the target has some (WASI's
+    /// `random_get`); elsewhere seed 0 until `malhost_seed`.
+    pub fn with_host_entropy() -> Self {
+        let mut abi = CoreAbi::default();
+        if let Some(seed) = super::wasi_host::random_seed() {
+            abi.set_host_seed(seed);
+        }
+        abi
+    }
+
     /// Sets the hash seed used when the config names none (`malhost_seed`); call it before
     /// the first event, with a secret random value.
     pub fn set_host_seed(&mut self, seed: u64) {

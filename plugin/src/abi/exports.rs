@@ -12,7 +12,7 @@ use super::core::CoreAbi;
 use super::fluentbit::FluentBitFilter;
 
 thread_local! {
-    static ABI: RefCell<CoreAbi> = RefCell::new(CoreAbi::default());
+    static ABI: RefCell<CoreAbi> = RefCell::new(CoreAbi::with_host_entropy());
     static FLUENT_BIT: RefCell<Option<FluentBitFilter>> = const { RefCell::new(None) };
 }
 

@@ -315,16 +315,10 @@ mod tests {
     }
 
     #[test]
-    fn hashes_do_not_depend_on_the_pointer_width() {
-        // What a 32-bit target computes for a usize write: the same value as 8 bytes.
-        let s = seeded(42);
-        let mut a = s.build_hasher();
-        a.write_usize(7);
-        let mut b = s.build_hasher();
-        b.write(&7u64.to_le_bytes());
-        assert_eq!(a.finish(), b.finish());
-        // Pinned: a value computed here must be what the module computes (the flood
-        // benchmark and snapshots rely on it; wasm32 runs the same code).
+    fn hashes_are_pinned() {
+        // Pinned, so a change of hash shows (snapshots hold these keys: bump their format).
+        // That the 32-bit module computes the same values is checked through the module in
+        // host-test/tests/abi.rs.
         assert_eq!(HostTable::new(1, 0).key_hash("destination", "example.com"), PINNED);
     }
 

@@ -3,8 +3,9 @@
 //! beacon tracks, off-hours periods and upload runs, the distinct-host counts per destination,
 //! the message ids that alerted, and the counters.
 //!
-//! Keys of the per-host maps are hashes seeded with `hash_seed`, so a snapshot can only be
-//! restored under the same seed (it says so when not). Tables are rebuilt in their
+//! Keys of the per-host maps are hashes seeded with the seed in force, which the document
+//! records: restoring it adopts that seed, unless the config names another `hash_seed`, which
+//! is refused (the keys could not be read). Tables are rebuilt in their
 //! least-recently-seen order, so eviction continues where it stopped; a smaller cap in the new
 //! config evicts (and counts) the oldest entries.
 
@@ -16,8 +17,9 @@ use super::HostState;
 use super::destinations::Reach;
 use crate::detector::Stats;
 
-/// Version of the snapshot document; bumped on any incompatible change.
-pub const SNAPSHOT_FORMAT: u32 = 1;
+/// Version of the snapshot document; bumped on any incompatible change (2: keys hashed with
+/// SipHash-1-3 instead of ahash, so a format-1 document's keys cannot be read).
+pub const SNAPSHOT_FORMAT: u32 = 2;
 
 /// The document as written: the same fields as [`Snapshot`], borrowing the state instead of
 /// copying it, so taking a snapshot needs memory for the JSON text only.
