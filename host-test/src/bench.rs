@@ -277,7 +277,8 @@ fn measure(path: &'static str, events: usize, bytes: usize, output_bytes: usize,
     }
 }
 
-fn split_batches(data: &[u8], lines: usize) -> Vec<&[u8]> {
+/// `data` cut into batches of `lines` lines (the last may be shorter).
+pub(crate) fn split_batches(data: &[u8], lines: usize) -> Vec<&[u8]> {
     let mut out = Vec::new();
     let mut start = 0;
     let mut n = 0;

@@ -17,6 +17,7 @@
 //! - `plain`: as many ordinary random domains, for reference.
 
 use std::fmt::Write as _;
+use std::io::Write as _;
 use std::time::Instant;
 
 use anyhow::{Result, anyhow};
@@ -106,20 +107,11 @@ fn stream(domains: &[String]) -> Vec<u8> {
     for (i, d) in domains.iter().enumerate() {
         let stamp = malhost::event::time::format_ms(start + i as i64 * 1000);
         let _ = writeln!(
-            Lines(&mut out),
+            out,
             r#"{{"@timestamp":"{stamp}","source.ip":"10.9.0.1","url.full":"http://www.{d}/index.html","http.request.method":"GET","user_agent.original":"bench"}}"#
         );
     }
     out
-}
-
-struct Lines<'a>(&'a mut Vec<u8>);
-
-impl std::fmt::Write for Lines<'_> {
-    fn write_str(&mut self, s: &str) -> std::fmt::Result {
-        self.0.extend_from_slice(s.as_bytes());
-        Ok(())
-    }
 }
 
 /// The config: the rare-destination rules on (they fill the destination table), room for
@@ -135,27 +127,12 @@ fn config(seed: Option<u64>, n: usize) -> Vec<u8> {
     serde_json::to_vec(&v).unwrap_or_default()
 }
 
-fn batches(data: &[u8], lines: usize) -> Vec<&[u8]> {
-    let mut out = Vec::new();
-    let mut start = 0;
-    for (n, (i, _)) in data.iter().enumerate().filter(|(_, b)| **b == b'\n').enumerate() {
-        if (n + 1) % lines == 0 {
-            out.push(&data[start..=i]);
-            start = i + 1;
-        }
-    }
-    if start < data.len() {
-        out.push(&data[start..]);
-    }
-    out
-}
-
 fn run_native(cfg: &[u8], data: &[u8], lines: usize) -> Result<f64> {
     let mut det = malhost::Detector::new(malhost::Config::from_json(cfg).map_err(|e| anyhow!("config: {e}"))?);
     det.set_host_seed(random_seed());
     let mut out = Vec::with_capacity(1 << 20);
     let t = Instant::now();
-    for b in batches(data, lines) {
+    for b in crate::bench::split_batches(data, lines) {
         out.clear();
         det.process_batch(b, &mut out);
     }
@@ -166,7 +143,7 @@ fn run_wasm(rt: &Runtime, limits: Limits, cfg: &[u8], data: &[u8], lines: usize)
     let mut g = Guest::new(rt, limits)?;
     g.configure(cfg).map_err(|e| anyhow!("{e}"))?.map_err(|e| anyhow!("config rejected: {e}"))?;
     let t = Instant::now();
-    for b in batches(data, lines) {
+    for b in crate::bench::split_batches(data, lines) {
         g.process_into(b, &mut |_| {}).map_err(|e| anyhow!("{e}"))?;
     }
     Ok(t.elapsed().as_secs_f64())

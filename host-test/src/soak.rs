@@ -12,6 +12,7 @@ use std::path::Path;
 
 use anyhow::{Result, anyhow};
 use plotters::coord::Shift;
+use plotters::coord::types::RangedCoordf64;
 use plotters::prelude::*;
 use serde::{Deserialize, Serialize};
 
@@ -133,6 +134,34 @@ const MAIL_TEMPLATES: [&str; 2] = [
     r#"{"@timestamp":"@STAMP@","event":{"dataset":"mail"},"email":{"message_id":"soak-att-@ID@@example.net","subject":"Invoice","from":{"address":["billing@partner.example"]},"to":{"address":["staff@yourcorp.example"]},"headers":{"from":"Billing <billing@partner.example>"},"attachments":[{"file":{"name":"invoice.pdf.exe"}}]}}"#,
 ];
 
+/// One panel: a caption, axes from 0 to `x_max` (millions of events) and to `y_max`, and
+/// its mesh drawn; labels only when a font is available.
+fn panel<'a, DB: DrawingBackend + 'a>(
+    area: &'a DrawingArea<DB, Shift>,
+    caption: &str,
+    y_desc: &str,
+    x_max: f64,
+    y_max: f64,
+    text: bool,
+) -> Result<ChartContext<'a, DB, Cartesian2d<RangedCoordf64, RangedCoordf64>>>
+where
+    DB::ErrorType: 'static,
+{
+    let e = |e: DrawingAreaErrorKind<DB::ErrorType>| anyhow!("{e}");
+    let mut b = ChartBuilder::on(area);
+    b.margin(15);
+    if text {
+        b.caption(caption, ("sans-serif", 18)).x_label_area_size(35).y_label_area_size(55);
+    }
+    let mut chart = b.build_cartesian_2d(0.0..x_max, 0.0..y_max).map_err(e)?;
+    let mut mesh = chart.configure_mesh();
+    if text {
+        mesh.x_desc("events replayed (millions)").y_desc(y_desc);
+    }
+    mesh.draw().map_err(e)?;
+    Ok(chart)
+}
+
 fn draw<DB: DrawingBackend>(root: DrawingArea<DB, Shift>, s: &[Sample], text: bool) -> Result<()>
 where
     DB::ErrorType: 'static,
@@ -143,17 +172,7 @@ where
     let x_max = s.last().map_or(1.0, |l| l.lines as f64 / 1e6).max(1.0);
     let mib = |b: u64| b as f64 / 1_048_576.0;
     let y_mem = s.iter().map(|x| mib(x.guest_memory_bytes.max(x.host_rss_bytes))).fold(1.0, f64::max) * 1.15;
-    let mut b = ChartBuilder::on(&top);
-    b.margin(15);
-    if text {
-        b.caption("memory over the soak run", ("sans-serif", 18)).x_label_area_size(35).y_label_area_size(55);
-    }
-    let mut chart = b.build_cartesian_2d(0.0..x_max, 0.0..y_mem).map_err(e)?;
-    let mut mesh = chart.configure_mesh();
-    if text {
-        mesh.x_desc("events replayed (millions)").y_desc("MiB");
-    }
-    mesh.draw().map_err(e)?;
+    let mut chart = panel(&top, "memory over the soak run", "MiB", x_max, y_mem, text)?;
     let series: [(&str, RGBColor, fn(&Sample) -> u64); 2] =
         [("module linear memory", BLUE, |x| x.guest_memory_bytes), ("host process RSS", RED, |x| x.host_rss_bytes)];
     for (label, colour, get) in series {
@@ -173,17 +192,7 @@ where
         .map(|w| (w[1].lines as f64 / 1e6, (w[1].lines - w[0].lines) as f64 / ((w[1].elapsed_ms - w[0].elapsed_ms) as f64 / 1e3) / 1e3))
         .collect();
     let y_rate = rates.iter().map(|r| r.1).fold(1.0, f64::max) * 1.15;
-    let mut b = ChartBuilder::on(&bottom);
-    b.margin(15);
-    if text {
-        b.caption("throughput between samples", ("sans-serif", 18)).x_label_area_size(35).y_label_area_size(55);
-    }
-    let mut chart = b.build_cartesian_2d(0.0..x_max, 0.0..y_rate).map_err(e)?;
-    let mut mesh = chart.configure_mesh();
-    if text {
-        mesh.x_desc("events replayed (millions)").y_desc("thousand events/s");
-    }
-    mesh.draw().map_err(e)?;
+    let mut chart = panel(&bottom, "throughput between samples", "thousand events/s", x_max, y_rate, text)?;
     chart.draw_series(LineSeries::new(rates, GREEN.stroke_width(2))).map_err(e)?;
     root.present().map_err(e)?;
     Ok(())

@@ -21,10 +21,12 @@ use crate::detector::Stats;
 /// SipHash-1-3 instead of ahash, so a format-1 document's keys cannot be read).
 pub const SNAPSHOT_FORMAT: u32 = 2;
 
-/// The document as written: the same fields as [`Snapshot`], borrowing the state instead of
-/// copying it, so taking a snapshot needs memory for the JSON text only.
-#[derive(Serialize)]
-pub struct SnapshotOut<'a> {
+/// The document, generic over how it holds the tables: owned when read ([`Snapshot`]), borrowed
+/// from the live state when written ([`SnapshotOut`], so taking a snapshot needs memory for
+/// the JSON text only). One field list for both, so they cannot drift apart.
+#[derive(Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct SnapshotDoc<H, D, M> {
     /// [`SNAPSHOT_FORMAT`].
     pub malhost_snapshot: u32,
     /// The `hash_seed` the keys were hashed with.
@@ -32,39 +34,21 @@ pub struct SnapshotOut<'a> {
     /// Counters so far.
     pub stats: Stats,
     /// Hosts, least recently seen first.
-    pub hosts: Vec<(&'a IpAddr, &'a HostState)>,
+    pub hosts: Vec<H>,
     /// Hosts evicted so far.
     pub host_evictions: u64,
     /// Destinations with their hosts, least recently seen first.
-    pub destinations: Vec<(&'a u64, &'a Reach)>,
+    pub destinations: Vec<D>,
     /// Destinations evicted so far.
     pub destination_evictions: u64,
     /// Message ids that alerted (hash, rule bits), least recently seen first.
-    pub messages: Vec<(&'a u64, &'a u8)>,
+    pub messages: Vec<M>,
     /// Message ids forgotten so far.
     pub message_evictions: u64,
 }
 
 /// The document as read.
-#[derive(Serialize, Deserialize)]
-#[serde(deny_unknown_fields)]
-pub struct Snapshot {
-    /// [`SNAPSHOT_FORMAT`].
-    pub malhost_snapshot: u32,
-    /// The `hash_seed` the keys were hashed with.
-    pub hash_seed: u64,
-    /// Counters so far.
-    pub stats: Stats,
-    /// Hosts, least recently seen first.
-    pub hosts: Vec<(IpAddr, HostState)>,
-    /// Hosts evicted so far.
-    pub host_evictions: u64,
-    /// Destinations with their hosts, least recently seen first.
-    pub destinations: Vec<(u64, Reach)>,
-    /// Destinations evicted so far.
-    pub destination_evictions: u64,
-    /// Message ids that alerted (hash, rule bits), least recently seen first.
-    pub messages: Vec<(u64, u8)>,
-    /// Message ids forgotten so far.
-    pub message_evictions: u64,
-}
+pub type Snapshot = SnapshotDoc<(IpAddr, HostState), (u64, Reach), (u64, u8)>;
+
+/// The document as written, borrowing the state.
+pub type SnapshotOut<'a> = SnapshotDoc<(&'a IpAddr, &'a HostState), (&'a u64, &'a Reach), (&'a u64, &'a u8)>;
