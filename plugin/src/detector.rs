@@ -215,7 +215,10 @@ impl Detector {
     /// `hash_seed` hashes with seed 0, a key anyone can read in this source: hosts that face
     /// attacker-shaped logs give the detector a secret random seed.
     pub fn new(config: Config) -> Self {
-        let (hosts, dests, messages) = Self::empty_tables(&config, config.hash_seed.unwrap_or(0));
+        let seed = config.hash_seed.unwrap_or(0);
+        let hosts = HostTable::new(config.state.max_hosts, seed);
+        let dests = Self::destination_table(&config, seed);
+        let messages = SeenMessages::new(config.state.max_messages, crate::state::seeded(seed));
         Detector {
             host_seed: 0,
             config,
@@ -251,18 +254,14 @@ impl Detector {
         }
     }
 
-    /// Empty tables hashed with the seed in force.
+    /// Empty tables hashed with the seed in force. One table at a time, so that each old one
+    /// is freed before the next new one is allocated (they reserve their index arrays up
+    /// front, and a module under a tight memory limit must not hold two sets at once).
     fn reset_state(&mut self) {
-        (self.hosts, self.dests, self.messages) = Self::empty_tables(&self.config, self.hash_seed());
-    }
-
-    /// The state's tables, empty, sized by `config` and hashed with `seed`.
-    fn empty_tables(config: &Config, seed: u64) -> (HostTable, DestinationTable, SeenMessages) {
-        (
-            HostTable::new(config.state.max_hosts, seed),
-            Self::destination_table(config, seed),
-            SeenMessages::new(config.state.max_messages, crate::state::seeded(seed)),
-        )
+        let (c, seed) = (&self.config, self.hash_seed());
+        self.hosts = HostTable::new(c.state.max_hosts, seed);
+        self.dests = Self::destination_table(c, seed);
+        self.messages = SeenMessages::new(c.state.max_messages, crate::state::seeded(seed));
     }
 
     /// The config in force.
