@@ -377,13 +377,18 @@ impl Default for RawState {
 struct RawLimits {
     #[serde(default = "d_max_line")]
     max_line_bytes: PositiveInt,
+    #[serde(default = "d_max_future")]
+    max_future: Duration,
 }
 fn d_max_line() -> PositiveInt {
     PositiveInt::new(1 << 20)
 }
+fn d_max_future() -> Duration {
+    Duration::secs(2 * 86_400)
+}
 impl Default for RawLimits {
     fn default() -> Self {
-        RawLimits { max_line_bytes: d_max_line() }
+        RawLimits { max_line_bytes: d_max_line(), max_future: d_max_future() }
     }
 }
 
@@ -761,6 +766,43 @@ pub struct StateLimits {
     pub max_messages: usize,
 }
 
+/// Largest `state.max_hosts`, `max_destinations` and `max_messages`.
+pub const MAX_TABLE_ENTRIES: u32 = 1 << 24;
+/// Largest `state.max_keys_per_host`.
+pub const MAX_KEYS_PER_HOST: u32 = 1 << 16;
+/// The module's address space (wasm32): state that cannot fit in it is refused.
+pub const ADDRESS_SPACE_BYTES: u64 = 4 << 30;
+
+/// What the state can grow to under a config, in bytes (estimates from measured costs: a
+/// tracked host with a little state of each rule about 330 B; a counted destination about
+/// 130 B plus 8 B per host it remembers; a remembered message about 120 B; one more key of one
+/// host in every keyed collection — deny window, dedup log, learned-list windows, beacon
+/// track, off-hours period — about 350 B).
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub struct MemoryEstimate {
+    /// Every table full (hosts, destinations, messages), each host with a little state.
+    pub tables_full: u64,
+    /// Besides, every host at `max_keys_per_host` in every rule: the ceiling, far above what
+    /// real traffic reaches, since windows and dedup periods expire keys.
+    pub every_key_full: u64,
+}
+
+impl StateLimits {
+    /// The memory the state can take under these limits, with destinations remembering
+    /// `keep_per_destination` hosts each.
+    pub fn memory_estimate(&self, keep_per_destination: u64) -> MemoryEstimate {
+        const HOST: u64 = 330;
+        const DESTINATION: u64 = 130;
+        const MESSAGE: u64 = 120;
+        const KEY: u64 = 350;
+        let tables_full = self.max_hosts as u64 * HOST
+            + self.max_destinations as u64 * (DESTINATION + 8 * keep_per_destination)
+            + self.max_messages as u64 * MESSAGE;
+        let every_key_full = tables_full + self.max_hosts as u64 * self.max_keys_per_host as u64 * KEY;
+        MemoryEstimate { tables_full, every_key_full }
+    }
+}
+
 /// `rules.fw_outbound_deny`, compiled.
 #[derive(Clone, Debug)]
 pub struct OutboundDenyConfig {
@@ -1027,6 +1069,9 @@ pub struct Config {
     pub state: StateLimits,
     /// Lines longer than this become error records.
     pub max_line_bytes: usize,
+    /// Event times further than this ahead of the host's clock are not used by the rules
+    /// over time (`limits.max_future`; no check without a host clock).
+    pub max_future_ms: i64,
     /// `None` when disabled.
     pub fw_outbound_deny: Option<OutboundDenyConfig>,
     /// `None` when disabled.
@@ -1111,12 +1156,32 @@ impl Config {
                 }
             }
         }
+        for (name, v, max) in [
+            ("max_hosts", raw.state.max_hosts, MAX_TABLE_ENTRIES),
+            ("max_keys_per_host", raw.state.max_keys_per_host, MAX_KEYS_PER_HOST),
+            ("max_destinations", raw.state.max_destinations, MAX_TABLE_ENTRIES),
+            ("max_messages", raw.state.max_messages, MAX_TABLE_ENTRIES),
+        ] {
+            if v.get() > max {
+                return Err(err(&format!("state.{name}"), format!("expected at most {max}, found {}", v.get())));
+            }
+        }
         let state = StateLimits {
             max_hosts: raw.state.max_hosts.get() as usize,
             max_keys_per_host: raw.state.max_keys_per_host.get() as usize,
             max_destinations: raw.state.max_destinations.get() as usize,
             max_messages: raw.state.max_messages.get() as usize,
         };
+        let full = state.memory_estimate(u64::from(raw.rare_destinations.max_hosts.get()) + 1).tables_full;
+        if full > ADDRESS_SPACE_BYTES {
+            return Err(err(
+                "state",
+                format!(
+                    "full tables would take about {} MiB, more than the module's 4 GiB address space: lower max_hosts, max_destinations or max_messages",
+                    full >> 20
+                ),
+            ));
+        }
 
         let d = raw.rules.fw_outbound_deny;
         let fw_outbound_deny = if d.enabled {
@@ -1366,6 +1431,7 @@ impl Config {
             hash_seed: raw.hash_seed,
             state,
             max_line_bytes: raw.limits.max_line_bytes.get() as usize,
+            max_future_ms: raw.limits.max_future.ms,
             fw_outbound_deny,
             fw_c2_ip,
             learned_lists,

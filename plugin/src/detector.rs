@@ -53,6 +53,8 @@ pub struct Detector {
     scratch: Vec<u8>,
     stats: Stats,
     normalising: bool,
+    /// The host's wall clock, ms, if it gave one ([`Detector::set_clock`]).
+    clock_ms: Option<i64>,
 }
 
 impl Default for Detector {
@@ -113,6 +115,89 @@ mod snapshot_tests {
         }
     }
 
+    /// Edits a snapshot document the way a tamperer or a corrupted file might: every number
+    /// (but the format and seed) may become an extreme, every array may be reversed, cut or
+    /// have an element repeated. `choices` drives the edits, one draw per node.
+    fn tamper(v: &mut serde_json::Value, choices: &mut impl Iterator<Item = u8>, depth: usize) {
+        use serde_json::Value;
+        let c = choices.next().unwrap_or(0);
+        match v {
+            Value::Number(_) if depth > 1 => {
+                let extremes = [serde_json::json!(i64::MAX), serde_json::json!(i64::MIN), serde_json::json!(u64::MAX), serde_json::json!(-1), serde_json::json!(0), serde_json::json!(255), serde_json::json!(u32::MAX)];
+                if c % 3 == 0 {
+                    *v = extremes[usize::from(c / 3) % extremes.len()].clone();
+                }
+            }
+            Value::Array(a) => {
+                match c % 5 {
+                    0 => a.reverse(),
+                    1 if !a.is_empty() => {
+                        let e = a[usize::from(c) % a.len()].clone();
+                        a.extend(std::iter::repeat_n(e, 40));
+                    }
+                    2 => a.truncate(a.len() / 2),
+                    _ => {}
+                }
+                for e in a {
+                    tamper(e, choices, depth + 1);
+                }
+            }
+            Value::Object(o) => {
+                for (_, e) in o.iter_mut() {
+                    tamper(e, choices, depth + 1);
+                }
+            }
+            _ => {}
+        }
+    }
+
+    proptest::proptest! {
+        #![proptest_config(proptest::prelude::ProptestConfig::with_cases(64))]
+        /// A snapshot that restore accepts can never make a later event fail, however it was
+        /// edited (natively, with overflow checks on, a failure is a panic: a trap in the module).
+        #[test]
+        fn a_tampered_snapshot_is_refused_or_repaired(choices in proptest::collection::vec(proptest::prelude::any::<u8>(), 64..2048), cut in 1usize..40) {
+            let input = stream();
+            let lines: Vec<&[u8]> = input.split_inclusive(|&b| b == b'\n').collect();
+            let cut = cut.min(lines.len() - 1);
+            let mut a = Detector::new(Config::from_json(CONFIG).unwrap());
+            let mut out = Vec::new();
+            a.process_batch(&lines[..cut].concat(), &mut out);
+            let mut doc: serde_json::Value = serde_json::from_slice(&a.snapshot()).unwrap();
+            tamper(&mut doc, &mut choices.into_iter().cycle(), 0);
+            let mut b = Detector::new(Config::from_json(CONFIG).unwrap());
+            if b.restore(&serde_json::to_vec(&doc).unwrap()).is_ok() {
+                b.process_batch(&lines[cut..].concat(), &mut out);
+                b.process_batch(&input, &mut out);
+                let _ = b.snapshot();
+            }
+        }
+    }
+
+    #[test]
+    fn an_unsorted_deny_window_in_a_snapshot_is_sorted_on_restore() {
+        // The audit's case: reversed deny-window items used to underflow an index on the
+        // host's next deny.
+        let deny = |t: i64| format!(r#"{{"@timestamp":{t},"event.action":"deny","source.ip":"10.0.0.1","destination.ip":"203.0.113.9","destination.port":445,"network.transport":"tcp"}}"#);
+        let mut a = Detector::new(Config::from_json(br#"{"rules":{"fw_outbound_deny":{"min_count":50,"watched_ports":[445]}}}"#).unwrap());
+        let mut out = Vec::new();
+        for t in 0..6 {
+            a.process_line(deny(1_714_557_600 + t * 10).as_bytes(), &mut out);
+        }
+        let mut doc: serde_json::Value = serde_json::from_slice(&a.snapshot()).unwrap();
+        let items = doc["hosts"][0][1]["deny"]["hits"]["items"].as_array_mut().unwrap();
+        assert_eq!(items.len(), 6);
+        items.reverse();
+        let mut b = Detector::new(Config::from_json(br#"{"rules":{"fw_outbound_deny":{"min_count":50,"watched_ports":[445]}}}"#).unwrap());
+        b.restore(&serde_json::to_vec(&doc).unwrap()).unwrap();
+        let again: serde_json::Value = serde_json::from_slice(&b.snapshot()).unwrap();
+        let times: Vec<i64> = again["hosts"][0][1]["deny"]["hits"]["items"].as_array().unwrap().iter().map(|h| h["ts"].as_i64().unwrap()).collect();
+        assert!(times.is_sorted(), "restore sorted the window: {times:?}");
+        let deny = deny(1_714_557_600 + 25);
+        let deny = deny.as_bytes();
+        b.process_line(deny, &mut out);
+    }
+
     fn list_config(ports: &[&str]) -> Vec<u8> {
         let values: Vec<String> = ports.iter().map(|p| format!(r#"{{"value":"{p}","m":5,"n":0,"pm":0.5,"pl":0.0}}"#)).collect();
         format!(
@@ -159,7 +244,7 @@ mod snapshot_tests {
         let before = b.snapshot();
         assert!(b.restore(&snap).unwrap_err().contains("hash_seed"));
         assert!(b.restore(b"{}").unwrap_err().starts_with("not a malhost snapshot"));
-        let v1 = String::from_utf8(snap).unwrap().replacen("\"malhost_snapshot\":2", "\"malhost_snapshot\":1", 1);
+        let v1 = String::from_utf8(snap).unwrap().replacen("\"malhost_snapshot\":3", "\"malhost_snapshot\":1", 1);
         let mut c = Detector::new(Config::from_json(CONFIG).unwrap());
         assert!(c.restore(v1.as_bytes()).unwrap_err().contains("format 1"), "ahash-era keys");
         assert_eq!(b.snapshot(), before);
@@ -229,6 +314,7 @@ impl Detector {
             scratch: Vec::new(),
             stats: Stats::default(),
             normalising: false,
+            clock_ms: None,
         }
     }
 
@@ -262,6 +348,13 @@ impl Detector {
         self.hosts = HostTable::new(c.state.max_hosts, seed);
         self.dests = Self::destination_table(c, seed);
         self.messages = SeenMessages::new(c.state.max_messages, crate::state::seeded(seed));
+    }
+
+    /// The host's wall clock, ms since the Unix epoch: event times more than
+    /// `limits.max_future` after it are not used by the rules over time. Hosts set it before
+    /// each batch; without it no event time is refused for being in the future.
+    pub fn set_clock(&mut self, now_ms: i64) {
+        self.clock_ms = Some(now_ms);
     }
 
     /// The config in force.
@@ -322,65 +415,77 @@ impl Detector {
         }
     }
 
-    /// Processes newline-separated events (a trailing newline is optional; `\r\n` works too),
-    /// appending output lines to `out`.
+    /// Processes a batch of events, one per line ([`crate::event::framing`]: `\n`, `\r\n` or
+    /// a lone `\r` ends a line), appending output lines to `out`.
     pub fn process_batch(&mut self, batch: &[u8], out: &mut Vec<u8>) {
-        let mut start = 0;
-        for end in memchr::memchr_iter(b'\n', batch) {
-            self.process_line(&batch[start..end], out);
-            start = end + 1;
-        }
-        if start < batch.len() {
-            self.process_line(&batch[start..], out);
+        for line in crate::event::framing::lines(batch) {
+            self.process_line(line, out);
         }
     }
 
-    /// Processes one line (without its terminator), appending its output lines to `out`.
-    pub fn process_line(&mut self, line: &[u8], out: &mut Vec<u8>) {
-        let line = line.strip_suffix(b"\r").unwrap_or(line);
-        if line.iter().all(u8::is_ascii_whitespace) {
-            return;
+    /// [`Detector::process_batch`], also pushing to `frames` how many output lines each
+    /// non-blank input line produced (its event line and its alerts), so that a host can check
+    /// that every record was answered.
+    pub fn process_batch_framed(&mut self, batch: &[u8], out: &mut Vec<u8>, frames: &mut Vec<u32>) {
+        for line in crate::event::framing::lines(batch) {
+            let n = self.process_line(line, out);
+            if n > 0 {
+                frames.push(n);
+            }
         }
-        self.stats.lines += 1;
+    }
+
+    /// Processes one line (without its terminator), appending its output lines to `out`;
+    /// returns how many lines it wrote: 0 for a blank line, else 1 plus its alerts.
+    pub fn process_line(&mut self, line: &[u8], out: &mut Vec<u8>) -> u32 {
+        let line = line.strip_suffix(b"\r").unwrap_or(line);
+        let Some(line) = crate::event::framing::content(line) else { return 0 };
+        self.stats.lines = self.stats.lines.saturating_add(1);
         if line.len() > self.config.max_line_bytes {
-            self.stats.input_errors += 1;
+            self.stats.input_errors = self.stats.input_errors.saturating_add(1);
             let msg = format!(
                 "line of {} bytes exceeds limits.max_line_bytes ({})",
                 line.len(),
                 self.config.max_line_bytes
             );
-            return output::write_input_error(out, line, "malhost.input", &msg);
+            output::write_input_error(out, line, "malhost.input", &msg);
+            return 1;
         }
-        let ev = match Event::parse(line) {
+        let mut ev = match Event::parse(line) {
             Ok(ev) => ev,
             Err(msg) => {
-                self.stats.input_errors += 1;
-                return output::write_input_error(out, line, "malhost.input", &msg);
+                self.stats.input_errors = self.stats.input_errors.saturating_add(1);
+                output::write_input_error(out, line, "malhost.input", &msg);
+                return 1;
             }
         };
         if !self.normalising && !self.config.raw_messages.0.is_empty() && ev.source_kind() == crate::event::SourceKind::Other {
             if let Some(normalised) = self.normalise_raw(line, &ev) {
                 drop(ev);
-                self.stats.lines -= 1;
+                self.stats.lines = self.stats.lines.saturating_sub(1);
                 return self.process_normalised(&normalised, out);
             }
+        }
+        if let Some(now) = self.clock_ms {
+            ev.set_clock(now, self.config.max_future_ms);
         }
         self.ann.clear();
         rules::run_all(&ev, &self.config, &mut self.hosts, &mut self.dests, &mut self.messages, &mut self.ann);
         if self.ann.changes_event() {
-            self.stats.enriched += 1;
+            self.stats.enriched = self.stats.enriched.saturating_add(1);
             if !self.ann.field_errors.is_empty() {
-                self.stats.field_errors += 1;
+                self.stats.field_errors = self.stats.field_errors.saturating_add(1);
             }
             output::write_enriched(out, line, &ev, &self.ann, &mut self.scratch);
         } else {
-            self.stats.passed_through += 1;
+            self.stats.passed_through = self.stats.passed_through.saturating_add(1);
             output::write_passthrough(out, line);
         }
         for a in &self.ann.alerts {
             output::write_alert(out, a);
         }
-        self.stats.alerts += self.ann.alerts.len() as u64;
+        self.stats.alerts = self.stats.alerts.saturating_add(self.ann.alerts.len() as u64);
+        1 + self.ann.alerts.len() as u32
     }
 
     /// An event of no known source whose `message` one of `raw_messages.formats` reads: the
@@ -404,11 +509,12 @@ impl Detector {
 
     /// Processes an event rewritten by [`Detector::normalise_raw`] (it always comes out
     /// rewritten, so that the fields the rules read are in the output).
-    fn process_normalised(&mut self, line: &[u8], out: &mut Vec<u8>) {
+    fn process_normalised(&mut self, line: &[u8], out: &mut Vec<u8>) -> u32 {
         // Once: a rewritten event is not read as a raw message again.
         self.normalising = true;
-        self.process_line(line, out);
+        let n = self.process_line(line, out);
         self.normalising = false;
+        n
     }
 
     /// End of input. No firewall rule holds alerts back, so nothing is written today; rules
@@ -464,7 +570,12 @@ impl Detector {
             self.host_seed = doc.hash_seed;
         }
         let (c, seed) = (&self.config, doc.hash_seed);
-        self.hosts = HostTable::import(c.state.max_hosts, seed, doc.hosts, doc.host_evictions);
+        // The document may have been edited: every invariant is restored before use.
+        let mut hosts = doc.hosts;
+        for (_, st) in &mut hosts {
+            st.repair(c.state.max_keys_per_host);
+        }
+        self.hosts = HostTable::import(c.state.max_hosts, seed, hosts, doc.host_evictions);
         let mut dests = Self::destination_table(c, seed);
         dests.import(doc.destinations, doc.destination_evictions);
         self.dests = dests;

@@ -14,6 +14,7 @@ use crate::ABI_VERSION;
 pub struct CoreAbi {
     detector: Detector,
     out: Vec<u8>,
+    frames: Vec<u32>,
 }
 
 #[derive(Serialize)]
@@ -63,10 +64,39 @@ impl CoreAbi {
         self.detector.set_host_seed(seed);
     }
 
+    /// The host's wall clock, ms since the Unix epoch (`malhost_set_clock`).
+    pub fn set_clock(&mut self, now_ms: i64) {
+        self.detector.set_clock(now_ms);
+    }
+
     /// Processes a batch of newline-separated events; returns the output lines.
     pub fn process(&mut self, batch: &[u8]) -> &[u8] {
         self.out.clear();
         self.detector.process_batch(batch, &mut self.out);
+        &self.out
+    }
+
+    /// [`CoreAbi::process`] with the framing a host checks the contract by: a little-endian
+    /// `u32` count of records (non-blank input lines), that many `u32` counts of the output
+    /// lines each record produced (at least 1: its event line, then its alerts), then the
+    /// output lines themselves.
+    pub fn process_framed(&mut self, batch: &[u8]) -> &[u8] {
+        self.frames.clear();
+        self.out.clear();
+        let n = crate::event::framing::records(batch);
+        // The header's size is known up front; it is filled in once the lines are written.
+        self.out.resize(4 * (n + 1), 0);
+        self.detector.process_batch_framed(batch, &mut self.out, &mut self.frames);
+        if self.frames.len() != n {
+            // Cannot happen (the detector answers every record); a header that does not add up
+            // makes the host treat the call as failed rather than trust it.
+            self.out.clear();
+            return &self.out;
+        }
+        self.out[..4].copy_from_slice(&(n as u32).to_le_bytes());
+        for (i, f) in self.frames.iter().enumerate() {
+            self.out[4 * (i + 1)..4 * (i + 2)].copy_from_slice(&f.to_le_bytes());
+        }
         &self.out
     }
 
@@ -106,6 +136,21 @@ impl CoreAbi {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn framed_output_counts_the_lines_of_every_record() {
+        let mut abi = CoreAbi::default();
+        abi.configure(br#"{"hash_seed":1,"rules":{"fw_outbound_deny":{"min_count":2}}}"#);
+        let deny = r#"{"@timestamp":1714557600,"event.action":"deny","source.ip":"10.0.0.5","destination.ip":"203.0.113.9","destination.port":80,"network.transport":"tcp"}"#;
+        let batch = format!("{deny}\n\n\u{FEFF}{deny}\r\nnot json\r");
+        let framed = abi.process_framed(batch.as_bytes()).to_vec();
+        let word = |i: usize| u32::from_le_bytes(framed[4 * i..4 * i + 4].try_into().unwrap());
+        assert_eq!(word(0), 3, "three records: the blank line is none");
+        assert_eq!([word(1), word(2), word(3)], [1, 2, 1], "the second deny raised an alert");
+        let lines = &framed[16..];
+        assert_eq!(lines.iter().filter(|b| **b == b'\n').count(), 4);
+        assert!(String::from_utf8_lossy(lines).contains("malhost.input"));
+    }
 
     #[test]
     fn rejected_config_keeps_the_previous_one() {

@@ -4,17 +4,69 @@
 //! low 32 bits, pointing into a buffer the module owns until the next call. Nothing here
 //! traps on any input bytes: allocation failure returns 0, and the detector turns bad input
 //! into error records.
+//!
+//! A trap (out of memory, a bug) ends a call half-way, and the next call would find the state
+//! half-changed. Each state lives in a [`Slot`] that is marked busy for the length of a call:
+//! a call that finds it still busy knows the previous one trapped. The core ABI then answers
+//! nothing (length 0, which a host that checks the contract treats as a failed call and
+//! re-instantiates); the Fluent Bit filter, whose host reuses the instance after a trap,
+//! starts again from a fresh state and says so in the record.
 
 use std::alloc::{Layout, alloc, dealloc};
-use std::cell::RefCell;
+use std::cell::{Cell, UnsafeCell};
 
 use super::core::CoreAbi;
 use super::fluentbit::FluentBitFilter;
 
-thread_local! {
-    static ABI: RefCell<CoreAbi> = RefCell::new(CoreAbi::with_host_entropy());
-    static FLUENT_BIT: RefCell<Option<FluentBitFilter>> = const { RefCell::new(None) };
+/// A state owned by the module and entered by one export call at a time.
+struct Slot<T> {
+    value: UnsafeCell<Option<T>>,
+    busy: Cell<bool>,
 }
+
+/// Why a slot could not be entered normally.
+enum Entry {
+    /// The slot is fine.
+    Clean,
+    /// A previous call trapped inside it; its value was abandoned.
+    AfterTrap,
+}
+
+impl<T> Slot<T> {
+    const fn new() -> Self {
+        Slot { value: UnsafeCell::new(None), busy: Cell::new(false) }
+    }
+
+    /// Runs `f` on the value, made by `init` if there is none. After a trap the old value is
+    /// leaked, not dropped (its invariants may be broken half-way) and `init` makes a new one
+    /// only when `renew` is set; otherwise `None` is returned.
+    fn enter<R>(&self, renew: bool, init: impl FnOnce() -> T, f: impl FnOnce(&mut T, Entry) -> R) -> Option<R> {
+        let entry = if self.busy.replace(true) {
+            if !renew {
+                return None;
+            }
+            // SAFETY: wasm32 is single-threaded and the call that set `busy` is gone (it
+            // trapped): nothing else refers to the value.
+            std::mem::forget(unsafe { (*self.value.get()).take() });
+            Entry::AfterTrap
+        } else {
+            Entry::Clean
+        };
+        // SAFETY: `busy` is set, so no other call is inside; exports are not re-entrant.
+        let slot = unsafe { &mut *self.value.get() };
+        let value = slot.get_or_insert_with(init);
+        let r = f(value, entry);
+        self.busy.set(false);
+        Some(r)
+    }
+}
+
+// SAFETY: the module is single-threaded (wasm32 without threads); `Slot` is only used in the
+// statics below.
+unsafe impl<T> Sync for Slot<T> {}
+
+static ABI: Slot<CoreAbi> = Slot::new();
+static FLUENT_BIT: Slot<FluentBitFilter> = Slot::new();
 
 fn pack(bytes: &[u8]) -> u64 {
     ((bytes.as_ptr() as usize as u64) << 32) | bytes.len() as u64
@@ -30,11 +82,10 @@ unsafe fn input<'a>(ptr: u32, len: u32) -> &'a [u8] {
     unsafe { std::slice::from_raw_parts(ptr as usize as *const u8, len as usize) }
 }
 
+/// Runs a core ABI call; 0 (no result) when a previous call trapped: the host must discard
+/// this instance.
 fn with_abi(f: impl FnOnce(&mut CoreAbi) -> u64) -> u64 {
-    ABI.with(|a| match a.try_borrow_mut() {
-        Ok(mut abi) => f(&mut abi),
-        Err(_) => 0,
-    })
+    ABI.enter(false, CoreAbi::with_host_entropy, |a, _| f(a)).unwrap_or(0)
 }
 
 /// ABI version implemented by this module.
@@ -90,6 +141,17 @@ pub extern "C" fn malhost_seed(seed: u64) -> u32 {
     }) as u32
 }
 
+/// The host's wall clock, ms since the Unix epoch: event times more than `limits.max_future`
+/// after it are not used by the rules over time. Call it before each batch (the module has no
+/// clock of its own). Returns 1, or 0 if a previous call trapped.
+#[unsafe(no_mangle)]
+pub extern "C" fn malhost_set_clock(now_ms: i64) -> u32 {
+    with_abi(|a| {
+        a.set_clock(now_ms);
+        1
+    }) as u32
+}
+
 /// Processes a batch of newline-separated events; returns the output lines.
 ///
 /// # Safety
@@ -99,6 +161,18 @@ pub unsafe extern "C" fn malhost_process(ptr: u32, len: u32) -> u64 {
     // SAFETY: forwarded contract.
     let bytes = unsafe { input(ptr, len) };
     with_abi(|a| pack(a.process(bytes)))
+}
+
+/// [`malhost_process`] with a header that frames the output by record (`schemas/ABI.md`):
+/// what a host checks "one output line per input line" with.
+///
+/// # Safety
+/// See [`input`].
+#[unsafe(no_mangle)]
+pub unsafe extern "C" fn malhost_process_framed(ptr: u32, len: u32) -> u64 {
+    // SAFETY: forwarded contract.
+    let bytes = unsafe { input(ptr, len) };
+    with_abi(|a| pack(a.process_framed(bytes)))
 }
 
 /// End of input; returns the lines held back until then.
@@ -142,8 +216,12 @@ pub unsafe extern "C" fn malhost_filter(tag_ptr: u32, tag_len: u32, time_sec: u3
     let tag = unsafe { input(tag_ptr, tag_len) };
     // SAFETY: forwarded contract.
     let record = (rec_ptr != 0).then(|| unsafe { input(rec_ptr, rec_len) });
-    FLUENT_BIT.with(|f| match f.try_borrow_mut() {
-        Ok(mut slot) => slot.get_or_insert_with(FluentBitFilter::default).filter(tag, u64::from(time_sec), time_nsec, record).as_ptr() as usize as u32,
-        Err(_) => 0,
-    })
+    FLUENT_BIT
+        .enter(true, FluentBitFilter::default, |f, entry| {
+            if let Entry::AfterTrap = entry {
+                f.note_restart_after_trap();
+            }
+            f.filter(tag, u64::from(time_sec), time_nsec, record).as_ptr() as usize as u32
+        })
+        .unwrap_or(0)
 }

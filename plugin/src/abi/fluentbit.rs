@@ -44,7 +44,13 @@ pub struct FluentBitFilter {
     out: Vec<u8>,
     lines: Vec<u8>,
     record: Vec<u8>,
+    /// Set when this filter replaced one that trapped: the next record says so.
+    restarted: bool,
 }
+
+/// What the first record after a trap carries in `malhost.restarted`.
+pub const RESTART_NOTICE: &str =
+    "the module trapped on the previous record (Fluent Bit dropped that record); the filter restarted with empty per-host state";
 
 impl Default for FluentBitFilter {
     fn default() -> Self {
@@ -84,7 +90,13 @@ impl FluentBitFilter {
         if let Some(seed) = seed {
             detector.set_host_seed(seed);
         }
-        FluentBitFilter { detector, config_error, out: Vec::new(), lines: Vec::new(), record: Vec::new() }
+        FluentBitFilter { detector, config_error, out: Vec::new(), lines: Vec::new(), record: Vec::new(), restarted: false }
+    }
+
+    /// Marks this filter as the replacement of one that trapped (Fluent Bit reuses the
+    /// instance after a trap): the next record carries [`RESTART_NOTICE`].
+    pub fn note_restart_after_trap(&mut self) {
+        self.restarted = true;
     }
 
     /// Filters one record; `None` for the record means Fluent Bit passed no record
@@ -124,6 +136,9 @@ impl FluentBitFilter {
             crate::output::write_input_error(&mut self.lines, record, "malhost.input", "empty record: expected a JSON object");
         } else {
             // One record is one line: the detector reads it whole, newlines inside and all.
+            if let Some(now) = super::wasi_host::wall_clock_ms() {
+                self.detector.set_clock(now);
+            }
             let line = with_time(&mut self.record, record, time_sec, time_nsec);
             self.detector.process_line(line, &mut self.lines);
         }
@@ -136,17 +151,22 @@ impl FluentBitFilter {
         let mut parts = self.lines.split(|b| *b == b'\n').filter(|l| !l.is_empty());
         let event = parts.next().unwrap_or(b"{}");
         let alerts: Vec<&[u8]> = parts.collect();
-        if alerts.is_empty() {
+        if alerts.is_empty() && !self.restarted {
             self.out.extend_from_slice(event);
         } else {
             let mut obj: Map<String, Value> = serde_json::from_slice(event).unwrap_or_default();
-            let list: Vec<Value> = alerts.iter().filter_map(|a| serde_json::from_slice(a).ok()).collect();
+            let mut add = Map::new();
+            if !alerts.is_empty() {
+                let list: Vec<Value> = alerts.iter().filter_map(|a| serde_json::from_slice(a).ok()).collect();
+                add.insert("alerts".into(), Value::Array(list));
+            }
+            if std::mem::take(&mut self.restarted) {
+                add.insert("restarted".into(), Value::from(RESTART_NOTICE));
+            }
             match obj.get_mut("malhost") {
-                Some(Value::Object(m)) => {
-                    m.insert("alerts".into(), Value::Array(list));
-                }
+                Some(Value::Object(m)) => m.extend(add),
                 _ => {
-                    obj.insert("malhost".into(), serde_json::json!({ "alerts": list }));
+                    obj.insert("malhost".into(), Value::Object(add));
                 }
             }
             let _ = serde_json::to_writer(&mut self.out, &obj);

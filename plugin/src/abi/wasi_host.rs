@@ -66,6 +66,22 @@ pub fn random_seed() -> Option<u64> {
     None
 }
 
+/// The host's wall clock, ms since the Unix epoch (WASI's realtime clock).
+#[cfg(target_os = "wasi")]
+pub fn wall_clock_ms() -> Option<i64> {
+    // SAFETY: a plain WASI call with no pointers.
+    unsafe { wasi::clock_time_get(wasi::CLOCKID_REALTIME, 1_000_000) }.ok().map(|ns| (ns / 1_000_000) as i64)
+}
+
+/// The process's wall clock natively; none in the core module (`malhost_set_clock` gives it).
+#[cfg(not(target_os = "wasi"))]
+pub fn wall_clock_ms() -> Option<i64> {
+    #[cfg(target_family = "wasm")]
+    return None;
+    #[cfg(not(target_family = "wasm"))]
+    std::time::SystemTime::now().duration_since(std::time::UNIX_EPOCH).ok().map(|d| d.as_millis() as i64)
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;

@@ -5,6 +5,7 @@
 //! what rules need and say which field was wrong when they cannot. Ports and numbers may be
 //! JSON numbers or strings; keyword fields are compared case-insensitively.
 
+pub mod framing;
 pub mod scan;
 pub mod time;
 
@@ -159,11 +160,13 @@ pub struct Event<'a> {
     pub(crate) texts: Vec<(Field, Cow<'a, str>)>,
     pub(crate) flags: u32,
     pub(crate) top_level_keys: u32,
+    /// The host's clock and `limits.max_future`, ms, when the host gave a clock.
+    pub(crate) clock: Option<(i64, i64)>,
 }
 
 impl Default for Event<'_> {
     fn default() -> Self {
-        Event { slots: std::array::from_fn(|_| None), texts: Vec::new(), flags: 0, top_level_keys: 0 }
+        Event { slots: std::array::from_fn(|_| None), texts: Vec::new(), flags: 0, top_level_keys: 0, clock: None }
     }
 }
 
@@ -412,12 +415,32 @@ impl<'a> Event<'a> {
         }
     }
 
-    /// `@timestamp` in milliseconds since the Unix epoch. An error when missing or malformed.
+    /// Bounds the event time by the host's clock: an `@timestamp` more than `max_future_ms`
+    /// after `clock_ms` is refused by [`Event::timestamp_ms`], so that one forged future time
+    /// cannot move a host's windows ahead of the real stream.
+    pub fn set_clock(&mut self, clock_ms: i64, max_future_ms: i64) {
+        self.clock = Some((clock_ms, max_future_ms));
+    }
+
+    /// `@timestamp` in milliseconds since the Unix epoch. An error when missing, malformed, or
+    /// too far ahead of the host's clock ([`Event::set_clock`]).
     pub fn timestamp_ms(&self) -> Result<i64, FieldError> {
-        time::timestamp_ms(self.get(Field::Timestamp)).map_err(|problem| FieldError {
+        let ts = time::timestamp_ms(self.get(Field::Timestamp)).map_err(|problem| FieldError {
             field: Field::Timestamp.name(),
             problem,
-        })
+        })?;
+        match self.clock {
+            Some((clock, max)) if ts > clock.saturating_add(max) => Err(FieldError {
+                field: Field::Timestamp.name(),
+                problem: format!(
+                    "{} is more than {} ahead of the host's clock ({}); not used by the rules over time (limits.max_future)",
+                    time::format_ms(ts),
+                    humantime::format_duration(std::time::Duration::from_millis(max.max(0) as u64)),
+                    time::format_ms(clock)
+                ),
+            }),
+            _ => Ok(ts),
+        }
     }
 }
 

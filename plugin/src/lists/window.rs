@@ -3,7 +3,7 @@
 //! For values k of the list, w_k is the number of the host's events with value k in the
 //! window; w = max_k w_k ("count detection" fires when w > t_w) and s = |{k : w_k > 0}|
 //! ("type detection" fires when s > t_s). Hits are kept sorted by time, so out-of-order
-//! events count; hits older than two windows before the newest are dropped, and at most `cap`
+//! events count; a hit drops the hits more than two windows older than it, and at most `cap`
 //! are kept ([`TimeOrdered`]). The rule and the evaluation both use this type.
 
 use crate::state::TimeOrdered;
@@ -68,6 +68,11 @@ impl ListWindow {
         let end_ts = h.items()[end - 1].ts;
         let start = h.first_at_or_after(end_ts.saturating_sub(window_ms));
         Some(score(&h.items()[start..end]))
+    }
+
+    /// Restores the invariants after a snapshot (sorted, at most `cap`).
+    pub fn repair(&mut self, cap: usize) {
+        self.hits.repair(cap);
     }
 
     /// Hits kept.
@@ -152,7 +157,8 @@ mod tests {
         w.record(h(150, 2), 100, 64);
         let s = w.record(h(90, 3), 100, 64).unwrap();
         assert_eq!(s.s, 3);
-        assert_eq!(w.record(h(-500, 4), 100, 64), None, "more than two windows late");
+        let s = w.record(h(-500, 4), 100, 64).unwrap();
+        assert_eq!((s.w, s.s), (1, 1), "far behind the others: counted alone in its own window");
     }
 
     #[test]

@@ -73,6 +73,11 @@ impl DenyWindow {
         None
     }
 
+    /// Restores the invariants after a snapshot (sorted, at most `cap`).
+    pub fn repair(&mut self, cap: usize) {
+        self.hits.repair(cap);
+    }
+
     /// Hits in an index range.
     pub fn hits(&self, range: (usize, usize)) -> &[DenyHit] {
         &self.hits.items()[range.0..=range.1]
@@ -233,13 +238,25 @@ mod tests {
     }
 
     #[test]
-    fn very_late_hits_are_not_counted_and_state_is_bounded() {
+    fn late_hits_count_only_with_their_neighbours_and_state_is_bounded() {
         let mut w = DenyWindow::default();
         w.record(hit(10_000), 100, 2, 64);
-        assert_eq!(w.record(hit(9_700), 100, 2, 64), None, "older than two windows");
+        assert_eq!(w.record(hit(9_700), 100, 2, 64), None, "no neighbour within the window");
+        assert_eq!(w.record(hit(9_750), 100, 2, 64), Some((0, 1)), "two late hits together");
         for t in 0..1000 {
             w.record(hit(20_000 + t), 1_000_000, 5000, 64);
         }
         assert_eq!(w.len(), 64);
+    }
+
+    #[test]
+    fn one_hit_far_in_the_future_does_not_switch_the_window_off() {
+        // A forged deny dated 2099, then real ones in 2024: they still fire.
+        let mut w = DenyWindow::default();
+        let (y2099, y2024) = (4_070_908_800_000, 1_714_557_600_000);
+        assert_eq!(w.record(hit(y2099), 600_000, 3, 64), None);
+        assert_eq!(w.record(hit(y2024), 600_000, 3, 64), None);
+        assert_eq!(w.record(hit(y2024 + 1_000), 600_000, 3, 64), None);
+        assert_eq!(w.record(hit(y2024 + 2_000), 600_000, 3, 64), Some((0, 2)));
     }
 }

@@ -251,6 +251,20 @@ fn spreader() -> Spreader {
 }
 
 impl BeaconTracks {
+    /// Restores the invariants after a snapshot: at most `cap` tracks, each with at most
+    /// [`CONTACTS`] contacts in ascending order.
+    pub fn repair(&mut self, cap: usize) {
+        for t in self.map.values_mut() {
+            t.n_contacts = t.n_contacts.min(CONTACTS as u8);
+            t.contacts[..usize::from(t.n_contacts)].sort_unstable();
+            t.first_ms = t.first_ms.min(t.last_ms);
+        }
+        let cap = cap.max(1);
+        while self.map.len() > cap {
+            evict_oldest(&mut self.map, cap);
+        }
+    }
+
     /// (host, destination) pairs tracked.
     pub fn len(&self) -> usize {
         self.map.len()

@@ -48,6 +48,20 @@ pub struct OffHoursLog {
     periods: Vec<Period>,
 }
 
+impl OffHoursLog {
+    /// Restores the invariants after a snapshot: the newest [`PERIODS`] periods, each naming
+    /// at most [`NAMES`] destinations.
+    pub fn repair(&mut self) {
+        self.periods.sort_by_key(|p| p.id);
+        self.periods.dedup_by_key(|p| p.id);
+        let excess = self.periods.len().saturating_sub(PERIODS);
+        self.periods.drain(..excess);
+        for p in &mut self.periods {
+            p.destinations.truncate(NAMES);
+        }
+    }
+}
+
 /// Applies the rule to one proxy request of `host` to a destination reached by `reach`
 /// distinct hosts in the tracking period.
 #[allow(clippy::too_many_arguments)]

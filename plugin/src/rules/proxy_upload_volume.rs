@@ -61,7 +61,7 @@ pub fn apply(
     let is_connect = method.eq_ignore_ascii_case("CONNECT");
     let run = &mut st.upload;
     if let Some(r) = run {
-        if r.dest_hash != dest_hash || (ts - r.last_ms).abs() > rc.idle_gap_ms {
+        if r.dest_hash != dest_hash || ts.abs_diff(r.last_ms) > rc.idle_gap_ms.max(0) as u64 {
             *run = None;
         }
     }

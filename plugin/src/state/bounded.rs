@@ -1,10 +1,10 @@
 //! The one bounded map behind every table of the state: an LRU map with a seeded hasher that
 //! counts what it evicts, whether a new key pushed the least recently seen one out or a
 //! smaller cap cut the table, and that can be exported and rebuilt in recency order for a
-//! snapshot.
+//! snapshot. Memory follows the entries held, not the cap: a cap of millions reserves
+//! nothing up front.
 
 use std::hash::Hash;
-use std::num::NonZeroUsize;
 
 use lru::LruCache;
 
@@ -12,34 +12,42 @@ use super::SeededState;
 
 /// An LRU map capped at a number of entries, counting evictions.
 pub struct BoundedLru<K: Hash + Eq, V> {
+    /// Unbounded in `lru`'s terms (so that it grows with use); the cap is kept here.
     map: LruCache<K, V, SeededState>,
+    cap: usize,
     evictions: u64,
 }
 
-fn cap(n: usize) -> NonZeroUsize {
-    NonZeroUsize::new(n).unwrap_or(NonZeroUsize::MIN)
-}
-
 impl<K: Hash + Eq + Clone, V> BoundedLru<K, V> {
-    /// A map of at most `max` entries.
+    /// A map of at most `max` entries (at least one).
     pub fn new(max: usize, hasher: SeededState) -> Self {
-        BoundedLru { map: LruCache::with_hasher(cap(max), hasher), evictions: 0 }
+        BoundedLru { map: LruCache::unbounded_with_hasher(hasher), cap: max.max(1), evictions: 0 }
+    }
+
+    /// Evicts the least recently seen entry if the map is full and `k` is new.
+    fn make_room_for(&mut self, k: &K) {
+        if self.map.len() >= self.cap && !self.map.contains(k) {
+            while self.map.len() >= self.cap {
+                self.map.pop_lru();
+                self.evictions = self.evictions.saturating_add(1);
+            }
+        }
     }
 
     /// The entry of `k`, created by `f` if new (evicting the least recently seen entry if
     /// full); it becomes the most recently seen.
     pub fn get_or_insert_mut(&mut self, k: K, f: impl FnOnce() -> V) -> &mut V {
-        if self.map.len() == self.map.cap().get() && !self.map.contains(&k) {
-            self.evictions += 1;
-        }
+        self.make_room_for(&k);
         self.map.get_or_insert_mut(k, f)
     }
 
     /// Changes the cap, evicting the least recently seen entries if it shrank.
     pub fn resize(&mut self, max: usize) {
-        let before = self.map.len();
-        self.map.resize(cap(max));
-        self.evictions += before.saturating_sub(self.map.len()) as u64;
+        self.cap = max.max(1);
+        while self.map.len() > self.cap {
+            self.map.pop_lru();
+            self.evictions = self.evictions.saturating_add(1);
+        }
     }
 
     /// Every entry, least recently seen first (for a snapshot).
@@ -52,9 +60,7 @@ impl<K: Hash + Eq + Clone, V> BoundedLru<K, V> {
     pub fn import(&mut self, entries: impl IntoIterator<Item = (K, V)>, evictions: u64) {
         self.evictions = evictions;
         for (k, v) in entries {
-            if self.map.len() == self.map.cap().get() && !self.map.contains(&k) {
-                self.evictions += 1;
-            }
+            self.make_room_for(&k);
             self.map.put(k, v);
         }
     }

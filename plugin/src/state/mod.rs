@@ -77,35 +77,31 @@ pub trait Timed: Copy {
 }
 
 /// Items of one host sorted by event time, so that out-of-order events land where they
-/// belong. Items older than two windows before the newest one are dropped (and an item that
-/// late is refused), and at most `cap` are kept, oldest first out. Shared by the windowed
-/// rules.
+/// belong. Inserting an item drops the items more than two windows older than it, and at most
+/// `cap` are kept, oldest first out. A late item is kept and counted like any other (it only
+/// drops what is even older), so one item far in the future cannot make every later one
+/// "too late" — the window follows each item, not the newest time ever seen. Shared by the
+/// windowed rules.
 #[derive(Clone, Debug, serde::Serialize, serde::Deserialize)]
 pub struct TimeOrdered<T> {
     items: Vec<T>,
-    newest: i64,
 }
 
 impl<T> Default for TimeOrdered<T> {
     fn default() -> Self {
-        TimeOrdered { items: Vec::new(), newest: i64::MIN }
+        TimeOrdered { items: Vec::new() }
     }
 }
 
 impl<T: Timed> TimeOrdered<T> {
-    /// Inserts `item`; returns its index, or `None` if it was too late or fell to the cap.
+    /// Inserts `item`; returns its index, or `None` if it fell to the cap (it was the oldest).
     pub fn insert(&mut self, item: T, window_ms: i64, cap: usize) -> Option<usize> {
         let ts = item.ts();
-        let newest = self.newest.max(ts);
-        let horizon = newest.saturating_sub(window_ms.saturating_mul(2));
-        if ts < horizon {
-            return None;
-        }
+        let horizon = ts.saturating_sub(window_ms.saturating_mul(2));
         let stale = self.items.partition_point(|h| h.ts() < horizon);
         self.items.drain(..stale);
         let mut pos = self.items.partition_point(|h| h.ts() <= ts);
         self.items.insert(pos, item);
-        self.newest = newest;
         let cap = cap.max(1);
         if self.items.len() > cap {
             let excess = self.items.len() - cap;
@@ -116,6 +112,17 @@ impl<T: Timed> TimeOrdered<T> {
             pos -= excess;
         }
         Some(pos)
+    }
+
+    /// Restores the invariants after the items came from outside (a snapshot): sorted by
+    /// time, at most `cap`.
+    pub fn repair(&mut self, cap: usize) {
+        self.items.sort_by_key(|h| h.ts());
+        let cap = cap.max(1);
+        if self.items.len() > cap {
+            let excess = self.items.len() - cap;
+            self.items.drain(..excess);
+        }
     }
 
     /// Keeps the items `f` accepts (it may change them, but not their time).
@@ -170,6 +177,29 @@ pub struct HostState {
     pub upload: Option<crate::rules::proxy_upload_volume::UploadRun>,
 }
 
+impl HostState {
+    /// Restores every invariant the rules rely on after the state came from outside (a
+    /// snapshot, which may have been edited): windows sorted, collections within `cap`, one
+    /// learned-list window per field. A state that passed this cannot make a rule fail later.
+    pub fn repair(&mut self, cap: usize) {
+        self.deny.repair(cap);
+        self.dedup.repair(cap);
+        let mut seen = Vec::new();
+        self.lists.retain(|(f, _)| {
+            let first = !seen.contains(f);
+            seen.push(*f);
+            first
+        });
+        for (_, w) in &mut self.lists {
+            w.repair(cap);
+        }
+        if let Some(b) = self.beacons.as_mut() {
+            b.repair(cap);
+        }
+        self.off_hours.repair();
+    }
+}
+
 /// Last alert time per (rule, key) of one host, capped; the oldest entry goes first.
 #[derive(Debug, Default, Clone, serde::Serialize, serde::Deserialize)]
 pub struct DedupLog {
@@ -194,6 +224,15 @@ impl DedupLog {
         }
         self.entries.push((key, now_ms));
         true
+    }
+
+    /// Keeps the `cap` most recent entries (after a snapshot).
+    pub fn repair(&mut self, cap: usize) {
+        let cap = cap.max(1);
+        if self.entries.len() > cap {
+            self.entries.sort_unstable_by_key(|e| std::cmp::Reverse(e.1));
+            self.entries.truncate(cap);
+        }
     }
 
     /// Number of keys remembered.

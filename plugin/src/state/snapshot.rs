@@ -15,11 +15,13 @@ use serde::{Deserialize, Serialize};
 
 use super::HostState;
 use super::destinations::Reach;
+use super::messages::Seen;
 use crate::detector::Stats;
 
 /// Version of the snapshot document; bumped on any incompatible change (2: keys hashed with
-/// SipHash-1-3 instead of ahash, so a format-1 document's keys cannot be read).
-pub const SNAPSHOT_FORMAT: u32 = 2;
+/// SipHash-1-3 instead of ahash, so a format-1 document's keys cannot be read; 3: each message
+/// remembers when each rule last alerted on it).
+pub const SNAPSHOT_FORMAT: u32 = 3;
 
 /// The document, generic over how it holds the tables: owned when read ([`Snapshot`]), borrowed
 /// from the live state when written ([`SnapshotOut`], so taking a snapshot needs memory for
@@ -48,7 +50,7 @@ pub struct SnapshotDoc<H, D, M> {
 }
 
 /// The document as read.
-pub type Snapshot = SnapshotDoc<(IpAddr, HostState), (u64, Reach), (u64, u8)>;
+pub type Snapshot = SnapshotDoc<(IpAddr, HostState), (u64, Reach), (u64, Seen)>;
 
 /// The document as written, borrowing the state.
-pub type SnapshotOut<'a> = SnapshotDoc<(&'a IpAddr, &'a HostState), (&'a u64, &'a Reach), (&'a u64, &'a u8)>;
+pub type SnapshotOut<'a> = SnapshotDoc<(&'a IpAddr, &'a HostState), (&'a u64, &'a Reach), (&'a u64, &'a Seen)>;
