@@ -228,18 +228,20 @@ pub fn run(
             g.configure(config).map_err(|e| anyhow!("{e}"))?.map_err(|e| anyhow!("config rejected: {e}"))
         };
         let mut g = Guest::new(rt, limits)?;
+        g.without_journal();
         configure(&mut g)?;
         for b in warm {
-            g.process_into(b, &mut |_| {}).map_err(|e| anyhow!("{e}"))?;
+            g.process_checked(b, &mut |_| {}).map_err(|e| anyhow!("{e}"))?;
         }
         let mut g = Guest::new(rt, limits)?;
+        g.without_journal();
         let t = Instant::now();
         configure(&mut g)?;
         configure_wasm_ms = Some(t.elapsed().as_secs_f64() * 1e3);
         let mut out_bytes = 0;
         let t = Instant::now();
         for b in &batches {
-            g.process_into(b, &mut |o| out_bytes += o.len()).map_err(|e| anyhow!("{e}"))?;
+            g.process_checked(b, &mut |o| out_bytes += o.len()).map_err(|e| anyhow!("{e}"))?;
         }
         results.push(measure("wasm", events, data.len(), out_bytes, t.elapsed().as_secs_f64()));
         guest_memory = Some(g.memory_bytes());

@@ -141,10 +141,11 @@ fn run_native(cfg: &[u8], data: &[u8], lines: usize) -> Result<f64> {
 
 fn run_wasm(rt: &Runtime, limits: Limits, cfg: &[u8], data: &[u8], lines: usize) -> Result<f64> {
     let mut g = Guest::new(rt, limits)?;
+    g.without_journal();
     g.configure(cfg).map_err(|e| anyhow!("{e}"))?.map_err(|e| anyhow!("config rejected: {e}"))?;
     let t = Instant::now();
     for b in crate::bench::split_batches(data, lines) {
-        g.process_into(b, &mut |_| {}).map_err(|e| anyhow!("{e}"))?;
+        g.process_checked(b, &mut |_| {}).map_err(|e| anyhow!("{e}"))?;
     }
     Ok(t.elapsed().as_secs_f64())
 }

@@ -1,8 +1,9 @@
 //! `malhost`: replay logs through the detector module on wasmtime, check configs, benchmark.
 //!
-//! Exit codes: 0 success; 1 a fatal error (bad config, missing module, unreadable input);
-//! 2 usage error (from clap); 3 the replay finished but the module failed on some lines
-//! (they were written as error records).
+//! Exit codes: 0 success; 1 a fatal error (bad config, missing module, unreadable input, output
+//! closed before everything was written); 2 usage error (from clap); 3 the replay finished but
+//! something was not kept: the module failed on some lines (they were written as error
+//! records) or a recovery could not rebuild the per-host state.
 
 use std::fs::File;
 use std::io::{self, BufRead, BufReader, BufWriter, Write};
@@ -263,6 +264,9 @@ enum Command {
     CheckConfig {
         /// Config document (JSON).
         config: PathBuf,
+        /// The guest memory limit the config will run under, MiB (as `replay --max-memory`).
+        #[arg(long, default_value_t = 1024, value_name = "MIB")]
+        max_memory: usize,
     },
     /// Measure throughput of the native detector and of the module on synthetic events.
     Bench {
@@ -341,12 +345,37 @@ fn main() -> ExitCode {
         Ok(code) => code,
         Err(e) => {
             if e.downcast_ref::<io::Error>().is_some_and(|e| e.kind() == io::ErrorKind::BrokenPipe) {
-                return ExitCode::SUCCESS;
+                eprintln!("malhost: the output was closed before everything was written (broken pipe): output lines are lost");
+            } else {
+                eprintln!("malhost: {e:#}");
             }
-            eprintln!("malhost: {e:#}");
             ExitCode::FAILURE
         }
     }
+}
+
+/// 3 when a replay did not keep everything ([`replay::ReplaySummary::degraded`]).
+fn exit_code(summary: &replay::ReplaySummary) -> ExitCode {
+    if summary.degraded() { ExitCode::from(3) } else { ExitCode::SUCCESS }
+}
+
+/// What the state can grow to under `config`, against a memory limit in MiB; and whether the
+/// full tables fit in it.
+fn memory_report(config: &malhost::Config, max_memory_mib: usize) -> (String, bool) {
+    let keep = u64::from(config.rare_destinations.max_hosts) + 1;
+    let e = config.state.memory_estimate(keep);
+    let mib = |b: u64| b.div_ceil(1 << 20);
+    let line = format!(
+        "state memory: about {} MiB with every table full (max_hosts {}, max_destinations {}, max_messages {}), at most about {} MiB if every host also filled max_keys_per_host ({}) in every rule; guest memory limit {} MiB",
+        mib(e.tables_full),
+        config.state.max_hosts,
+        config.state.max_destinations,
+        config.state.max_messages,
+        mib(e.every_key_full),
+        config.state.max_keys_per_host,
+        max_memory_mib
+    );
+    (line, mib(e.tables_full) <= max_memory_mib as u64)
 }
 
 /// A duration as the config writes it ("24h", "10m", seconds), in ms.
@@ -507,11 +536,17 @@ fn run(cli: Cli) -> Result<ExitCode> {
             let summary = malhost_host::run::run(&mut guest, Box::new(BufReader::new(io::stdin())), &mut out, &opts, stop, &mut |m| {
                 eprintln!("malhost: {m}")
             })?;
-            Ok(if summary.failed_lines > 0 { ExitCode::from(3) } else { ExitCode::SUCCESS })
+            Ok(exit_code(&summary))
         }
-        Command::CheckConfig { config } => {
-            read_config(&config)?;
+        Command::CheckConfig { config, max_memory } => {
+            let bytes = read_config(&config)?;
+            let parsed = malhost::Config::from_json(&bytes).map_err(|e| anyhow!("{e}"))?;
             println!("{}: ok", config.display());
+            let (line, fits) = memory_report(&parsed, max_memory);
+            println!("{line}");
+            if !fits {
+                eprintln!("malhost: warning: the state can outgrow --max-memory {max_memory} MiB; lower the state caps or raise the limit");
+            }
             Ok(ExitCode::SUCCESS)
         }
         Command::SynthStream { events, seed } => {
@@ -541,6 +576,16 @@ fn run(cli: Cli) -> Result<ExitCode> {
         }
         Command::Replay { config, output, batch_lines, max_line_bytes, quiet, checkpoint_every, snapshot_in, snapshot_out, samples, sample_every, module, inputs } => {
             let cfg = config.as_ref().map(read_config).transpose()?;
+            let parsed = match cfg.as_deref() {
+                Some(b) => malhost::Config::from_json(b).ok(),
+                None => Some(malhost::Config::default()),
+            };
+            if let Some(c) = parsed {
+                let (line, fits) = memory_report(&c, module.max_memory);
+                if !fits {
+                    eprintln!("malhost: warning: {line}: the state can outgrow the limit, and the module would then fail on lines");
+                }
+            }
             let rt = module.runtime()?;
             let mut guest = Guest::new(&rt, module.limits())?;
             if let Some(cfg) = &cfg {
@@ -605,7 +650,13 @@ fn run(cli: Cli) -> Result<ExitCode> {
                 let stats = guest.stats().map(|s| s.to_string()).unwrap_or_else(|e| format!("unavailable ({e})"));
                 eprintln!("malhost: {} lines replayed; module stats: {stats}", summary.lines);
             }
-            Ok(if summary.failed_lines > 0 { ExitCode::from(3) } else { ExitCode::SUCCESS })
+            if summary.degraded() {
+                eprintln!(
+                    "malhost: not everything was kept: {} line(s) written as error records because the module failed on them, {} recovery(ies) lost per-host state ({} failed batch(es), {} failed checkpoint(s))",
+                    summary.failed_lines, summary.state_losses, summary.failed_batches, summary.failed_checkpoints
+                );
+            }
+            Ok(exit_code(&summary))
         }
         Command::Bench { workload, events, batch_lines, hosts, seed, config, native_only, json, module, flood_seed } => {
             if workload == bench::Workload::Flood {

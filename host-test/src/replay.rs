@@ -1,19 +1,25 @@
 //! `malhost replay`: stream JSONL inputs through the module in batches.
 //!
-//! Memory is bounded by one batch (lines and bytes) and one line (`max_line_bytes`). When the
-//! module fails on a batch (trap, time limit, memory limit), the failure is reported with the
-//! input's name and line numbers, the instance is re-created with the same config and the
-//! state of the last checkpoint (a snapshot taken every `checkpoint_batches` batches, but not
-//! more often than keeps checkpointing under a tenth of the time: a snapshot costs in proportion
-//! to the state, which can be large, not to the lines since the last one), and the
-//! batch is replayed line by line: lines that fail again come out as error records
-//! (`error.type: malhost.guest`), the others normally. Every input line comes out once.
+//! Memory is bounded by one batch (lines and bytes), one line (`max_line_bytes`) and the
+//! journal of input since the last checkpoint ([`crate::runtime::JOURNAL_MAX_BYTES`]). Every
+//! batch's output is checked before it is written (one answer per input line). When the module
+//! fails on a batch (trap, time limit, memory limit, broken contract), the failure is reported
+//! with the input's name and line numbers, the instance is re-created with the same config, the
+//! state of the last checkpoint and the input since replayed (a snapshot taken every
+//! `checkpoint_batches` batches, but not more often than keeps checkpointing under a tenth of
+//! the time: a snapshot costs in proportion to the state, which can be large, not to the lines
+//! since the last one; and at once when the journal fills), and the batch is retried line by
+//! line: lines that fail again come out as error records (`error.type: malhost.guest_*`), the
+//! others normally. A checkpoint that fails is handled the same way (the instance is replaced)
+//! and the next one waits twice as long. Every input line comes out once; what could not be
+//! kept (a line the module failed on, per-host state a recovery could not rebuild) is counted
+//! in the summary, and the command then exits non-zero.
 
 use std::io::{self, BufRead, Write};
 
 use anyhow::{Result, anyhow};
 
-use crate::runtime::{Guest, GuestFailure};
+use crate::runtime::Guest;
 
 /// Batching and input limits.
 #[derive(Clone, Copy, Debug)]
@@ -31,6 +37,14 @@ pub struct ReplayOptions {
     /// Sample the module's memory and counters every this many lines (0: never), at the end
     /// of the batch that crosses the mark, and once at the end (soak runs).
     pub sample_every: u64,
+}
+
+impl ReplaySummary {
+    /// Whether something was not kept: a line written as an error record because the module
+    /// failed on it, or per-host state lost.
+    pub fn degraded(&self) -> bool {
+        self.failed_lines > 0 || self.state_losses > 0
+    }
 }
 
 impl Default for ReplayOptions {
@@ -56,6 +70,10 @@ pub struct ReplaySummary {
     pub failed_lines: u64,
     /// Batches on which the module failed.
     pub failed_batches: u64,
+    /// Checkpoints that failed (the instance was replaced each time).
+    pub failed_checkpoints: u64,
+    /// Recoveries that could not rebuild the per-host state.
+    pub state_losses: u64,
     /// Samples taken (see [`ReplayOptions::sample_every`]).
     pub samples: Vec<crate::soak::Sample>,
 }
@@ -83,6 +101,8 @@ pub fn replay(
     // When the last checkpoint ended, and how long it took.
     let mut last_checkpoint = (started, std::time::Duration::ZERO);
     let mut next_sample = opts.sample_every;
+    // Doubles after each failed checkpoint.
+    let mut checkpoint_backoff = 1u64;
     let take_sample = |guest: &mut Guest, lines: u64, samples: &mut Vec<crate::soak::Sample>| {
         let stats = guest.stats().unwrap_or_default();
         let ms = started.elapsed().as_millis() as u64;
@@ -127,15 +147,18 @@ pub fn replay(
                     take_sample(guest, summary.lines, &mut summary.samples);
                     next_sample = summary.lines + opts.sample_every;
                 }
-                if opts.checkpoint_batches > 0
-                    && batches % opts.checkpoint_batches == 0
-                    && last_checkpoint.0.elapsed() >= last_checkpoint.1 * 10
-                {
+                let due = opts.checkpoint_batches > 0
+                    && batches % (opts.checkpoint_batches * checkpoint_backoff) == 0
+                    && last_checkpoint.0.elapsed() >= last_checkpoint.1 * 10;
+                if due || (opts.checkpoint_batches > 0 && guest.journal_full()) {
                     let t = std::time::Instant::now();
                     let result = guest.checkpoint();
                     last_checkpoint = (std::time::Instant::now(), t.elapsed());
                     if let Err(e) = result {
-                        log(format!("{}: checkpoint after line {line_no} failed: {e}", input.name));
+                        summary.failed_checkpoints += 1;
+                        checkpoint_backoff = checkpoint_backoff.saturating_mul(2);
+                        log(format!("{}: checkpoint after line {line_no} failed: {e}; re-creating the instance", input.name));
+                        recover(guest, log, &mut summary)?;
                     }
                 }
             }
@@ -145,12 +168,32 @@ pub fn replay(
     if opts.sample_every > 0 {
         take_sample(guest, summary.lines, &mut summary.samples);
     }
+    finish(guest, out, log, &mut summary)?;
+    Ok(summary)
+}
+
+/// End of input: the module's held-back lines, then the output flushed. A failed flush
+/// replaces the instance (so that a snapshot can still be taken) and counts as lost state.
+pub(crate) fn finish(guest: &mut Guest, out: &mut dyn Write, log: &mut dyn FnMut(String), summary: &mut ReplaySummary) -> Result<()> {
     match guest.flush() {
         Ok(tail) => out.write_all(&tail)?,
-        Err(e) => log(format!("flush at end of input failed: {e}")),
+        Err(e) => {
+            log(format!("flush at end of input failed: {e}; lines the module held back are lost"));
+            summary.state_losses += 1;
+            recover(guest, log, summary)?;
+        }
     }
     out.flush()?;
-    Ok(summary)
+    Ok(())
+}
+
+/// Replaces a failed instance, logging and counting what could not be rebuilt.
+pub(crate) fn recover(guest: &mut Guest, log: &mut dyn FnMut(String), summary: &mut ReplaySummary) -> Result<()> {
+    if let crate::runtime::Recovery::StateLost(why) = guest.recover()? {
+        summary.state_losses += 1;
+        log(why);
+    }
+    Ok(())
 }
 
 pub(crate) fn run_batch(
@@ -165,7 +208,7 @@ pub(crate) fn run_batch(
         return Ok(());
     }
     let mut write_err: Option<io::Error> = None;
-    let result = guest.process_into(&batch.bytes, &mut |o| {
+    let result = guest.process_checked(&batch.bytes, &mut |o| {
         if write_err.is_none() {
             if let Err(e) = out.write_all(o) {
                 write_err = Some(e);
@@ -178,11 +221,12 @@ pub(crate) fn run_batch(
     if let Err(failure) = result {
         summary.failed_batches += 1;
         let last = batch.first_line + batch.lines as u64 - 1;
-        log(format!(
-            "{name}:{}-{last}: {failure}; re-creating the instance (per-host state is lost) and retrying line by line",
-            batch.first_line
-        ));
-        guest.recover()?;
+        if failure.instance_intact() {
+            log(format!("{name}:{}-{last}: {failure}; retrying line by line", batch.first_line));
+        } else {
+            log(format!("{name}:{}-{last}: {failure}; re-creating the instance and retrying line by line", batch.first_line));
+            recover(guest, log, summary)?;
+        }
         let mut one = Vec::new();
         for (i, line) in batch.bytes.split(|&b| b == b'\n').take(batch.lines).enumerate() {
             let line_no = batch.first_line + i as u64;
@@ -192,17 +236,21 @@ pub(crate) fn run_batch(
             match guest.process(&one) {
                 Ok(o) => out.write_all(&o)?,
                 Err(f) => {
+                    if malhost::event::framing::records(&one) == 0 {
+                        // A blank line has no answer to lose.
+                        if !f.instance_intact() {
+                            recover(guest, log, summary)?;
+                        }
+                        continue;
+                    }
                     summary.failed_lines += 1;
                     log(format!("{name}:{line_no}: {f}; written as an error record"));
                     let mut rec = Vec::new();
-                    let kind = match f {
-                        GuestFailure::Timeout(_) => "malhost.guest_timeout",
-                        GuestFailure::OutOfMemory(_) => "malhost.guest_memory",
-                        _ => "malhost.guest_trap",
-                    };
-                    malhost::output::write_input_error(&mut rec, line, kind, &format!("{name}:{line_no}: {f}"));
+                    malhost::output::write_input_error(&mut rec, line, f.error_type(), &format!("{name}:{line_no}: {f}"));
                     out.write_all(&rec)?;
-                    guest.recover()?;
+                    if !f.instance_intact() {
+                        recover(guest, log, summary)?;
+                    }
                 }
             }
         }
@@ -212,32 +260,50 @@ pub(crate) fn run_batch(
     Ok(())
 }
 
-/// Reads one line (with its `\n`) into `buf`. `Ok(None)` at end of input, `Ok(Some(true))`
-/// when the line was longer than `limit`: `buf` then holds its first `limit` bytes and the
-/// rest of the line has been consumed.
+/// Reads one line into `buf`, its terminator (`\n`, `\r\n` or a lone `\r`, as
+/// [`malhost::event::framing`] cuts lines) written as `\n`. `Ok(None)` at end of input,
+/// `Ok(Some(true))` when the line was longer than `limit`: `buf` then holds its first `limit`
+/// bytes and the rest of the line has been consumed.
 pub fn read_line_limited(r: &mut dyn BufRead, buf: &mut Vec<u8>, limit: usize) -> io::Result<Option<bool>> {
     buf.clear();
-    let n = io::Read::take(&mut *r, limit as u64 + 1).read_until(b'\n', buf)?;
-    if n == 0 {
-        return Ok(None);
-    }
-    if buf.last() == Some(&b'\n') || n <= limit {
-        return Ok(Some(false));
-    }
+    let mut read_any = false;
+    let mut overflowed = false;
     loop {
         let avail = r.fill_buf()?;
         if avail.is_empty() {
             break;
         }
-        if let Some(i) = avail.iter().position(|&b| b == b'\n') {
-            r.consume(i + 1);
-            break;
+        read_any = true;
+        let (content, end) = match memchr::memchr2(b'\n', b'\r', avail) {
+            Some(i) => (&avail[..i], Some((i, avail[i]))),
+            None => (avail, None),
+        };
+        let room = limit.saturating_sub(buf.len());
+        if content.len() > room {
+            overflowed = true;
         }
-        let l = avail.len();
-        r.consume(l);
+        buf.extend_from_slice(&content[..content.len().min(room)]);
+        match end {
+            Some((i, term)) => {
+                r.consume(i + 1);
+                if term == b'\r' && r.fill_buf()?.first() == Some(&b'\n') {
+                    r.consume(1);
+                }
+                if !overflowed {
+                    buf.push(b'\n');
+                }
+                break;
+            }
+            None => {
+                let n = avail.len();
+                r.consume(n);
+            }
+        }
     }
-    buf.truncate(limit);
-    Ok(Some(true))
+    if !read_any {
+        return Ok(None);
+    }
+    Ok(Some(overflowed))
 }
 
 #[cfg(test)]
@@ -258,5 +324,16 @@ mod tests {
         assert_eq!(read_line_limited(&mut r, &mut buf, 100).unwrap(), Some(false));
         assert_eq!(buf, b"last-no-newline");
         assert_eq!(read_line_limited(&mut r, &mut buf, 100).unwrap(), None);
+    }
+
+    #[test]
+    fn carriage_returns_end_lines_too() {
+        let mut r = io::BufReader::with_capacity(3, &b"a\rbb\r\ncc\r"[..]);
+        let mut buf = Vec::new();
+        let mut got = Vec::new();
+        while read_line_limited(&mut r, &mut buf, 100).unwrap().is_some() {
+            got.push(String::from_utf8(buf.clone()).unwrap());
+        }
+        assert_eq!(got, ["a\n", "bb\n", "cc\n"], "a CRLF split across buffer refills is one terminator");
     }
 }

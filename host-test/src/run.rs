@@ -16,7 +16,7 @@ use std::time::Duration;
 
 use anyhow::Result;
 
-use crate::replay::{Batch, ReplayOptions, ReplaySummary, read_line_limited, run_batch};
+use crate::replay::{Batch, ReplayOptions, ReplaySummary, finish, read_line_limited, run_batch};
 use crate::runtime::Guest;
 
 /// How often the loop looks at the stop flag while input is quiet.
@@ -99,11 +99,7 @@ pub fn run(
         out.flush()?;
     }
     run_batch(guest, &mut batch, name, out, log, &mut summary)?;
-    match guest.flush() {
-        Ok(tail) => out.write_all(&tail)?,
-        Err(e) => log(format!("flush at end of input failed: {e}")),
-    }
-    out.flush()?;
+    finish(guest, out, log, &mut summary)?;
     if !stop.load(Ordering::SeqCst) {
         if let Ok(Err(e)) = reader.join() {
             log(format!("cannot read {name} after line {line_no}: {e}"));

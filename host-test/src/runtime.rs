@@ -3,8 +3,12 @@
 //! One [`Runtime`] per process (an engine with epoch interruption and a ticker thread, and the
 //! compiled module); one [`Guest`] per detector instance. Every call runs under a memory cap
 //! (`StoreLimits`) and a time limit (epoch deadline). A trap or a limit hit is returned as a
-//! [`GuestFailure`]; [`Guest::recover`] builds a fresh instance and re-applies the last config.
-//! Every guest pointer and length is checked against the memory before it is read.
+//! [`GuestFailure`], and the instance is never called again: [`Guest::recover`] builds a fresh
+//! one, re-applies the last config, restores the last checkpoint and replays the input since
+//! (kept in a bounded journal), so that per-host state survives the failure.
+//! Every guest pointer and length is checked against the memory before it is read, and every
+//! batch's output is checked against the contract (one event line per non-blank input line,
+//! then its alerts: [`Guest::process_checked`]) before anything is written.
 
 use std::path::{Path, PathBuf};
 use std::sync::Arc;
@@ -13,9 +17,12 @@ use std::time::Duration;
 
 use anyhow::{Context, Result, anyhow, bail};
 use wasmtime::{
-    Engine, Instance, InstancePre, Linker, Memory, Module, Store, StoreLimits, StoreLimitsBuilder, Trap,
-    TypedFunc,
+    Engine, Instance, InstancePre, Linker, Memory, Module, ResourceLimiter, Store, StoreLimits, StoreLimitsBuilder,
+    Trap, TypedFunc,
 };
+
+/// Input since the last checkpoint kept for replay after a failure, at most.
+pub const JOURNAL_MAX_BYTES: usize = 64 << 20;
 
 /// How often the epoch advances; the time limit is rounded up to it.
 const TICK: Duration = Duration::from_millis(5);
@@ -146,8 +153,32 @@ pub enum GuestFailure {
     Timeout(Duration),
     /// The input could not be placed in guest memory under the memory limit.
     OutOfMemory(usize),
+    /// The guest trapped after the memory limit refused it more memory.
+    MemoryLimit(usize),
     /// The guest returned a pointer/length outside its memory.
     BadResult(String),
+    /// The output of a batch did not answer every input line exactly once.
+    Contract(String),
+    /// The instance failed earlier and must be recovered before it is called again.
+    Poisoned,
+}
+
+impl GuestFailure {
+    /// Whether the instance is still usable: only when the input could not be placed (no
+    /// call into the module failed).
+    pub fn instance_intact(&self) -> bool {
+        matches!(self, GuestFailure::OutOfMemory(_))
+    }
+
+    /// `error.type` of the error record written for a line the module failed on.
+    pub fn error_type(&self) -> &'static str {
+        match self {
+            GuestFailure::Timeout(_) => "malhost.guest_timeout",
+            GuestFailure::OutOfMemory(_) | GuestFailure::MemoryLimit(_) => "malhost.guest_memory",
+            GuestFailure::Contract(_) => "malhost.guest_contract",
+            _ => "malhost.guest_trap",
+        }
+    }
 }
 
 impl std::fmt::Display for GuestFailure {
@@ -156,7 +187,10 @@ impl std::fmt::Display for GuestFailure {
             GuestFailure::Trap(m) => write!(f, "module trapped: {m}"),
             GuestFailure::Timeout(d) => write!(f, "call exceeded the time limit of {} ms", d.as_millis()),
             GuestFailure::OutOfMemory(n) => write!(f, "cannot place {n} bytes in guest memory under the memory limit"),
+            GuestFailure::MemoryLimit(n) => write!(f, "module ran out of memory under the limit of {} MiB (--max-memory)", n >> 20),
             GuestFailure::BadResult(m) => write!(f, "module returned an invalid result: {m}"),
+            GuestFailure::Contract(m) => write!(f, "module broke the output contract: {m}"),
+            GuestFailure::Poisoned => write!(f, "the instance failed earlier and was not recovered"),
         }
     }
 }
@@ -164,7 +198,47 @@ impl std::fmt::Display for GuestFailure {
 impl std::error::Error for GuestFailure {}
 
 struct StoreData {
-    limits: StoreLimits,
+    limits: Limiter,
+}
+
+/// The store's memory cap, remembering whether it refused a growth (so that the trap that
+/// follows is reported as running out of memory, not as a bare `unreachable`).
+struct Limiter {
+    inner: StoreLimits,
+    denied: bool,
+}
+
+impl ResourceLimiter for Limiter {
+    fn memory_growing(&mut self, current: usize, desired: usize, maximum: Option<usize>) -> wasmtime::Result<bool> {
+        let ok = self.inner.memory_growing(current, desired, maximum)?;
+        self.denied |= !ok;
+        Ok(ok)
+    }
+
+    fn table_growing(&mut self, current: usize, desired: usize, maximum: Option<usize>) -> wasmtime::Result<bool> {
+        self.inner.table_growing(current, desired, maximum)
+    }
+
+    fn instances(&self) -> usize {
+        self.inner.instances()
+    }
+
+    fn tables(&self) -> usize {
+        self.inner.tables()
+    }
+
+    fn memories(&self) -> usize {
+        self.inner.memories()
+    }
+}
+
+/// How a recovery ended.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub enum Recovery {
+    /// The new instance holds the state the failed one had before the failing call.
+    Complete,
+    /// It holds less: the reason says what was lost.
+    StateLost(String),
 }
 
 struct Exports {
@@ -178,6 +252,8 @@ struct Exports {
     /// Optional in a module (test modules leave them out).
     snapshot: Option<TypedFunc<(), u64>>,
     restore: Option<TypedFunc<(u32, u32), u64>>,
+    process_framed: Option<TypedFunc<(u32, u32), u64>>,
+    set_clock: Option<TypedFunc<i64, u32>>,
 }
 
 /// A secret random hash seed from the operating system's entropy (std's per-process random
@@ -199,8 +275,13 @@ pub struct Guest {
     input: Option<(u32, u32)>,
     /// The last config accepted, re-applied after a recovery.
     config: Option<Vec<u8>>,
-    /// The last state snapshot taken with [`Guest::checkpoint`], restored after a recovery.
+    /// The last state snapshot taken with [`Guest::checkpoint`] (or restored by
+    /// [`Guest::restore`]), restored after a recovery.
     checkpoint: Option<Vec<u8>>,
+    /// Batches processed since the checkpoint, replayed after it by a recovery.
+    journal: Journal,
+    /// Set by any failed call: the instance is not called again until recovered.
+    poisoned: bool,
     /// Instances created after a failure.
     pub recoveries: u64,
     /// The hash seed given to every instance (`malhost_seed`).
@@ -209,7 +290,10 @@ pub struct Guest {
 
 fn new_store(engine: &Engine, limits: Limits) -> Store<StoreData> {
     let data = StoreData {
-        limits: StoreLimitsBuilder::new().memory_size(limits.max_memory_bytes).instances(1).memories(1).tables(4).build(),
+        limits: Limiter {
+            inner: StoreLimitsBuilder::new().memory_size(limits.max_memory_bytes).instances(1).memories(1).tables(4).build(),
+            denied: false,
+        },
     };
     let mut store = Store::new(engine, data);
     store.limiter(|d| &mut d.limits);
@@ -230,6 +314,8 @@ fn exports(store: &mut Store<StoreData>, inst: &Instance) -> Result<Exports> {
         stats: inst.get_typed_func(&mut *store, "malhost_stats").map_err(f)?,
         snapshot: inst.get_typed_func(&mut *store, "malhost_snapshot").ok(),
         restore: inst.get_typed_func(&mut *store, "malhost_restore").ok(),
+        process_framed: inst.get_typed_func(&mut *store, "malhost_process_framed").ok(),
+        set_clock: inst.get_typed_func(&mut *store, "malhost_set_clock").ok(),
     })
 }
 
@@ -243,7 +329,19 @@ impl Guest {
         let pre = linker.instantiate_pre(&rt.module).map_err(|e| anyhow!("{e}"))?;
         let seed = random_seed();
         let (store, ex) = Self::instantiate(&pre, &rt.engine, limits, seed)?;
-        Ok(Guest { pre, limits, store, ex, input: None, config: None, checkpoint: None, recoveries: 0, seed })
+        Ok(Guest {
+            pre,
+            limits,
+            store,
+            ex,
+            input: None,
+            config: None,
+            checkpoint: None,
+            journal: Journal::default(),
+            poisoned: false,
+            recoveries: 0,
+            seed,
+        })
     }
 
     /// Instantiates the module and, if it takes one, gives it the hash seed.
@@ -263,37 +361,96 @@ impl Guest {
         Ok((store, ex))
     }
 
-    /// Snapshots the module's state, to be restored by [`Guest::recover`]. A module without
-    /// snapshot exports keeps no checkpoint (recovery then starts from empty state).
+    /// Snapshots the module's state, to be restored by [`Guest::recover`], and empties the
+    /// journal. A module without snapshot exports keeps no checkpoint (its journal then holds
+    /// everything since the start, up to [`JOURNAL_MAX_BYTES`]).
     pub fn checkpoint(&mut self) -> Result<(), GuestFailure> {
         if self.ex.snapshot.is_some() {
             self.checkpoint = Some(self.snapshot()?);
+            self.journal.clear();
         }
         Ok(())
     }
 
-    /// Replaces the instance with a fresh one, re-applies the last accepted config and
-    /// restores the last checkpoint, if any: per-host state since that checkpoint is lost.
-    pub fn recover(&mut self) -> Result<()> {
+    /// Keeps no journal: a benchmark, which never recovers, need not copy its input. A
+    /// recovery then loses the state since the last checkpoint.
+    pub fn without_journal(&mut self) {
+        self.journal.disabled = true;
+        self.journal.clear();
+    }
+
+    /// Whether the journal has reached its bound (a checkpoint now keeps a recovery complete).
+    pub fn journal_full(&self) -> bool {
+        self.journal.bytes.len() >= JOURNAL_MAX_BYTES / 2
+    }
+
+    /// Replaces the instance with a fresh one, re-applies the last accepted config, restores
+    /// the last checkpoint and replays the journal (discarding its output, which was written
+    /// already), so that the new instance holds what the old one held before the failing
+    /// call. Says what was lost when that cannot be done; `Err` when no working instance
+    /// could be made at all.
+    pub fn recover(&mut self) -> Result<Recovery> {
+        self.fresh_instance()?;
+        let mut lost = Vec::new();
+        if let Some(doc) = self.checkpoint.clone() {
+            match self.restore_doc(&doc) {
+                Ok(Ok(())) => {}
+                Ok(Err(e)) => {
+                    lost.push(format!("the checkpoint was refused ({e})"));
+                    self.checkpoint = None;
+                }
+                Err(e) => {
+                    lost.push(format!("restoring the checkpoint failed ({e})"));
+                    self.checkpoint = None;
+                    self.fresh_instance()?;
+                }
+            }
+        }
+        if self.journal.overflowed {
+            lost.push(format!("more than {} MiB of input came since the last checkpoint", JOURNAL_MAX_BYTES >> 20));
+        } else if lost.is_empty() {
+            let journal = std::mem::take(&mut self.journal);
+            for batch in journal.batches() {
+                if let Err(e) = self.call_process(batch) {
+                    lost.push(format!("replaying the input since the checkpoint failed ({e})"));
+                    self.fresh_instance()?;
+                    if let Some(doc) = self.checkpoint.clone() {
+                        if !matches!(self.restore_doc(&doc), Ok(Ok(()))) {
+                            self.checkpoint = None;
+                            self.fresh_instance()?;
+                        }
+                    }
+                    break;
+                }
+            }
+            if lost.is_empty() {
+                self.journal = journal;
+            } else {
+                self.journal.disabled = journal.disabled;
+            }
+        }
+        if lost.is_empty() {
+            return Ok(Recovery::Complete);
+        }
+        // What the new instance holds is now the last good state.
+        self.journal.clear();
+        Ok(Recovery::StateLost(format!("per-host state since the last checkpoint is lost: {}", lost.join("; "))))
+    }
+
+    /// A new instance with the last accepted config.
+    fn fresh_instance(&mut self) -> Result<()> {
         let engine = self.store.engine().clone();
         let (store, ex) = Self::instantiate(&self.pre, &engine, self.limits, self.seed)?;
         self.store = store;
         self.ex = ex;
         self.input = None;
+        self.poisoned = false;
         self.recoveries += 1;
         if let Some(cfg) = self.config.clone() {
             match self.configure(&cfg) {
                 Ok(Ok(())) => {}
                 Ok(Err(e)) => bail!("config rejected after recovery: {e}"),
                 Err(e) => bail!("configure failed after recovery: {e}"),
-            }
-        }
-        if let Some(doc) = self.checkpoint.clone() {
-            match self.restore(&doc) {
-                Ok(Ok(())) => {}
-                // A checkpoint the module cannot take back (it failed on it, or it no longer
-                // matches the config): carry on from empty state rather than stop.
-                Ok(Err(_)) | Err(_) => self.checkpoint = None,
             }
         }
         Ok(())
@@ -316,32 +473,76 @@ impl Guest {
         }
     }
 
-    /// Processes a batch of newline-separated events; returns the output lines.
+    /// Processes a batch of newline-separated events; returns the output lines, checked as
+    /// [`Guest::process_checked`] checks them.
     pub fn process(&mut self, batch: &[u8]) -> Result<Vec<u8>, GuestFailure> {
-        let f = self.ex.process.clone();
-        self.call_with_input(batch, |store, p, l| f.call(store, (p, l)))
+        let mut out = Vec::new();
+        self.process_checked(batch, &mut |o| out.extend_from_slice(o))?;
+        Ok(out)
     }
 
-    /// Processes a batch and hands the output to `sink` without copying it out first.
-    pub fn process_into(&mut self, batch: &[u8], sink: &mut dyn FnMut(&[u8])) -> Result<(), GuestFailure> {
-        let (ptr, len) = self.place_input(batch)?;
-        self.store.set_epoch_deadline(deadline_ticks(self.limits.call_timeout));
-        let packed = self.ex.process.call(&mut self.store, (ptr, len)).map_err(|e| self.failure(e))?;
-        let out = self.result_slice(packed)?;
+    /// Processes a batch and hands the output to `sink` without copying it out first, once
+    /// it has been checked against the contract: one answer per non-blank input line
+    /// ([`malhost::event::framing`]), each its event line and then its alerts, every line
+    /// terminated. A module with `malhost_process_framed` says how many lines each record
+    /// produced; for one without, the output must have at least one line per record. On
+    /// success the batch joins the journal that a recovery replays.
+    pub fn process_checked(&mut self, batch: &[u8], sink: &mut dyn FnMut(&[u8])) -> Result<(), GuestFailure> {
+        self.set_clock()?;
+        let out = self.call_process(batch)?;
         sink(out);
+        self.journal.push(batch);
         Ok(())
     }
 
+    /// Gives the module the wall clock, if it takes one (`limits.max_future`).
+    fn set_clock(&mut self) -> Result<(), GuestFailure> {
+        if self.poisoned {
+            return Err(GuestFailure::Poisoned);
+        }
+        let Some(f) = self.ex.set_clock.clone() else { return Ok(()) };
+        let now = std::time::SystemTime::now().duration_since(std::time::UNIX_EPOCH).map_or(0, |d| d.as_millis() as i64);
+        self.arm()?;
+        match f.call(&mut self.store, now) {
+            Ok(1) => Ok(()),
+            Ok(r) => Err(self.fail(GuestFailure::BadResult(format!("malhost_set_clock returned {r}")))),
+            Err(e) => Err(self.failure(e)),
+        }
+    }
+
+    /// One process call, its output checked; borrowed from guest memory.
+    fn call_process(&mut self, batch: &[u8]) -> Result<&[u8], GuestFailure> {
+        let records = malhost::event::framing::records(batch);
+        let (ptr, len) = self.place_input(batch)?;
+        self.arm()?;
+        let framed = self.ex.process_framed.is_some();
+        let f = self.ex.process_framed.clone().unwrap_or_else(|| self.ex.process.clone());
+        let packed = match f.call(&mut self.store, (ptr, len)) {
+            Ok(p) => p,
+            Err(e) => return Err(self.failure(e)),
+        };
+        let checked = {
+            let out = self.result_slice(packed)?;
+            check_output(out, records, framed).map(|body| (out.len() - body.len(), body.len()))
+        };
+        match checked {
+            Ok((skip, n)) => {
+                let out = self.result_slice(packed)?;
+                Ok(&out[skip..skip + n])
+            }
+            Err(m) => Err(self.fail(GuestFailure::Contract(m))),
+        }
+    }
     /// End of input: returns lines held back until then.
     pub fn flush(&mut self) -> Result<Vec<u8>, GuestFailure> {
-        self.store.set_epoch_deadline(deadline_ticks(self.limits.call_timeout));
+        self.arm()?;
         let packed = self.ex.flush.call(&mut self.store, ()).map_err(|e| self.failure(e))?;
         self.result_slice(packed).map(<[u8]>::to_vec)
     }
 
     /// The detector's counters.
     pub fn stats(&mut self) -> Result<serde_json::Value, GuestFailure> {
-        self.store.set_epoch_deadline(deadline_ticks(self.limits.call_timeout));
+        self.arm()?;
         let packed = self.ex.stats.call(&mut self.store, ()).map_err(|e| self.failure(e))?;
         let out = self.result_slice(packed)?;
         serde_json::from_slice(out).map_err(|e| GuestFailure::BadResult(format!("stats are not JSON: {e}")))
@@ -350,15 +551,30 @@ impl Guest {
     /// The module's state as a snapshot document.
     pub fn snapshot(&mut self) -> Result<Vec<u8>, GuestFailure> {
         let f = self.ex.snapshot.clone().ok_or_else(|| GuestFailure::BadResult("the module does not export malhost_snapshot".into()))?;
-        self.store.set_epoch_deadline(deadline_ticks(self.limits.call_timeout));
+        self.arm()?;
+        self.store.set_epoch_deadline(deadline_ticks(self.state_call_timeout()));
         let packed = f.call(&mut self.store, ()).map_err(|e| self.failure(e))?;
         self.result_slice(packed).map(<[u8]>::to_vec)
     }
 
     /// Restores a snapshot; `Ok(Err(message))` when the module refused it (state unchanged).
+    /// An accepted one becomes the checkpoint a recovery starts from.
     pub fn restore(&mut self, doc: &[u8]) -> Result<Result<(), String>, GuestFailure> {
+        let r = self.restore_doc(doc)?;
+        if r.is_ok() {
+            self.checkpoint = Some(doc.to_vec());
+            self.journal.clear();
+        }
+        Ok(r)
+    }
+
+    fn restore_doc(&mut self, doc: &[u8]) -> Result<Result<(), String>, GuestFailure> {
         let f = self.ex.restore.clone().ok_or_else(|| GuestFailure::BadResult("the module does not export malhost_restore".into()))?;
-        let out = self.call_with_input(doc, |store, p, l| f.call(store, (p, l)))?;
+        let timeout = self.state_call_timeout();
+        let out = self.call_with_input(doc, |store, p, l| {
+            store.set_epoch_deadline(deadline_ticks(timeout));
+            f.call(store, (p, l))
+        })?;
         let v: serde_json::Value =
             serde_json::from_slice(&out).map_err(|e| GuestFailure::BadResult(format!("restore result is not JSON: {e}")))?;
         if v["ok"] == serde_json::Value::Bool(true) {
@@ -379,7 +595,7 @@ impl Guest {
         call: impl FnOnce(&mut Store<StoreData>, u32, u32) -> wasmtime::Result<u64>,
     ) -> Result<Vec<u8>, GuestFailure> {
         let (ptr, len) = self.place_input(input)?;
-        self.store.set_epoch_deadline(deadline_ticks(self.limits.call_timeout));
+        self.arm()?;
         let packed = call(&mut self.store, ptr, len).map_err(|e| self.failure(e))?;
         self.result_slice(packed).map(<[u8]>::to_vec)
     }
@@ -390,7 +606,7 @@ impl Guest {
         let (ptr, cap) = match self.input {
             Some((p, c)) if c >= len => (p, c),
             old => {
-                self.store.set_epoch_deadline(deadline_ticks(self.limits.call_timeout));
+                self.arm()?;
                 if let Some((p, c)) = old {
                     self.ex.free.call(&mut self.store, (p, c)).map_err(|e| self.failure(e))?;
                     self.input = None;
@@ -422,13 +638,114 @@ impl Guest {
         })
     }
 
-    fn failure(&self, e: wasmtime::Error) -> GuestFailure {
-        match e.downcast_ref::<Trap>() {
+    /// Before each call: refuses a failed instance, sets the time limit, forgets an earlier
+    /// refused memory growth.
+    fn arm(&mut self) -> Result<(), GuestFailure> {
+        if self.poisoned {
+            return Err(GuestFailure::Poisoned);
+        }
+        self.store.set_epoch_deadline(deadline_ticks(self.limits.call_timeout));
+        self.store.data_mut().limits.denied = false;
+        Ok(())
+    }
+
+    /// The time limit of snapshot and restore calls: their cost follows the state, not one
+    /// batch's input, and they serve recovery, so they get at least ten seconds.
+    fn state_call_timeout(&self) -> Option<Duration> {
+        self.limits.call_timeout.map(|t| t.max(Duration::from_secs(10)))
+    }
+
+    /// A call failed: the instance is not used again until recovered.
+    fn fail(&mut self, f: GuestFailure) -> GuestFailure {
+        self.poisoned = true;
+        f
+    }
+
+    fn failure(&mut self, e: wasmtime::Error) -> GuestFailure {
+        let f = match e.downcast_ref::<Trap>() {
             Some(Trap::Interrupt) => GuestFailure::Timeout(self.limits.call_timeout.unwrap_or_default()),
+            _ if self.store.data().limits.denied => GuestFailure::MemoryLimit(self.limits.max_memory_bytes),
             Some(t) => GuestFailure::Trap(t.to_string()),
             None => GuestFailure::Trap(e.to_string()),
-        }
+        };
+        self.fail(f)
     }
+}
+
+/// Input batches since the last checkpoint, bounded by [`JOURNAL_MAX_BYTES`].
+#[derive(Default)]
+struct Journal {
+    /// Off for benchmarks, which never recover.
+    disabled: bool,
+    bytes: Vec<u8>,
+    /// End offset of each batch in `bytes`.
+    ends: Vec<usize>,
+    /// More came than the bound: a recovery cannot replay it.
+    overflowed: bool,
+}
+
+impl Journal {
+    fn push(&mut self, batch: &[u8]) {
+        if self.overflowed || self.disabled {
+            return;
+        }
+        if self.bytes.len() + batch.len() > JOURNAL_MAX_BYTES {
+            self.overflowed = true;
+            self.bytes = Vec::new();
+            self.ends = Vec::new();
+            return;
+        }
+        self.bytes.extend_from_slice(batch);
+        self.ends.push(self.bytes.len());
+    }
+
+    fn clear(&mut self) {
+        self.overflowed = self.disabled;
+        self.bytes.clear();
+        self.ends.clear();
+    }
+
+    fn batches(&self) -> impl Iterator<Item = &[u8]> {
+        let starts = std::iter::once(0).chain(self.ends.iter().copied());
+        starts.zip(self.ends.iter().copied()).map(|(a, b)| &self.bytes[a..b])
+    }
+}
+
+/// Checks one process call's output against the contract for `records` non-blank input lines
+/// and returns the output lines. `framed`: the output starts with the record count and each
+/// record's line count (`malhost_process_framed`).
+fn check_output(out: &[u8], records: usize, framed: bool) -> Result<&[u8], String> {
+    let newlines = |b: &[u8]| memchr_count(b);
+    if !framed {
+        let n = newlines(out);
+        if n < records || out.last().is_some_and(|b| *b != b'\n') {
+            return Err(format!("{records} input lines gave {n} output lines"));
+        }
+        return Ok(out);
+    }
+    let word = |i: usize| out.get(4 * i..4 * i + 4).map(|w| u32::from_le_bytes([w[0], w[1], w[2], w[3]]) as usize);
+    let Some(n) = word(0) else { return Err(format!("{records} input lines gave no answer ({} bytes)", out.len())) };
+    if n != records {
+        return Err(format!("{records} input lines gave {n} answers"));
+    }
+    let mut lines = 0usize;
+    for i in 1..=n {
+        let c = word(i).ok_or("the answer's header is cut short")?;
+        if c == 0 {
+            return Err(format!("input line {i} of the batch gave no output line"));
+        }
+        lines = lines.saturating_add(c);
+    }
+    let body = &out[4 * (n + 1)..];
+    let got = newlines(body);
+    if got != lines || body.last().is_some_and(|b| *b != b'\n') {
+        return Err(format!("the answers announce {lines} output lines and {got} came"));
+    }
+    Ok(body)
+}
+
+fn memchr_count(b: &[u8]) -> usize {
+    memchr::memchr_iter(b'\n', b).count()
 }
 
 fn deadline_ticks(timeout: Option<Duration>) -> u64 {

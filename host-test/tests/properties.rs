@@ -141,12 +141,10 @@ fn stream() -> impl Strategy<Value = Vec<u8>> {
     })
 }
 
+/// The input's records as the contract defines them (LF, CRLF or a lone CR end a line; a
+/// byte order mark is not content; blank lines are no record).
 fn input_lines(input: &[u8]) -> Vec<&[u8]> {
-    input
-        .split(|&b| b == b'\n')
-        .map(|l| l.strip_suffix(b"\r").unwrap_or(l))
-        .filter(|l| !l.iter().all(u8::is_ascii_whitespace))
-        .collect()
+    malhost::event::framing::lines(input).filter_map(malhost::event::framing::content).collect()
 }
 
 fn is_our_alert(v: &Value) -> bool {

@@ -262,7 +262,8 @@ const CONFIGS_ACCEPTED: &[&str] = &[
     r#"{"internal_networks": ["10.0.0.0/8", " 172.16.0.0/12 ", "10.1.2.3/8", "192.0.2.1", "fd00::/8",
         "::ffff:10.0.0.0/104", "fe80::1%eth0", "2001:db8::/128", "0.0.0.0/0", "::/0",
         "010.000.0.0/08", "2001:db8::/032", "::ffff:010.0.0.0/104"]}"#,
-    r#"{"state": {"max_hosts": 1, "max_keys_per_host": 4294967295}, "limits": {"max_line_bytes": 1}}"#,
+    r#"{"state": {"max_hosts": 1, "max_keys_per_host": 65536}, "limits": {"max_line_bytes": 1}}"#,
+    r#"{"state": {"max_hosts": 10000000, "max_destinations": 1000000, "max_messages": 1}, "limits": {"max_future": "30d"}}"#,
     r#"{"state": {"max_keys_per_host": 5}, "rules": {"fw_outbound_deny": {"min_count": 5}}}"#,
     r#"{"state": {"max_keys_per_host": 2}, "rules": {"fw_outbound_deny": {"enabled": false, "min_count": 9}}}"#,
     r#"{"rules": {}}"#,
@@ -289,6 +290,9 @@ const CONFIGS_ACCEPTED: &[&str] = &[
 
 /// Documents the schema and `Config::from_json` must both reject.
 const CONFIGS_REJECTED: &[&str] = &[
+    r#"{"state": {"max_keys_per_host": 4294967295}}"#,
+    r#"{"state": {"max_hosts": 16777217}}"#,
+    r#"{"limits": {"max_future": 0}}"#,
     r#"[]"#,
     r#"{"raw_messages": {"formats": ["syslog"]}}"#,
     r#"{"raw_messages": {"syslog_year": 1969}}"#,
@@ -414,6 +418,8 @@ fn schema_and_config_loader_agree_on_edge_cases() {
 #[test]
 fn what_the_config_schema_cannot_express() {
     let gaps = [
+        // Cross-field: full tables must fit in the module's 4 GiB address space.
+        r#"{"state": {"max_hosts": 16777216, "max_destinations": 16777216}}"#,
         // Cross-field check: min_count must not exceed state.max_keys_per_host.
         r#"{"state": {"max_keys_per_host": 4}, "rules": {"fw_outbound_deny": {"min_count": 5}}}"#,
         // Duration strings out of range (the pattern checks the syntax only).

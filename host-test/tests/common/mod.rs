@@ -68,12 +68,9 @@ pub fn alerts(out: &[u8]) -> Vec<serde_json::Value> {
     json_lines(out).into_iter().filter(|v| v["event"]["kind"] == "alert").collect()
 }
 
-/// Input lines the detector counts (non-blank after stripping `\r`).
+/// Input lines the detector answers ([`malhost::event::framing::records`]).
 pub fn counted_lines(input: &[u8]) -> usize {
-    input
-        .split(|&b| b == b'\n')
-        .filter(|l| !l.strip_suffix(b"\r").unwrap_or(l).iter().all(u8::is_ascii_whitespace))
-        .count()
+    malhost::event::framing::records(input)
 }
 
 /// `host-test/fixtures`.
