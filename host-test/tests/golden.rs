@@ -1,5 +1,7 @@
 //! Golden fixtures: every `fixtures/<case>/` is replayed through the `.wasm` on wasmtime, and
 //! through the native detector; both must agree, and match `expected.jsonl` line by line.
+//! One test per case (libtest-mimic), named after its directory, so a single case can be run
+//! alone: `cargo test -p malhost-host --test golden -- proxy_ioc`.
 //!
 //! After a deliberate change, rewrite the expected files and review them in `git diff`:
 //! `MALHOST_BLESS=1 cargo test -p malhost-host --test golden`.
@@ -8,6 +10,9 @@ mod common;
 
 use std::fmt::Write as _;
 use std::fs;
+use std::path::{Path, PathBuf};
+
+use libtest_mimic::{Arguments, Failed, Trial};
 
 fn diff(expected: &[u8], actual: &[u8]) -> String {
     let e: Vec<&[u8]> = expected.split(|&b| b == b'\n').collect();
@@ -23,10 +28,39 @@ fn diff(expected: &[u8], actual: &[u8]) -> String {
     s
 }
 
-#[test]
-fn golden_fixtures() {
+/// Replays one case and compares (or, blessing, rewrites `expected.jsonl`).
+fn check_case(dir: &Path, bless: bool) -> Result<(), Failed> {
+    let config = fs::read(dir.join("config.json")).unwrap_or_else(|_| b"{}".to_vec());
+    let input = fs::read(dir.join("input.jsonl")).map_err(|e| format!("input.jsonl: {e}"))?;
+    // Small batches so that batch boundaries fall inside every case.
+    let (wasm, log) = common::replay_wasm(&config, &input, 3);
+    if !log.is_empty() {
+        return Err(format!("the module failed: {log:?}").into());
+    }
+    let native = common::replay_native(&config, &input);
+    if wasm != native {
+        return Err(format!("native and wasm outputs differ (- native, + wasm):\n{}", diff(&native, &wasm)).into());
+    }
+    let expected_path = dir.join("expected.jsonl");
+    if bless {
+        fs::write(&expected_path, &wasm).map_err(|e| format!("write expected: {e}"))?;
+        return Ok(());
+    }
+    let expected = fs::read(&expected_path).unwrap_or_default();
+    if expected != wasm {
+        return Err(format!(
+            "output differs from expected.jsonl (- expected, + actual):\n{}\nIf the change is deliberate: MALHOST_BLESS=1 cargo test -p malhost-host --test golden",
+            diff(&expected, &wasm)
+        )
+        .into());
+    }
+    Ok(())
+}
+
+fn main() {
+    let args = Arguments::from_args();
     let bless = std::env::var_os("MALHOST_BLESS").is_some();
-    let mut cases: Vec<_> = fs::read_dir(common::fixtures_dir())
+    let mut cases: Vec<PathBuf> = fs::read_dir(common::fixtures_dir())
         .expect("fixtures dir")
         .filter_map(Result::ok)
         .map(|e| e.path())
@@ -34,28 +68,12 @@ fn golden_fixtures() {
         .collect();
     cases.sort();
     assert!(cases.len() >= 10, "fixture cases missing: found {}", cases.len());
-    let mut failures = String::new();
-    for dir in &cases {
-        let name = dir.file_name().unwrap().to_string_lossy().into_owned();
-        let config = fs::read(dir.join("config.json")).unwrap_or_else(|_| b"{}".to_vec());
-        let input = fs::read(dir.join("input.jsonl")).expect("input.jsonl");
-        // Small batches so that batch boundaries fall inside every case.
-        let (wasm, log) = common::replay_wasm(&config, &input, 3);
-        assert!(log.is_empty(), "{name}: the module failed: {log:?}");
-        let native = common::replay_native(&config, &input);
-        if wasm != native {
-            let _ = writeln!(failures, "{name}: native and wasm outputs differ:\n{}", diff(&native, &wasm));
-            continue;
-        }
-        let expected_path = dir.join("expected.jsonl");
-        if bless {
-            fs::write(&expected_path, &wasm).expect("write expected");
-            continue;
-        }
-        let expected = fs::read(&expected_path).unwrap_or_default();
-        if expected != wasm {
-            let _ = writeln!(failures, "{name}: output differs from expected.jsonl (- expected, + actual):\n{}", diff(&expected, &wasm));
-        }
-    }
-    assert!(failures.is_empty(), "\n{failures}\nIf the change is deliberate: MALHOST_BLESS=1 cargo test -p malhost-host --test golden");
+    let trials = cases
+        .into_iter()
+        .map(|dir| {
+            let name = dir.file_name().unwrap().to_string_lossy().into_owned();
+            Trial::test(name, move || check_case(&dir, bless))
+        })
+        .collect();
+    libtest_mimic::run(&args, trials).exit();
 }

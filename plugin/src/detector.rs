@@ -52,7 +52,6 @@ pub struct Detector {
     ann: Annotations,
     scratch: Vec<u8>,
     stats: Stats,
-    normalising: bool,
     /// The host's wall clock, ms, if it gave one ([`Detector::set_clock`]).
     clock_ms: Option<i64>,
 }
@@ -70,8 +69,12 @@ mod snapshot_tests {
     const CONFIG: &[u8] = br#"{"rules":{"fw_outbound_deny":{"min_count":2,"watched_ports":[80,445]},"proxy_daily_beacon":{"min_days":2},"proxy_off_hours":{"min_count":2},"proxy_upload_volume":{"max_bytes":100}}}"#;
 
     fn stream() -> Vec<u8> {
+        (0..3).flat_map(stream_day).collect()
+    }
+
+    fn stream_day(d: i64) -> Vec<u8> {
         let mut s = String::new();
-        for d in 0..3 {
+        {
             for h in 0..4 {
                 let t = 1_714_521_600 + d * 86_400 + h * 600;
                 s += &format!(r#"{{"@timestamp":{t},"event.action":"deny","source.ip":"10.0.0.{h}","destination.ip":"203.0.113.{d}","destination.port":445,"network.transport":"tcp"}}"#);
@@ -198,6 +201,43 @@ mod snapshot_tests {
         b.process_line(deny, &mut out);
     }
 
+    /// A snapshot of the current format, committed: it must keep restoring exactly, and once
+    /// the format is bumped it must be refused with a message naming its format.
+    const FORMAT_3: &[u8] = include_bytes!("../../host-test/snapshot-fixtures/format-3.json");
+
+    #[test]
+    fn the_committed_snapshot_keeps_restoring_or_is_refused_by_format() {
+        if std::env::var_os("MALHOST_BLESS").is_some() {
+            let mut a = Detector::new(Config::from_json(CONFIG).unwrap());
+            a.set_host_seed(42);
+            let mut out = Vec::new();
+            a.process_batch(&stream(), &mut out);
+            let mut doc = a.snapshot();
+            doc.push(b'\n');
+            std::fs::write(concat!(env!("CARGO_MANIFEST_DIR"), "/../host-test/snapshot-fixtures/format-3.json"), doc).unwrap();
+            return;
+        }
+        let mut b = Detector::new(Config::from_json(CONFIG).unwrap());
+        let r = b.restore(FORMAT_3);
+        if crate::state::snapshot::SNAPSHOT_FORMAT != 3 {
+            assert!(r.unwrap_err().contains("snapshot format 3 is not supported"));
+            return;
+        }
+        r.unwrap();
+        assert_eq!(b.hash_seed(), 42);
+        assert_eq!(b.snapshot(), FORMAT_3.strip_suffix(b"\n").unwrap(), "restore then snapshot gives the committed bytes");
+        // The state carries on: the fourth day of the stream's beacons alerts as it would have.
+        let mut whole = Detector::new(Config::from_json(CONFIG).unwrap());
+        whole.set_host_seed(42);
+        let (mut first, mut expected) = (Vec::new(), Vec::new());
+        whole.process_batch(&stream(), &mut first);
+        let next = stream_day(3);
+        whole.process_batch(&next, &mut expected);
+        let mut out = Vec::new();
+        b.process_batch(&next, &mut out);
+        assert_eq!(String::from_utf8(out).unwrap(), String::from_utf8(expected).unwrap());
+    }
+
     fn list_config(ports: &[&str]) -> Vec<u8> {
         let values: Vec<String> = ports.iter().map(|p| format!(r#"{{"value":"{p}","m":5,"n":0,"pm":0.5,"pl":0.0}}"#)).collect();
         format!(
@@ -313,7 +353,6 @@ impl Detector {
             ann: Annotations::default(),
             scratch: Vec::new(),
             stats: Stats::default(),
-            normalising: false,
             clock_ms: None,
         }
     }
@@ -437,35 +476,42 @@ impl Detector {
 
     /// Processes one line (without its terminator), appending its output lines to `out`;
     /// returns how many lines it wrote: 0 for a blank line, else 1 plus its alerts.
+    ///
+    /// Three stages: the line is admitted (within `limits.max_line_bytes`, one JSON object) or
+    /// answered with an error record; an event of no known source whose `message` one of
+    /// `raw_messages.formats` reads is replaced by the parsed event; then the rules run on it.
     pub fn process_line(&mut self, line: &[u8], out: &mut Vec<u8>) -> u32 {
         let line = line.strip_suffix(b"\r").unwrap_or(line);
         let Some(line) = crate::event::framing::content(line) else { return 0 };
         self.stats.lines = self.stats.lines.saturating_add(1);
-        if line.len() > self.config.max_line_bytes {
-            self.stats.input_errors = self.stats.input_errors.saturating_add(1);
-            let msg = format!(
-                "line of {} bytes exceeds limits.max_line_bytes ({})",
-                line.len(),
-                self.config.max_line_bytes
-            );
-            output::write_input_error(out, line, "malhost.input", &msg);
-            return 1;
+        let Some(ev) = self.admit(line, out) else { return 1 };
+        if let Some(normalised) = self.normalise_raw(line, &ev) {
+            drop(ev);
+            // The rewritten event comes out as rewritten, so that the fields the rules read
+            // are in the output; it is not read as a raw message again.
+            let Some(ev) = self.admit(&normalised, out) else { return 1 };
+            return self.detect(&normalised, ev, out);
         }
-        let mut ev = match Event::parse(line) {
-            Ok(ev) => ev,
-            Err(msg) => {
-                self.stats.input_errors = self.stats.input_errors.saturating_add(1);
-                output::write_input_error(out, line, "malhost.input", &msg);
-                return 1;
+        self.detect(line, ev, out)
+    }
+
+    /// The event of an admitted line, or `None` once an error record answered it.
+    fn admit<'l>(&mut self, line: &'l [u8], out: &mut Vec<u8>) -> Option<Event<'l>> {
+        let problem = if line.len() > self.config.max_line_bytes {
+            format!("line of {} bytes exceeds limits.max_line_bytes ({})", line.len(), self.config.max_line_bytes)
+        } else {
+            match Event::parse(line) {
+                Ok(ev) => return Some(ev),
+                Err(msg) => msg,
             }
         };
-        if !self.normalising && !self.config.raw_messages.0.is_empty() && ev.source_kind() == crate::event::SourceKind::Other {
-            if let Some(normalised) = self.normalise_raw(line, &ev) {
-                drop(ev);
-                self.stats.lines = self.stats.lines.saturating_sub(1);
-                return self.process_normalised(&normalised, out);
-            }
-        }
+        self.stats.input_errors = self.stats.input_errors.saturating_add(1);
+        output::write_input_error(out, line, "malhost.input", &problem);
+        None
+    }
+
+    /// Runs the rules on an admitted event and writes its line and alerts.
+    fn detect(&mut self, line: &[u8], mut ev: Event<'_>, out: &mut Vec<u8>) -> u32 {
         if let Some(now) = self.clock_ms {
             ev.set_clock(now, self.config.max_future_ms);
         }
@@ -490,10 +536,13 @@ impl Detector {
 
     /// An event of no known source whose `message` one of `raw_messages.formats` reads: the
     /// parsed ECS fields, with the event's own keys on top (its `event` object merged into the
-    /// parsed one).
+    /// parsed one). `None` for every other event.
     fn normalise_raw(&self, line: &[u8], ev: &Event) -> Option<Vec<u8>> {
-        let msg = ev.str(crate::event::Field::Message)?;
         let (formats, opts) = &self.config.raw_messages;
+        if formats.is_empty() || ev.source_kind() != crate::event::SourceKind::Other {
+            return None;
+        }
+        let msg = ev.str(crate::event::Field::Message)?;
         let serde_json::Value::Object(mut parsed) = crate::import::parse_raw(formats, msg, opts)? else { return None };
         let serde_json::Value::Object(orig) = serde_json::from_slice::<serde_json::Value>(line).ok()? else { return None };
         for (k, v) in orig {
@@ -505,16 +554,6 @@ impl Detector {
             }
         }
         serde_json::to_vec(&parsed).ok()
-    }
-
-    /// Processes an event rewritten by [`Detector::normalise_raw`] (it always comes out
-    /// rewritten, so that the fields the rules read are in the output).
-    fn process_normalised(&mut self, line: &[u8], out: &mut Vec<u8>) -> u32 {
-        // Once: a rewritten event is not read as a raw message again.
-        self.normalising = true;
-        let n = self.process_line(line, out);
-        self.normalising = false;
-        n
     }
 
     /// End of input. No firewall rule holds alerts back, so nothing is written today; rules
