@@ -7,12 +7,11 @@
 
 use serde_json::json;
 
-use crate::config::{C2IpConfig, Config};
-use crate::event::{Event, FieldError};
-use crate::output::{Alert, Finding, Indicator, Matched, ThreatEnrichment};
-use crate::state::HostTable;
+use crate::config::C2IpConfig;
+use crate::output::{Indicator, Matched, ThreatEnrichment};
 
-use super::{Annotations, RuleMeta};
+use super::RuleMeta;
+use super::context::{AlertBuilder, IfNoHost, RuleContext};
 
 /// Rule identity.
 pub static META: RuleMeta = RuleMeta {
@@ -23,25 +22,16 @@ pub static META: RuleMeta = RuleMeta {
 };
 
 /// Applies the rule to one event.
-pub fn apply(ev: &Event, config: &Config, rc: &C2IpConfig, hosts: &mut HostTable, ann: &mut Annotations) {
+pub fn apply(rc: &C2IpConfig, cx: &mut RuleContext) {
     if rc.indicators.is_empty() {
         return;
     }
-    let dst = match ev.destination_ip() {
-        Ok(Some(ip)) => ip,
-        Ok(None) => return,
-        Err(e) => return ann.field_error(META.id, e),
-    };
-    let port = match ev.destination_port() {
-        Ok(p) => p,
-        Err(e) => {
-            ann.field_error(META.id, e);
-            None
-        }
-    };
+    let ev = cx.ev;
+    let Some(dst) = cx.optional(&META, ev.destination_ip()) else { return };
+    let port = cx.optional(&META, ev.destination_port());
     let Some((spec, source)) = rc.indicators.lookup(dst, port) else { return };
     let kind = if dst.is_ipv4() { "ipv4-addr" } else { "ipv6-addr" };
-    ann.enrichments.push(ThreatEnrichment {
+    cx.ann.enrichments.push(ThreatEnrichment {
         indicator: Indicator {
             kind,
             ip: Some(dst.to_string()),
@@ -64,36 +54,18 @@ pub fn apply(ev: &Event, config: &Config, rc: &C2IpConfig, hosts: &mut HostTable
         source.list,
         source.entry
     );
-    ann.findings.push(Finding { rule: META.id, severity: rc.severity, reason: reason.clone() });
-
-    let host = match ev.source_ip() {
-        Ok(Some(ip)) => ip,
-        Ok(None) => {
-            return ann.field_error(
-                META.id,
-                FieldError { field: "source.ip", problem: "missing; no fw.c2_ip alert can name the host".into() },
-            );
-        }
-        Err(e) => return ann.field_error(META.id, e),
-    };
-    let ts = match ev.timestamp_ms() {
-        Ok(t) => t,
-        Err(e) => return ann.field_error(META.id, e),
-    };
-    let key = hosts.key_hash(META.id, source.entry.as_str());
-    let cap = config.state.max_keys_per_host;
-    if !hosts.get_mut(host).dedup.should_alert(key, ts, rc.dedup_ms, cap) {
+    cx.finding(&META, rc.severity, reason.clone());
+    let Some(host) = cx.host(&META, IfNoHost::Report("missing; no fw.c2_ip alert can name the host")) else { return };
+    let Some(ts) = cx.time(&META) else { return };
+    if !cx.once_per(&META, host, source.entry.as_str(), ts, rc.dedup_ms) {
         return;
     }
-    ann.alerts.push(Alert {
-        timestamp_ms: ts,
-        rule: &META,
-        severity: rc.severity,
-        host: Some(host),
-        destination: Some((dst, port)),
-        related_ips: vec![host, dst],
-        message: format!("{host}: {reason}"),
-        evidence: json!({
+    let alert = AlertBuilder::new(&META, ts, rc.severity)
+        .host(Some(host))
+        .destination(Some((dst, port)))
+        .related([dst])
+        .message(format!("{host}: {reason}"))
+        .evidence(json!({
             "indicator": source.entry,
             "list": source.list,
             "provider": source.provider,
@@ -102,7 +74,7 @@ pub fn apply(ev: &Event, config: &Config, rc: &C2IpConfig, hosts: &mut HostTable
             "denied": ev.is_denied(),
             "first_seen": crate::event::time::format_ms(ts),
             "dedup_window_seconds": rc.dedup_ms / 1000,
-        }),
-        email: None,
-    });
+        }))
+        .build();
+    cx.raise(alert);
 }

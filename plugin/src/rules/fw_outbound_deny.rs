@@ -12,12 +12,12 @@ use std::net::IpAddr;
 
 use serde_json::json;
 
-use crate::config::{Config, OutboundDenyConfig};
-use crate::event::{Event, FieldError, Transport, flags, time::format_ms};
-use crate::output::{Alert, Finding};
-use crate::state::{HostTable, TimeOrdered};
+use crate::config::OutboundDenyConfig;
+use crate::event::{FieldError, Transport, flags, time::format_ms};
+use crate::state::TimeOrdered;
 
-use super::{Annotations, RuleMeta};
+use super::RuleMeta;
+use super::context::{AlertBuilder, RuleContext};
 
 /// Rule identity.
 pub static META: RuleMeta = RuleMeta {
@@ -95,34 +95,25 @@ impl DenyWindow {
 }
 
 /// Applies the rule to one firewall event.
-pub fn apply(ev: &Event, config: &Config, rc: &OutboundDenyConfig, hosts: &mut HostTable, ann: &mut Annotations) {
+pub fn apply(rc: &OutboundDenyConfig, cx: &mut RuleContext) {
+    let ev = cx.ev;
     if !ev.is_denied() || ev.flags() & flags::DIR_INBOUND != 0 {
         return;
     }
-    let need = |r: Result<Option<IpAddr>, FieldError>, field: &'static str, ann: &mut Annotations| match r {
-        Ok(Some(ip)) => Some(ip),
-        Ok(None) => {
-            ann.field_error(META.id, FieldError { field, problem: "missing on a denied connection".into() });
-            None
-        }
-        Err(e) => {
-            ann.field_error(META.id, e);
+    let need = |r: Result<Option<IpAddr>, FieldError>, field: &'static str, cx: &mut RuleContext| match cx.need(&META, r)? {
+        Some(ip) => Some(ip),
+        None => {
+            cx.field_error(&META, FieldError { field, problem: "missing on a denied connection".into() });
             None
         }
     };
-    let Some(src) = need(ev.source_ip(), "source.ip", ann) else { return };
-    let Some(dst) = need(ev.destination_ip(), "destination.ip", ann) else { return };
-    if !config.is_internal(src) || config.is_internal(dst) {
+    let Some(src) = need(ev.source_ip(), "source.ip", cx) else { return };
+    let Some(dst) = need(ev.destination_ip(), "destination.ip", cx) else { return };
+    if !cx.config.is_internal(src) || cx.config.is_internal(dst) {
         return;
     }
-    let port = ev.destination_port().unwrap_or_else(|e| {
-        ann.field_error(META.id, e);
-        None
-    });
-    let transport = ev.transport().unwrap_or_else(|e| {
-        ann.field_error(META.id, e);
-        None
-    });
+    let port = cx.optional(&META, ev.destination_port());
+    let transport = cx.optional(&META, ev.transport());
     if rc.allow.contains(dst, port) {
         return;
     }
@@ -142,22 +133,17 @@ pub fn apply(ev: &Event, config: &Config, rc: &OutboundDenyConfig, hosts: &mut H
     } else {
         (rc.severity, format!("outbound {to} denied"))
     };
-    ann.findings.push(Finding { rule: META.id, severity, reason });
+    cx.finding(&META, severity, reason);
 
     let Some(port) = watched else { return };
-    let ts = match ev.timestamp_ms() {
-        Ok(t) => t,
-        Err(e) => return ann.field_error(META.id, e),
-    };
-    let cap = config.state.max_keys_per_host;
-    let key = hosts.key_hash(META.id, "");
-    let state = hosts.get_mut(src);
+    let Some(ts) = cx.time(&META) else { return };
+    let cap = cx.config.state.max_keys_per_host;
     let hit = DenyHit { ts, dst, port, transport };
-    let Some(range) = state.deny.record(hit, rc.window_ms, rc.min_count as usize, cap) else { return };
-    if !state.dedup.should_alert(key, ts, rc.dedup_ms, cap) {
+    let Some(range) = cx.host_state(src).deny.record(hit, rc.window_ms, rc.min_count as usize, cap) else { return };
+    if !cx.once_per(&META, src, "", ts, rc.dedup_ms) {
         return;
     }
-    let hits = state.deny.hits(range);
+    let hits = cx.host_state(src).deny.hits(range);
     let mut ports: BTreeMap<String, u64> = BTreeMap::new();
     let mut dsts: BTreeMap<IpAddr, u64> = BTreeMap::new();
     for h in hits {
@@ -172,24 +158,17 @@ pub fn apply(ev: &Event, config: &Config, rc: &OutboundDenyConfig, hosts: &mut H
     top.sort_by(|a, b| b.1.cmp(&a.1).then(a.0.cmp(&b.0)));
     let distinct = top.len();
     top.truncate(10);
-    let (first, last) = (hits[0].ts, hits[hits.len() - 1].ts);
-    let mut related = vec![src];
-    related.extend(top.iter().map(|(ip, _)| *ip));
+    let (count, first, last) = (hits.len(), hits[0].ts, hits[hits.len() - 1].ts);
     let window_text = humantime::format_duration(std::time::Duration::from_millis(rc.window_ms as u64)).to_string();
-    ann.alerts.push(Alert {
-        timestamp_ms: ts,
-        rule: &META,
-        severity: rc.alert_severity,
-        host: Some(src),
-        destination: None,
-        related_ips: related,
-        message: format!(
-            "{src}: {} outbound connections to watched ports denied within {window_text} ({})",
-            hits.len(),
+    let alert = AlertBuilder::new(&META, ts, rc.alert_severity)
+        .host(Some(src))
+        .related(top.iter().map(|(ip, _)| *ip))
+        .message(format!(
+            "{src}: {count} outbound connections to watched ports denied within {window_text} ({})",
             ports.iter().map(|(p, n)| format!("{p} x{n}")).collect::<Vec<_>>().join(", ")
-        ),
-        evidence: json!({
-            "count": hits.len(),
+        ))
+        .evidence(json!({
+            "count": count,
             "min_count": rc.min_count,
             "window_seconds": rc.window_ms / 1000,
             "first_seen": format_ms(first),
@@ -197,10 +176,10 @@ pub fn apply(ev: &Event, config: &Config, rc: &OutboundDenyConfig, hosts: &mut H
             "ports": ports,
             "destinations": top.iter().map(|(ip, n)| json!({"ip": ip.to_string(), "count": n})).collect::<Vec<_>>(),
             "distinct_destinations": distinct,
-            "threshold": format!("count {} >= min_count {}", hits.len(), rc.min_count),
-        }),
-        email: None,
-    });
+            "threshold": format!("count {count} >= min_count {}", rc.min_count),
+        }))
+        .build();
+    cx.raise(alert);
 }
 
 #[cfg(test)]

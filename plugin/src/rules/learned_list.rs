@@ -7,13 +7,13 @@
 
 use serde_json::json;
 
-use crate::config::{Config, LearnedListsConfig};
-use crate::event::{Event, FieldError, SourceKind, time::format_ms};
+use crate::config::LearnedListsConfig;
+use crate::event::time::format_ms;
 use crate::lists::window::{Hit, ListWindow};
-use crate::output::{Alert, Finding, ListHit};
-use crate::state::HostTable;
+use crate::output::ListHit;
 
-use super::{Annotations, RuleMeta};
+use super::RuleMeta;
+use super::context::{AlertBuilder, IfNoHost, RuleContext};
 
 /// Count detection.
 pub static COUNT_META: RuleMeta = RuleMeta {
@@ -32,35 +32,19 @@ pub static TYPES_META: RuleMeta = RuleMeta {
 };
 
 /// Applies the learned lists to one event.
-pub fn apply(ev: &Event, kind: SourceKind, config: &Config, rc: &LearnedListsConfig, hosts: &mut HostTable, ann: &mut Annotations) {
+pub fn apply(rc: &LearnedListsConfig, cx: &mut RuleContext) {
+    let ev = cx.ev;
     for cf in &rc.fields {
-        let Some(value) = crate::lists::extract::extract(cf.field, ev, kind, &rc.extract) else { continue };
+        let Some(value) = crate::lists::extract::extract(cf.field, ev, cx.kind, &rc.extract) else { continue };
         let Some(&idx) = cf.index.get(value.as_ref()) else { continue };
-        ann.list_hits.push(ListHit { field: cf.field.name(), value: value.into_owned() });
+        cx.ann.list_hits.push(ListHit { field: cf.field.name(), value: value.into_owned() });
         if cf.count.is_none() && cf.types.is_none() {
             continue;
         }
-        let host = match ev.source_ip() {
-            Ok(Some(ip)) => ip,
-            Ok(None) => {
-                ann.field_error(COUNT_META.id, FieldError { field: "source.ip", problem: "missing; list hits cannot be counted per host".into() });
-                continue;
-            }
-            Err(e) => {
-                ann.field_error(COUNT_META.id, e);
-                continue;
-            }
-        };
-        let ts = match ev.timestamp_ms() {
-            Ok(t) => t,
-            Err(e) => {
-                ann.field_error(COUNT_META.id, e);
-                continue;
-            }
-        };
-        let cap = config.state.max_keys_per_host;
-        let keys = [hosts.key_hash(COUNT_META.id, cf.field.name()), hosts.key_hash(TYPES_META.id, cf.field.name())];
-        let state = hosts.get_mut(host);
+        let Some(host) = cx.host(&COUNT_META, IfNoHost::Report("missing; list hits cannot be counted per host")) else { continue };
+        let Some(ts) = cx.time(&COUNT_META) else { continue };
+        let cap = cx.config.state.max_keys_per_host;
+        let state = cx.hosts.get_mut(host);
         let pos = match state.lists.iter().position(|(f, _)| *f == cf.field) {
             Some(p) => p,
             None => {
@@ -69,15 +53,15 @@ pub fn apply(ev: &Event, kind: SourceKind, config: &Config, rc: &LearnedListsCon
             }
         };
         let Some(scores) = state.lists[pos].1.record(Hit { ts, value: idx }, rc.window_ms, cap) else { continue };
-        let checks = [(&COUNT_META, cf.count, scores.w, "w", keys[0]), (&TYPES_META, cf.types, scores.s, "s", keys[1])];
-        for (meta, threshold, score, name, key) in checks {
+        let checks = [(&COUNT_META, cf.count, scores.w, "w"), (&TYPES_META, cf.types, scores.s, "s")];
+        for (meta, threshold, score, name) in checks {
             let Some(t) = threshold else { continue };
             if score <= t {
                 continue;
             }
             let reason = format!("{name} = {score} > {t} for learned list {} within {}", cf.field.name(), window_text(rc.window_ms));
-            ann.findings.push(Finding { rule: meta.id, severity: rc.severity, reason: reason.clone() });
-            if !state.dedup.should_alert(key, ts, rc.dedup_ms, cap) {
+            cx.finding(meta, rc.severity, reason.clone());
+            if !cx.once_per(meta, host, cf.field.name(), ts, rc.dedup_ms) {
                 continue;
             }
             let values: Vec<_> = scores
@@ -86,15 +70,10 @@ pub fn apply(ev: &Event, kind: SourceKind, config: &Config, rc: &LearnedListsCon
                 .take(20)
                 .map(|(i, n)| json!({"value": cf.values.get(*i as usize), "count": n}))
                 .collect();
-            ann.alerts.push(Alert {
-                timestamp_ms: ts,
-                rule: meta,
-                severity: rc.severity,
-                host: Some(host),
-                destination: None,
-                related_ips: vec![host],
-                message: format!("{host}: {reason}"),
-                evidence: json!({
+            let alert = AlertBuilder::new(meta, ts, rc.severity)
+                .host(Some(host))
+                .message(format!("{host}: {reason}"))
+                .evidence(json!({
                     "field": cf.field.name(),
                     name: score,
                     "threshold": t,
@@ -106,9 +85,9 @@ pub fn apply(ev: &Event, kind: SourceKind, config: &Config, rc: &LearnedListsCon
                     "first_seen": format_ms(scores.first_ms),
                     "last_seen": format_ms(scores.last_ms),
                     "window_seconds": rc.window_ms / 1000,
-                }),
-                email: None,
-            });
+                }))
+                .build();
+            cx.raise(alert);
         }
     }
 }

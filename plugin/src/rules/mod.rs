@@ -12,6 +12,7 @@
 //! - [`mail_display_name_spoof`], [`mail_executable_attachment`]: mail checks on the headers
 //!   parsed by [`crate::mail`] (SPEC §5.4), sharing [`mail_message`].
 
+pub mod context;
 pub mod fw_c2_ip;
 pub mod fw_outbound_deny;
 pub mod learned_list;
@@ -30,7 +31,7 @@ use crate::config::Config;
 use crate::event::{Event, FieldError, SourceKind};
 use crate::output::{Alert, Finding, ListHit, ThreatEnrichment};
 use crate::state::{DestinationTable, HostTable, SeenMessages};
-use web_destination::WebDestination;
+use context::RuleContext;
 
 /// Identity of a rule, copied into alerts (`rule.*`).
 #[derive(Debug)]
@@ -86,7 +87,72 @@ impl Annotations {
     }
 }
 
-/// Runs every enabled rule that applies to the event's source.
+/// One rule as the detector runs it: its identity, the sources it reads, and how to apply
+/// it to an event (a no-op when the config turned it off).
+pub struct RuleEntry {
+    /// Its `rules.<key>` in the config document.
+    pub key: &'static str,
+    /// Identities of the alerts it raises (the first is the one field errors name).
+    pub meta: &'static [&'static RuleMeta],
+    /// Log sources it reads.
+    pub sources: &'static [SourceKind],
+    /// Applies it.
+    pub apply: fn(&mut RuleContext),
+}
+
+use SourceKind::{Firewall, Mail, Proxy};
+
+/// Every rule, one line each, in the order they run on an event (the order of findings and
+/// alerts in the output).
+pub static REGISTRY: &[RuleEntry] = &[
+    RuleEntry { key: "fw_outbound_deny", meta: &[&fw_outbound_deny::META], sources: &[Firewall], apply: |cx| if let Some(rc) = &cx.config.fw_outbound_deny { fw_outbound_deny::apply(rc, cx) } },
+    RuleEntry { key: "fw_c2_ip", meta: &[&fw_c2_ip::META], sources: &[Firewall, Proxy], apply: |cx| if let Some(rc) = &cx.config.fw_c2_ip { fw_c2_ip::apply(rc, cx) } },
+    RuleEntry { key: "proxy_ioc", meta: &[&proxy_ioc::META], sources: &[Proxy], apply: apply_proxy_ioc },
+    RuleEntry { key: "proxy_connect_port", meta: &[&proxy_connect_port::META], sources: &[Proxy], apply: |cx| if let Some(rc) = &cx.config.proxy_connect_port { proxy_connect_port::apply(rc, cx) } },
+    RuleEntry { key: "proxy_user_agent", meta: &[&proxy_user_agent::META], sources: &[Proxy], apply: |cx| if let Some(rc) = &cx.config.proxy_user_agent { proxy_user_agent::apply(rc, cx) } },
+    RuleEntry { key: "proxy_upload_volume", meta: &[&proxy_upload_volume::META], sources: &[Proxy], apply: |cx| if let (Some(rc), Some(ot)) = (&cx.config.proxy_upload_volume, over_time(cx)) { proxy_upload_volume::apply(rc, ot, cx) } },
+    RuleEntry { key: "proxy_daily_beacon", meta: &[&proxy_daily_beacon::META], sources: &[Proxy], apply: |cx| if let (Some(rc), Some(ot)) = (&cx.config.proxy_daily_beacon, over_time(cx)) { proxy_daily_beacon::apply(rc, ot, cx) } },
+    RuleEntry { key: "proxy_off_hours", meta: &[&proxy_off_hours::META], sources: &[Proxy], apply: |cx| if let (Some(rc), Some(ot)) = (&cx.config.proxy_off_hours, over_time(cx)) { proxy_off_hours::apply(rc, ot, cx) } },
+    RuleEntry { key: "mail_display_name_spoof", meta: &[&mail_display_name_spoof::META], sources: &[Mail], apply: apply_display_name_spoof },
+    RuleEntry { key: "mail_executable_attachment", meta: &[&mail_executable_attachment::META], sources: &[Mail], apply: apply_executable_attachment },
+    RuleEntry { key: "learned_lists", meta: &[&learned_list::COUNT_META, &learned_list::TYPES_META], sources: &[Firewall, Proxy, Mail], apply: |cx| if let Some(rc) = &cx.config.learned_lists { learned_list::apply(rc, cx) } },
+];
+
+fn apply_proxy_ioc(cx: &mut RuleContext) {
+    let Some(rc) = &cx.config.proxy_ioc else { return };
+    cx.web_destination();
+    let dest = cx.web.as_ref().and_then(Option::as_ref);
+    proxy_ioc::apply(cx.ev, dest, cx.config, rc, cx.hosts, cx.ann);
+}
+
+fn apply_display_name_spoof(cx: &mut RuleContext) {
+    if let Some(rc) = &cx.config.mail_display_name_spoof {
+        mail_display_name_spoof::apply(cx.ev, rc, cx.hosts, cx.messages, cx.ann);
+    }
+}
+
+fn apply_executable_attachment(cx: &mut RuleContext) {
+    if let Some(rc) = &cx.config.mail_executable_attachment {
+        mail_executable_attachment::apply(cx.ev, rc, cx.hosts, cx.messages, cx.ann);
+    }
+}
+
+/// The proxy rules over time share the host, time and destination of the request
+/// ([`RuleContext::over_time`]); a missing field is reported against the first of them that
+/// is on, and the destination's reach is counted when a rarity rule is on.
+fn over_time(cx: &mut RuleContext) -> Option<context::OverTime> {
+    let c = cx.config;
+    let lead = if c.proxy_daily_beacon.is_some() {
+        &proxy_daily_beacon::META
+    } else if c.proxy_off_hours.is_some() {
+        &proxy_off_hours::META
+    } else {
+        &proxy_upload_volume::META
+    };
+    cx.over_time(lead, c.proxy_daily_beacon.is_some() || c.proxy_off_hours.is_some())
+}
+
+/// Runs every rule that reads the event's source.
 pub fn run_all(
     ev: &Event,
     config: &Config,
@@ -95,75 +161,13 @@ pub fn run_all(
     messages: &mut SeenMessages,
     ann: &mut Annotations,
 ) {
-    let kind = ev.source_kind();
-    if kind == SourceKind::Other {
+    let mut cx = RuleContext::new(ev, config, hosts, dests, messages, ann);
+    if cx.kind == SourceKind::Other {
         return;
     }
-    if let (SourceKind::Firewall, Some(rc)) = (kind, &config.fw_outbound_deny) {
-        fw_outbound_deny::apply(ev, config, rc, hosts, ann);
-    }
-    if let (SourceKind::Firewall | SourceKind::Proxy, Some(rc)) = (kind, &config.fw_c2_ip) {
-        fw_c2_ip::apply(ev, config, rc, hosts, ann);
-    }
-    // The destination of a proxy request, parsed once for the rules that need it.
-    let over_time = config.proxy_daily_beacon.is_some() || config.proxy_off_hours.is_some() || config.proxy_upload_volume.is_some();
-    let dest = if kind == SourceKind::Proxy && (over_time || config.proxy_ioc.is_some()) { WebDestination::of(ev) } else { None };
-    if let (SourceKind::Proxy, Some(rc)) = (kind, &config.proxy_ioc) {
-        proxy_ioc::apply(ev, dest.as_ref(), config, rc, hosts, ann);
-    }
-    if let (SourceKind::Proxy, Some(rc)) = (kind, &config.proxy_connect_port) {
-        proxy_connect_port::apply(ev, config, rc, hosts, ann);
-    }
-    if let (SourceKind::Proxy, Some(rc)) = (kind, &config.proxy_user_agent) {
-        proxy_user_agent::apply(ev, config, rc, hosts, ann);
-    }
-    if let (true, Some(dest)) = (over_time, &dest) {
-        self::over_time(ev, dest, config, hosts, dests, ann);
-    }
-    if let (SourceKind::Mail, Some(rc)) = (kind, &config.mail_display_name_spoof) {
-        mail_display_name_spoof::apply(ev, rc, hosts, messages, ann);
-    }
-    if let (SourceKind::Mail, Some(rc)) = (kind, &config.mail_executable_attachment) {
-        mail_executable_attachment::apply(ev, rc, hosts, messages, ann);
-    }
-    if let Some(rc) = &config.learned_lists {
-        learned_list::apply(ev, kind, config, rc, hosts, ann);
-    }
-}
-
-/// The proxy rules that follow a host's destinations over time: they share the destination,
-/// the host's state, the event time and the distinct-host count of the destination.
-fn over_time(ev: &Event, dest: &WebDestination, config: &Config, hosts: &mut HostTable, dests: &mut DestinationTable, ann: &mut Annotations) {
-    // Errors name the first of these rules that is on.
-    let rule = if config.proxy_daily_beacon.is_some() {
-        proxy_daily_beacon::META.id
-    } else if config.proxy_off_hours.is_some() {
-        proxy_off_hours::META.id
-    } else {
-        proxy_upload_volume::META.id
-    };
-    let host = match ev.source_ip() {
-        Ok(Some(ip)) => ip,
-        Ok(None) => return ann.field_error(rule, FieldError { field: "source.ip", problem: "missing; the client is unknown".into() }),
-        Err(e) => return ann.field_error(rule, e),
-    };
-    let ts = match ev.timestamp_ms() {
-        Ok(t) => t,
-        Err(e) => return ann.field_error(rule, e),
-    };
-    let dest_hash = crate::state::destinations::destination_hash(hosts, dest.key());
-    let rare = &config.rare_destinations;
-    let rare_rules = config.proxy_daily_beacon.is_some() || config.proxy_off_hours.is_some();
-    let reach = (rare_rules && !dest.is_allowed(&rare.allow)).then(|| dests.record(dest_hash, hosts.key_hash("host", &host), ts, rare.period_ms));
-    let st = hosts.get_mut(host);
-    if let Some(rc) = &config.proxy_upload_volume {
-        proxy_upload_volume::apply(ev, dest, dest_hash, host, ts, rc, st, ann);
-    }
-    let Some(reach) = reach else { return };
-    if let Some(rc) = &config.proxy_daily_beacon {
-        proxy_daily_beacon::apply(ev, dest, dest_hash, reach, host, ts, config, rc, st, ann);
-    }
-    if let Some(rc) = &config.proxy_off_hours {
-        proxy_off_hours::apply(ev, dest, reach, host, ts, config, rc, st, ann);
+    for rule in REGISTRY {
+        if rule.sources.contains(&cx.kind) {
+            (rule.apply)(&mut cx);
+        }
     }
 }

@@ -7,12 +7,11 @@
 
 use serde_json::json;
 
-use crate::config::{Config, ConnectPortConfig};
-use crate::event::{Event, Field, FieldError, time::format_ms};
-use crate::output::{Alert, Finding};
-use crate::state::HostTable;
+use crate::config::ConnectPortConfig;
+use crate::event::{Field, FieldError, time::format_ms};
 
-use super::{Annotations, RuleMeta};
+use super::RuleMeta;
+use super::context::{AlertBuilder, IfNoHost, RuleContext};
 
 /// Rule identity.
 pub static META: RuleMeta = RuleMeta {
@@ -46,7 +45,8 @@ pub fn authority(s: &str) -> Option<(&str, Option<&str>)> {
 }
 
 /// Applies the rule to one proxy event.
-pub fn apply(ev: &Event, config: &Config, rc: &ConnectPortConfig, hosts: &mut HostTable, ann: &mut Annotations) {
+pub fn apply(rc: &ConnectPortConfig, cx: &mut RuleContext) {
+    let ev = cx.ev;
     let Some(method) = ev.str(Field::HttpRequestMethod) else { return };
     if !method.trim().eq_ignore_ascii_case("CONNECT") {
         return;
@@ -58,23 +58,20 @@ pub fn apply(ev: &Event, config: &Config, rc: &ConnectPortConfig, hosts: &mut Ho
             Ok(p) if p > 0 => Some(p),
             _ => {
                 let field = if ev.str(Field::UrlOriginal).is_some() { "url.original" } else { "url.full" };
-                return ann.field_error(META.id, FieldError { field, problem: format!("CONNECT port is not a number 1-65535: {p:?}") });
+                return cx.field_error(&META, FieldError { field, problem: format!("CONNECT port is not a number 1-65535: {p:?}") });
             }
         },
         None => match ev.port(Field::UrlPort) {
             Ok(Some(p)) => Some(p),
-            Ok(None) => ev.destination_port().unwrap_or_else(|e| {
-                ann.field_error(META.id, e);
-                None
-            }),
+            Ok(None) => cx.optional(&META, ev.destination_port()),
             Err(e) => {
-                ann.field_error(META.id, e);
+                cx.field_error(&META, e);
                 None
             }
         },
     };
     let Some(port) = port else {
-        return ann.field_error(META.id, FieldError { field: "url.original", problem: "CONNECT without a port".into() });
+        return cx.field_error(&META, FieldError { field: "url.original", problem: "CONNECT without a port".into() });
     };
     if rc.allowed_ports.binary_search(&port).is_ok() {
         return;
@@ -85,35 +82,19 @@ pub fn apply(ev: &Event, config: &Config, rc: &ConnectPortConfig, hosts: &mut Ho
         None => format!("port {port}"),
     };
     let reason = format!("CONNECT to {dest} (port {port} is not in {:?})", rc.allowed_ports);
-    ann.findings.push(Finding { rule: META.id, severity: rc.severity, reason: reason.clone() });
-    let src = match ev.source_ip() {
-        Ok(Some(ip)) => ip,
-        Ok(None) => {
-            return ann.field_error(META.id, FieldError { field: "source.ip", problem: "missing; no alert can name the host".into() });
-        }
-        Err(e) => return ann.field_error(META.id, e),
-    };
-    let ts = match ev.timestamp_ms() {
-        Ok(t) => t,
-        Err(e) => return ann.field_error(META.id, e),
-    };
-    let key = hosts.key_hash(META.id, dest.as_str());
-    let cap = config.state.max_keys_per_host;
-    if !hosts.get_mut(src).dedup.should_alert(key, ts, rc.dedup_ms, cap) {
+    cx.finding(&META, rc.severity, reason.clone());
+    let Some(src) = cx.host(&META, IfNoHost::Report("missing; no alert can name the host")) else { return };
+    let Some(ts) = cx.time(&META) else { return };
+    if !cx.once_per(&META, src, dest.as_str(), ts, rc.dedup_ms) {
         return;
     }
     let dst_ip = ev.destination_ip().ok().flatten();
-    let mut related = vec![src];
-    related.extend(dst_ip);
-    ann.alerts.push(Alert {
-        timestamp_ms: ts,
-        rule: &META,
-        severity: rc.severity,
-        host: Some(src),
-        destination: dst_ip.map(|ip| (ip, Some(port))),
-        related_ips: related,
-        message: format!("{src}: {reason}"),
-        evidence: json!({
+    let alert = AlertBuilder::new(&META, ts, rc.severity)
+        .host(Some(src))
+        .destination(dst_ip.map(|ip| (ip, Some(port))))
+        .related(dst_ip)
+        .message(format!("{src}: {reason}"))
+        .evidence(json!({
             "destination": dest,
             "host": host_name,
             "port": port,
@@ -121,9 +102,9 @@ pub fn apply(ev: &Event, config: &Config, rc: &ConnectPortConfig, hosts: &mut Ho
             "user_agent": ev.str(Field::UserAgentOriginal),
             "user": ev.str(Field::UserName),
             "first_seen": format_ms(ts),
-        }),
-        email: None,
-    });
+        }))
+        .build();
+    cx.raise(alert);
 }
 
 #[cfg(test)]

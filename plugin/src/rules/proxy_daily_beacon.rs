@@ -17,18 +17,16 @@
 //! 6-hourly implant scores near 1; a person's daily habit scores lower.
 
 use std::collections::HashMap;
-use std::net::IpAddr;
 
 use serde_json::json;
 
 use crate::calendar::format_day;
-use crate::config::{Config, DailyBeaconConfig};
-use crate::event::{Event, Field, time::format_ms};
-use crate::output::{Alert, Finding};
-use crate::state::HostState;
+use crate::config::DailyBeaconConfig;
+use crate::event::{Field, time::format_ms};
+use crate::output::Finding;
 
-use super::web_destination::WebDestination;
-use super::{Annotations, RuleMeta};
+use super::RuleMeta;
+use super::context::{AlertBuilder, OverTime, RuleContext};
 
 /// Rule identity.
 pub static META: RuleMeta = RuleMeta {
@@ -278,19 +276,11 @@ impl BeaconTracks {
 
 /// Applies the rule to one proxy request of `host` to a destination reached by `reach`
 /// distinct hosts in the tracking period (this one included).
-#[allow(clippy::too_many_arguments)]
-pub fn apply(
-    ev: &Event,
-    dest: &WebDestination,
-    dest_hash: u64,
-    reach: usize,
-    host: IpAddr,
-    ts: i64,
-    config: &Config,
-    rc: &DailyBeaconConfig,
-    st: &mut HostState,
-    ann: &mut Annotations,
-) {
+pub fn apply(rc: &DailyBeaconConfig, ot: OverTime, cx: &mut RuleContext) {
+    let OverTime { host, ts, dest_hash, reach: Some(reach) } = ot else { return };
+    let (ev, config) = (cx.ev, cx.config);
+    let Some(Some(dest)) = &cx.web else { return };
+    let (st, ann) = (cx.hosts.get_mut(host), &mut *cx.ann);
     let rare = reach <= config.rare_destinations.max_hosts as usize;
     if !rare {
         if let Some(b) = st.beacons.as_mut() {
@@ -328,17 +318,12 @@ pub fn apply(
             "score": round3(p.score),
         })
     });
-    let mut related = vec![host];
-    related.extend(dest.ip);
-    ann.alerts.push(Alert {
-        timestamp_ms: ts,
-        rule: &META,
-        severity: rc.severity,
-        host: Some(host),
-        destination: dest.ip.map(|ip| (ip, None)),
-        related_ips: related,
-        message: format!("{host}: {reason}"),
-        evidence: json!({
+    let alert = AlertBuilder::new(&META, ts, rc.severity)
+        .host(Some(host))
+        .destination(dest.ip.map(|ip| (ip, None)))
+        .related(dest.ip)
+        .message(format!("{host}: {reason}"))
+        .evidence(json!({
             "destination": dest.key(),
             "host": dest.host,
             "consecutive_days": run,
@@ -353,9 +338,9 @@ pub fn apply(
             "periodicity": periodicity,
             "user_agent": ev.str(Field::UserAgentOriginal),
             "user": ev.str(Field::UserName),
-        }),
-        email: None,
-    });
+        }))
+        .build();
+    ann.alerts.push(alert);
 }
 
 /// Makes room: drops the least recently active eighth of the tracks (at least one), so the

@@ -6,17 +6,14 @@
 //! Per host the rule keeps the last [`PERIODS`] periods it saw, so events that arrive a little
 //! out of order still count toward their own night.
 
-use std::net::IpAddr;
-
 use serde_json::json;
 
-use crate::config::{Config, OffHoursConfig};
-use crate::event::{Event, Field, time::format_ms};
-use crate::output::{Alert, Finding};
-use crate::state::HostState;
+use crate::config::OffHoursConfig;
+use crate::event::{Field, time::format_ms};
+use crate::output::Finding;
 
-use super::web_destination::WebDestination;
-use super::{Annotations, RuleMeta};
+use super::RuleMeta;
+use super::context::{AlertBuilder, OverTime, RuleContext};
 
 /// Rule identity.
 pub static META: RuleMeta = RuleMeta {
@@ -64,18 +61,11 @@ impl OffHoursLog {
 
 /// Applies the rule to one proxy request of `host` to a destination reached by `reach`
 /// distinct hosts in the tracking period.
-#[allow(clippy::too_many_arguments)]
-pub fn apply(
-    ev: &Event,
-    dest: &WebDestination,
-    reach: usize,
-    host: IpAddr,
-    ts: i64,
-    config: &Config,
-    rc: &OffHoursConfig,
-    st: &mut HostState,
-    ann: &mut Annotations,
-) {
+pub fn apply(rc: &OffHoursConfig, ot: OverTime, cx: &mut RuleContext) {
+    let OverTime { host, ts, reach: Some(reach), .. } = ot else { return };
+    let (ev, config) = (cx.ev, cx.config);
+    let Some(Some(dest)) = &cx.web else { return };
+    let (st, ann) = (cx.hosts.get_mut(host), &mut *cx.ann);
     let cal = &config.calendar;
     if reach > config.rare_destinations.max_hosts as usize || cal.is_business_time(ts) {
         return;
@@ -124,15 +114,10 @@ pub fn apply(
         return;
     }
     p.alerted = true;
-    ann.alerts.push(Alert {
-        timestamp_ms: ts,
-        rule: &META,
-        severity: rc.alert_severity,
-        host: Some(host),
-        destination: None,
-        related_ips: vec![host],
-        message: format!("{host}: {} off-hours requests to rare destinations ({when})", p.count),
-        evidence: json!({
+    let alert = AlertBuilder::new(&META, ts, rc.alert_severity)
+        .host(Some(host))
+        .message(format!("{host}: {} off-hours requests to rare destinations ({when})", p.count))
+        .evidence(json!({
             "period": when,
             "requests": p.count,
             "min_count": rc.min_count,
@@ -143,7 +128,7 @@ pub fn apply(
             "first_seen": format_ms(p.first_ms),
             "last_seen": format_ms(p.last_ms),
             "user": ev.str(Field::UserName),
-        }),
-        email: None,
-    });
+        }))
+        .build();
+    ann.alerts.push(alert);
 }

@@ -10,17 +10,13 @@
 //! on the request that crosses `max_bytes`. Destinations on the rule's allowlist are
 //! invisible to it.
 
-use std::net::IpAddr;
-
 use serde_json::json;
 
 use crate::config::UploadVolumeConfig;
-use crate::event::{Event, Field, time::format_ms};
-use crate::output::{Alert, Finding};
-use crate::state::HostState;
+use crate::event::{Field, time::format_ms};
 
-use super::web_destination::WebDestination;
-use super::{Annotations, RuleMeta};
+use super::RuleMeta;
+use super::context::{AlertBuilder, OverTime, RuleContext};
 
 /// Rule identity.
 pub static META: RuleMeta = RuleMeta {
@@ -41,18 +37,13 @@ pub struct UploadRun {
     alerted: bool,
 }
 
-/// Applies the rule to one proxy request of `host`.
-#[allow(clippy::too_many_arguments)]
-pub fn apply(
-    ev: &Event,
-    dest: &WebDestination,
-    dest_hash: u64,
-    host: IpAddr,
-    ts: i64,
-    rc: &UploadVolumeConfig,
-    st: &mut HostState,
-    ann: &mut Annotations,
-) {
+/// Applies the rule to one proxy request (its host, time and destination resolved in
+/// [`RuleContext::over_time`]).
+pub fn apply(rc: &UploadVolumeConfig, ot: OverTime, cx: &mut RuleContext) {
+    let OverTime { host, ts, dest_hash, .. } = ot;
+    let ev = cx.ev;
+    let Some(Some(dest)) = &cx.web else { return };
+    let (st, ann) = (cx.hosts.get_mut(host), &mut *cx.ann);
     if dest.is_allowed(&rc.allow) {
         return;
     }
@@ -92,18 +83,13 @@ pub fn apply(
     }
     r.alerted = true;
     let reason = format!("{} bytes sent to {} in a POST and {} further request(s)", r.bytes, dest.key(), r.requests - 1);
-    ann.findings.push(Finding { rule: META.id, severity: rc.severity, reason: reason.clone() });
-    let mut related = vec![host];
-    related.extend(dest.ip);
-    ann.alerts.push(Alert {
-        timestamp_ms: ts,
-        rule: &META,
-        severity: rc.severity,
-        host: Some(host),
-        destination: dest.ip.map(|ip| (ip, None)),
-        related_ips: related,
-        message: format!("{host}: {reason} (more than {} bytes)", rc.max_bytes),
-        evidence: json!({
+    ann.findings.push(crate::output::Finding { rule: META.id, severity: rc.severity, reason: reason.clone() });
+    let alert = AlertBuilder::new(&META, ts, rc.severity)
+        .host(Some(host))
+        .destination(dest.ip.map(|ip| (ip, None)))
+        .related(dest.ip)
+        .message(format!("{host}: {reason} (more than {} bytes)", rc.max_bytes))
+        .evidence(json!({
             "destination": dest.key(),
             "host": dest.host,
             "run_start": format_ms(r.start_ms),
@@ -114,7 +100,7 @@ pub fn apply(
             "idle_gap_s": rc.idle_gap_ms / 1000,
             "user_agent": ev.str(Field::UserAgentOriginal),
             "user": ev.str(Field::UserName),
-        }),
-        email: None,
-    });
+        }))
+        .build();
+    ann.alerts.push(alert);
 }

@@ -5,12 +5,11 @@
 
 use serde_json::json;
 
-use crate::config::{Config, UserAgentConfig};
-use crate::event::{Event, Field, FieldError, Scalar, time::format_ms};
-use crate::output::{Alert, Finding};
-use crate::state::HostTable;
+use crate::config::UserAgentConfig;
+use crate::event::{Field, FieldError, Scalar, time::format_ms};
 
-use super::{Annotations, RuleMeta};
+use super::RuleMeta;
+use super::context::{AlertBuilder, IfNoHost, RuleContext};
 
 /// Rule identity.
 pub static META: RuleMeta = RuleMeta {
@@ -21,7 +20,8 @@ pub static META: RuleMeta = RuleMeta {
 };
 
 /// Applies the rule to one proxy event.
-pub fn apply(ev: &Event, config: &Config, rc: &UserAgentConfig, hosts: &mut HostTable, ann: &mut Annotations) {
+pub fn apply(rc: &UserAgentConfig, cx: &mut RuleContext) {
+    let ev = cx.ev;
     let agent: Option<&str> = match ev.get(Field::UserAgentOriginal) {
         None | Some(Scalar::Null) => {
             if !rc.flag_missing {
@@ -31,7 +31,7 @@ pub fn apply(ev: &Event, config: &Config, rc: &UserAgentConfig, hosts: &mut Host
         }
         Some(Scalar::Str(s)) => Some(s),
         Some(_) => {
-            return ann.field_error(META.id, FieldError { field: "user_agent.original", problem: "not a string".into() });
+            return cx.field_error(&META, FieldError { field: "user_agent.original", problem: "not a string".into() });
         }
     };
     let reason = match agent {
@@ -48,36 +48,23 @@ pub fn apply(ev: &Event, config: &Config, rc: &UserAgentConfig, hosts: &mut Host
             format!("User-Agent {shown:?} is not a standard agent")
         }
     };
-    ann.findings.push(Finding { rule: META.id, severity: rc.severity, reason: reason.clone() });
-    let src = match ev.source_ip() {
-        Ok(Some(ip)) => ip,
-        Ok(None) => return,
-        Err(e) => return ann.field_error(META.id, e),
-    };
-    let ts = match ev.timestamp_ms() {
-        Ok(t) => t,
-        Err(e) => return ann.field_error(META.id, e),
-    };
-    let key = hosts.key_hash(META.id, agent.unwrap_or("\u{0}missing"));
-    let cap = config.state.max_keys_per_host;
-    if !hosts.get_mut(src).dedup.should_alert(key, ts, rc.dedup_ms, cap) {
+    cx.finding(&META, rc.severity, reason.clone());
+    let Some(src) = cx.host(&META, IfNoHost::Skip) else { return };
+    let Some(ts) = cx.time(&META) else { return };
+    if !cx.once_per(&META, src, agent.unwrap_or("\u{0}missing"), ts, rc.dedup_ms) {
         return;
     }
-    ann.alerts.push(Alert {
-        timestamp_ms: ts,
-        rule: &META,
-        severity: rc.alert_severity,
-        host: Some(src),
-        destination: ev.destination_ip().ok().flatten().map(|ip| (ip, None)),
-        related_ips: vec![src],
-        message: format!("{src}: {reason}"),
-        evidence: json!({
+    let alert = AlertBuilder::new(&META, ts, rc.alert_severity)
+        .host(Some(src))
+        .destination(ev.destination_ip().ok().flatten().map(|ip| (ip, None)))
+        .message(format!("{src}: {reason}"))
+        .evidence(json!({
             "user_agent": agent,
             "url": ev.str(Field::UrlFull).or_else(|| ev.str(Field::UrlOriginal)),
             "method": ev.str(Field::HttpRequestMethod),
             "first_seen": format_ms(ts),
             "standard_agents": rc.exact.len() + rc.patterns.len(),
-        }),
-        email: None,
-    });
+        }))
+        .build();
+    cx.raise(alert);
 }
