@@ -362,17 +362,17 @@ fn exit_code(summary: &replay::ReplaySummary) -> ExitCode {
 /// What the state can grow to under `config`, against a memory limit in MiB; and whether the
 /// full tables fit in it.
 fn memory_report(config: &malhost::Config, max_memory_mib: usize) -> (String, bool) {
-    let keep = u64::from(config.rare_destinations.max_hosts) + 1;
-    let e = config.state.memory_estimate(keep);
+    let keep = u64::from(config.shared.rare_destinations.max_hosts) + 1;
+    let e = config.shared.state.memory_estimate(keep);
     let mib = |b: u64| b.div_ceil(1 << 20);
     let line = format!(
         "state memory: about {} MiB with every table full (max_hosts {}, max_destinations {}, max_messages {}), at most about {} MiB if every host also filled max_keys_per_host ({}) in every rule; guest memory limit {} MiB",
         mib(e.tables_full),
-        config.state.max_hosts,
-        config.state.max_destinations,
-        config.state.max_messages,
+        config.shared.state.max_hosts,
+        config.shared.state.max_destinations,
+        config.shared.state.max_messages,
         mib(e.every_key_full),
-        config.state.max_keys_per_host,
+        config.shared.state.max_keys_per_host,
         max_memory_mib
     );
     (line, mib(e.tables_full) <= max_memory_mib as u64)

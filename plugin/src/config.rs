@@ -6,200 +6,16 @@
 //! `rules.fw_outbound_deny.min_count: expected a positive integer, found 0`. Compilation is
 //! all-or-nothing: the caller swaps a config in only once it compiled.
 
-use std::fmt;
-use std::num::NonZeroU32;
-
-use serde::de::{self, Deserializer, Visitor};
+use serde::de::{self, Deserializer};
 use serde::Deserialize;
 
-use crate::lists::document::ListDocument;
-use crate::lists::extract::{ExtractOptions, ListField};
 use crate::netlist::{NetMatcher, NetSpec};
 
-/// A configuration that failed to load, with the JSON path of the problem.
-#[derive(Clone, Debug, PartialEq, Eq)]
-pub struct ConfigError {
-    /// Dotted JSON path (`rules.fw_c2_ip.lists[0].entries[3]`), or `(root)`.
-    pub path: String,
-    /// What is wrong there.
-    pub message: String,
-}
-
-impl fmt::Display for ConfigError {
-    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        write!(f, "{}: {}", self.path, self.message)
-    }
-}
-
-impl std::error::Error for ConfigError {}
-
-fn err(path: impl Into<String>, message: impl Into<String>) -> ConfigError {
-    ConfigError { path: path.into(), message: message.into() }
-}
-
-/// Severity of a finding or alert, mapped to ECS `event.severity` and `event.risk_score`.
-#[derive(Clone, Copy, Debug, PartialEq, Eq, PartialOrd, Ord, Deserialize, serde::Serialize)]
-#[serde(rename_all = "lowercase")]
-pub enum Severity {
-    /// 1, risk 21.
-    Low,
-    /// 2, risk 47.
-    Medium,
-    /// 3, risk 73.
-    High,
-    /// 4, risk 99.
-    Critical,
-}
-
-impl Severity {
-    /// ECS `event.severity` (1–4).
-    pub fn level(self) -> u8 {
-        self as u8 + 1
-    }
-    /// ECS `event.risk_score` (0–100).
-    pub fn risk_score(self) -> u8 {
-        [21, 47, 73, 99][self as usize]
-    }
-    /// Lower-case name.
-    pub fn name(self) -> &'static str {
-        ["low", "medium", "high", "critical"][self as usize]
-    }
-}
-
-/// A strictly positive integer.
-#[derive(Clone, Copy, Debug, PartialEq, Eq)]
-pub struct PositiveInt(pub NonZeroU32);
-
-impl<'de> Deserialize<'de> for PositiveInt {
-    fn deserialize<D: Deserializer<'de>>(d: D) -> Result<Self, D::Error> {
-        struct V;
-        impl Visitor<'_> for V {
-            type Value = PositiveInt;
-            fn expecting(&self, f: &mut fmt::Formatter) -> fmt::Result {
-                f.write_str("a positive integer")
-            }
-            fn visit_u64<E: de::Error>(self, v: u64) -> Result<PositiveInt, E> {
-                if v == 0 {
-                    return Err(E::custom("expected a positive integer, found 0"));
-                }
-                u32::try_from(v)
-                    .ok()
-                    .and_then(NonZeroU32::new)
-                    .map(PositiveInt)
-                    .ok_or_else(|| E::custom(format!("expected a positive integer below 2^32, found {v}")))
-            }
-            fn visit_i64<E: de::Error>(self, v: i64) -> Result<PositiveInt, E> {
-                Err(E::custom(format!("expected a positive integer, found {v}")))
-            }
-            fn visit_f64<E: de::Error>(self, v: f64) -> Result<PositiveInt, E> {
-                Err(E::custom(format!("expected a positive integer, found {v}")))
-            }
-        }
-        d.deserialize_any(V)
-    }
-}
-
-impl PositiveInt {
-    fn new(v: u32) -> Self {
-        PositiveInt(NonZeroU32::new(v.max(1)).unwrap_or(NonZeroU32::MIN))
-    }
-    /// The value.
-    pub fn get(self) -> u32 {
-        self.0.get()
-    }
-}
-
-/// A positive duration: `"10m"`, `"1h 30m"`, `"24h"` or a number of seconds.
-#[derive(Clone, Copy, Debug, PartialEq, Eq)]
-pub struct Duration {
-    /// Milliseconds.
-    pub ms: i64,
-}
-
-impl Duration {
-    const fn secs(s: i64) -> Self {
-        Duration { ms: s * 1000 }
-    }
-}
-
-impl<'de> Deserialize<'de> for Duration {
-    fn deserialize<D: Deserializer<'de>>(d: D) -> Result<Self, D::Error> {
-        struct V;
-        const MAX_MS: u128 = 366 * 86_400_000;
-        impl Visitor<'_> for V {
-            type Value = Duration;
-            fn expecting(&self, f: &mut fmt::Formatter) -> fmt::Result {
-                f.write_str("a duration such as \"10m\" or \"24h\", or a number of seconds")
-            }
-            fn visit_u64<E: de::Error>(self, v: u64) -> Result<Duration, E> {
-                if v == 0 || u128::from(v) * 1000 > MAX_MS {
-                    return Err(E::custom(format!("expected a duration between 1 second and 366 days, found {v}")));
-                }
-                Ok(Duration { ms: v as i64 * 1000 })
-            }
-            fn visit_i64<E: de::Error>(self, v: i64) -> Result<Duration, E> {
-                Err(E::custom(format!("expected a positive duration, found {v}")))
-            }
-            fn visit_f64<E: de::Error>(self, v: f64) -> Result<Duration, E> {
-                Err(E::custom(format!("expected a whole number of seconds or a string such as \"10m\", found {v}")))
-            }
-            fn visit_str<E: de::Error>(self, v: &str) -> Result<Duration, E> {
-                let d = humantime::parse_duration(v.trim()).map_err(|e| {
-                    E::custom(format!("expected a duration such as \"10m\" or \"24h\", found {v:?} ({e})"))
-                })?;
-                let ms = d.as_millis();
-                if ms == 0 || ms > MAX_MS {
-                    return Err(E::custom(format!("expected a duration between 1ms and 366 days, found {v:?}")));
-                }
-                Ok(Duration { ms: ms as i64 })
-            }
-        }
-        d.deserialize_any(V)
-    }
-}
-
-/// A list entry given as a string and compiled to a [`NetSpec`].
-#[derive(Clone, Debug)]
-struct NetEntry(NetSpec, String);
-
-impl<'de> Deserialize<'de> for NetEntry {
-    fn deserialize<D: Deserializer<'de>>(d: D) -> Result<Self, D::Error> {
-        let s = String::deserialize(d)?;
-        NetSpec::parse(&s).map(|n| NetEntry(n, s)).map_err(de::Error::custom)
-    }
-}
-
-/// A port number, as a JSON number or a numeric string.
-#[derive(Clone, Copy, Debug)]
-struct Port(u16);
-
-impl<'de> Deserialize<'de> for Port {
-    fn deserialize<D: Deserializer<'de>>(d: D) -> Result<Self, D::Error> {
-        struct V;
-        impl Visitor<'_> for V {
-            type Value = Port;
-            fn expecting(&self, f: &mut fmt::Formatter) -> fmt::Result {
-                f.write_str("a port number (1-65535)")
-            }
-            fn visit_u64<E: de::Error>(self, v: u64) -> Result<Port, E> {
-                match u16::try_from(v) {
-                    Ok(p) if p > 0 => Ok(Port(p)),
-                    _ => Err(E::custom(format!("expected a port number (1-65535), found {v}"))),
-                }
-            }
-            fn visit_i64<E: de::Error>(self, v: i64) -> Result<Port, E> {
-                Err(E::custom(format!("expected a port number (1-65535), found {v}")))
-            }
-            fn visit_str<E: de::Error>(self, v: &str) -> Result<Port, E> {
-                match v.trim().parse::<u16>() {
-                    Ok(p) if p > 0 => Ok(Port(p)),
-                    _ => Err(E::custom(format!("expected a port number (1-65535), found {v:?}"))),
-                }
-            }
-        }
-        d.deserialize_any(V)
-    }
-}
+pub use crate::rules::shared::{ADDRESS_SPACE_BYTES, DestinationAllow, MAX_KEYS_PER_HOST, MAX_TABLE_ENTRIES, MemoryEstimate, RareDestinations, Shared, StateLimits};
+pub use crate::rules::web_destination::normalise_domain;
+pub use crate::values::{ConfigError, Duration, PositiveInt, Severity};
+use crate::rules::registry::{CompileContext, RawRules, Rules};
+use crate::values::{NetEntry, err};
 
 // ---- raw document ----------------------------------------------------------------------
 
@@ -392,715 +208,64 @@ impl Default for RawLimits {
     }
 }
 
-#[derive(Deserialize, Default)]
-#[serde(deny_unknown_fields)]
-struct RawRules {
-    #[serde(default)]
-    fw_outbound_deny: RawOutboundDeny,
-    #[serde(default)]
-    fw_c2_ip: RawC2Ip,
-    #[serde(default)]
-    learned_lists: RawLearnedLists,
-    #[serde(default)]
-    proxy_ioc: RawProxyIoc,
-    #[serde(default)]
-    proxy_connect_port: RawConnectPort,
-    #[serde(default)]
-    proxy_user_agent: RawUserAgent,
-    #[serde(default)]
-    proxy_daily_beacon: RawDailyBeacon,
-    #[serde(default)]
-    proxy_off_hours: RawOffHours,
-    #[serde(default)]
-    proxy_upload_volume: RawUploadVolume,
-    #[serde(default)]
-    mail_display_name_spoof: RawDisplayNameSpoof,
-    #[serde(default)]
-    mail_executable_attachment: RawExecutableAttachment,
-}
 
-#[derive(Deserialize)]
-#[serde(deny_unknown_fields)]
-struct RawDisplayNameSpoof {
-    #[serde(default = "yes")]
-    enabled: bool,
-    #[serde(default = "d_high")]
-    severity: Severity,
-}
-impl Default for RawDisplayNameSpoof {
-    fn default() -> Self {
-        RawDisplayNameSpoof { enabled: true, severity: Severity::High }
-    }
-}
 
-#[derive(Deserialize)]
-#[serde(deny_unknown_fields)]
-struct RawExecutableAttachment {
-    #[serde(default = "yes")]
-    enabled: bool,
-    #[serde(default)]
-    extensions: Option<Vec<String>>,
-    #[serde(default = "yes")]
-    displayed: bool,
-    #[serde(default = "d_high")]
-    severity: Severity,
-}
-impl Default for RawExecutableAttachment {
-    fn default() -> Self {
-        RawExecutableAttachment { enabled: true, extensions: None, displayed: true, severity: Severity::High }
-    }
-}
 
-#[derive(Deserialize)]
-#[serde(deny_unknown_fields)]
-struct RawDailyBeacon {
-    #[serde(default = "yes")]
-    enabled: bool,
-    #[serde(default = "d_min_days")]
-    min_days: PositiveInt,
-    #[serde(default = "d_high")]
-    severity: Severity,
-}
-fn d_min_days() -> PositiveInt {
-    PositiveInt::new(3)
-}
-impl Default for RawDailyBeacon {
-    fn default() -> Self {
-        RawDailyBeacon { enabled: true, min_days: d_min_days(), severity: Severity::High }
-    }
-}
 
-#[derive(Deserialize)]
-#[serde(deny_unknown_fields)]
-struct RawOffHours {
-    #[serde(default = "yes")]
-    enabled: bool,
-    #[serde(default = "d_off_hours_min_count")]
-    min_count: PositiveInt,
-    #[serde(default = "d_low")]
-    severity: Severity,
-    #[serde(default = "d_medium")]
-    alert_severity: Severity,
-}
-fn d_off_hours_min_count() -> PositiveInt {
-    PositiveInt::new(10)
-}
-impl Default for RawOffHours {
-    fn default() -> Self {
-        RawOffHours { enabled: true, min_count: d_off_hours_min_count(), severity: Severity::Low, alert_severity: Severity::Medium }
-    }
-}
 
-#[derive(Deserialize)]
-#[serde(deny_unknown_fields)]
-struct RawUploadVolume {
-    #[serde(default = "yes")]
-    enabled: bool,
-    #[serde(default = "d_max_bytes")]
-    max_bytes: u64,
-    #[serde(default = "d_idle_gap")]
-    idle_gap: Duration,
-    #[serde(default)]
-    allow: Vec<String>,
-    #[serde(default = "d_high")]
-    severity: Severity,
-}
-fn d_max_bytes() -> u64 {
-    10 * 1024 * 1024
-}
-fn d_idle_gap() -> Duration {
-    Duration::secs(600)
-}
-impl Default for RawUploadVolume {
-    fn default() -> Self {
-        RawUploadVolume {
-            enabled: true,
-            max_bytes: d_max_bytes(),
-            idle_gap: d_idle_gap(),
-            allow: Vec::new(),
-            severity: Severity::High,
-        }
-    }
-}
 
-#[derive(Deserialize)]
-#[serde(deny_unknown_fields)]
-struct RawProxyIoc {
-    #[serde(default = "yes")]
-    enabled: bool,
-    #[serde(default = "d_dedup")]
-    dedup_window: Duration,
-    #[serde(default = "d_high")]
-    severity: Severity,
-    #[serde(default)]
-    lists: Vec<RawProxyIocList>,
-}
-impl Default for RawProxyIoc {
-    fn default() -> Self {
-        RawProxyIoc { enabled: true, dedup_window: d_dedup(), severity: Severity::High, lists: Vec::new() }
-    }
-}
 
-#[derive(Deserialize)]
-#[serde(deny_unknown_fields)]
-struct RawProxyIocList {
-    name: String,
-    #[serde(default)]
-    provider: Option<String>,
-    #[serde(default)]
-    domains: Vec<String>,
-    #[serde(default)]
-    urls: Vec<String>,
-    #[serde(default)]
-    ips: Vec<NetEntry>,
-}
 
-#[derive(Deserialize)]
-#[serde(deny_unknown_fields)]
-struct RawConnectPort {
-    #[serde(default = "yes")]
-    enabled: bool,
-    #[serde(default = "d_connect_ports")]
-    allowed_ports: Vec<Port>,
-    #[serde(default = "d_dedup")]
-    dedup_window: Duration,
-    #[serde(default = "d_medium")]
-    severity: Severity,
-}
-fn d_connect_ports() -> Vec<Port> {
-    vec![Port(80), Port(443)]
-}
-impl Default for RawConnectPort {
-    fn default() -> Self {
-        RawConnectPort { enabled: true, allowed_ports: d_connect_ports(), dedup_window: d_dedup(), severity: Severity::Medium }
-    }
-}
 
-#[derive(Deserialize)]
-#[serde(deny_unknown_fields)]
-struct RawUserAgent {
-    #[serde(default = "yes")]
-    enabled: bool,
-    #[serde(default)]
-    allowed: Vec<String>,
-    #[serde(default = "yes")]
-    flag_missing: bool,
-    #[serde(default = "d_day")]
-    dedup_window: Duration,
-    #[serde(default = "d_low")]
-    severity: Severity,
-    #[serde(default = "d_medium")]
-    alert_severity: Severity,
-}
-fn d_day() -> Duration {
-    Duration::secs(86_400)
-}
-fn d_low() -> Severity {
-    Severity::Low
-}
-impl Default for RawUserAgent {
-    fn default() -> Self {
-        RawUserAgent {
-            enabled: true,
-            allowed: Vec::new(),
-            flag_missing: true,
-            dedup_window: d_day(),
-            severity: Severity::Low,
-            alert_severity: Severity::Medium,
-        }
-    }
-}
 
-#[derive(Deserialize)]
-#[serde(deny_unknown_fields)]
-struct RawLearnedLists {
-    #[serde(default = "yes")]
-    enabled: bool,
-    #[serde(default = "d_list_window")]
-    window: Duration,
-    #[serde(default)]
-    dedup_window: Option<Duration>,
-    #[serde(default = "d_high")]
-    severity: Severity,
-    #[serde(default)]
-    list: Option<ListDocument>,
-    #[serde(default)]
-    thresholds: RawListThresholds,
-}
-fn d_list_window() -> Duration {
-    Duration::secs(86_400)
-}
-impl Default for RawLearnedLists {
-    fn default() -> Self {
-        RawLearnedLists {
-            enabled: true,
-            window: d_list_window(),
-            dedup_window: None,
-            severity: Severity::High,
-            list: None,
-            thresholds: RawListThresholds::default(),
-        }
-    }
-}
 
-#[derive(Deserialize, Default)]
-#[serde(deny_unknown_fields)]
-struct RawListThresholds {
-    #[serde(default)]
-    dst_ip_tcp80: Option<RawThreshold>,
-    #[serde(default)]
-    dst_port: Option<RawThreshold>,
-    #[serde(default)]
-    http_url: Option<RawThreshold>,
-}
 
-#[derive(Deserialize, Default, Clone, Copy)]
-#[serde(deny_unknown_fields)]
-struct RawThreshold {
-    /// t_w: `list.count` fires when w > count.
-    #[serde(default)]
-    count: Option<u32>,
-    /// t_s: `list.types` fires when s > types.
-    #[serde(default)]
-    types: Option<u32>,
-}
 
-#[derive(Deserialize)]
-#[serde(deny_unknown_fields)]
-struct RawOutboundDeny {
-    #[serde(default = "yes")]
-    enabled: bool,
-    #[serde(default = "d_watched_ports")]
-    watched_ports: Vec<Port>,
-    #[serde(default = "d_deny_min_count")]
-    min_count: PositiveInt,
-    #[serde(default = "d_deny_window")]
-    window: Duration,
-    #[serde(default)]
-    dedup_window: Option<Duration>,
-    #[serde(default)]
-    allow: Vec<NetEntry>,
-    #[serde(default = "d_medium")]
-    severity: Severity,
-    #[serde(default = "d_high")]
-    watched_severity: Severity,
-    #[serde(default = "d_high")]
-    alert_severity: Severity,
-}
-fn yes() -> bool {
-    true
-}
-fn d_watched_ports() -> Vec<Port> {
-    [25, 80, 443, 8080].into_iter().map(Port).collect()
-}
-fn d_deny_min_count() -> PositiveInt {
-    PositiveInt::new(5)
-}
-fn d_deny_window() -> Duration {
-    Duration::secs(600)
-}
-fn d_medium() -> Severity {
-    Severity::Medium
-}
-fn d_high() -> Severity {
-    Severity::High
-}
-impl Default for RawOutboundDeny {
-    fn default() -> Self {
-        RawOutboundDeny {
-            enabled: true,
-            watched_ports: d_watched_ports(),
-            min_count: d_deny_min_count(),
-            window: d_deny_window(),
-            dedup_window: None,
-            allow: Vec::new(),
-            severity: Severity::Medium,
-            watched_severity: Severity::High,
-            alert_severity: Severity::High,
-        }
-    }
-}
 
-#[derive(Deserialize)]
-#[serde(deny_unknown_fields)]
-struct RawC2Ip {
-    #[serde(default = "yes")]
-    enabled: bool,
-    #[serde(default = "d_dedup")]
-    dedup_window: Duration,
-    #[serde(default = "d_high")]
-    severity: Severity,
-    #[serde(default)]
-    lists: Vec<RawIndicatorList>,
-}
-fn d_dedup() -> Duration {
-    Duration::secs(3600)
-}
-impl Default for RawC2Ip {
-    fn default() -> Self {
-        RawC2Ip { enabled: true, dedup_window: d_dedup(), severity: Severity::High, lists: Vec::new() }
-    }
-}
 
-#[derive(Deserialize)]
-#[serde(deny_unknown_fields)]
-struct RawIndicatorList {
-    name: String,
-    #[serde(default)]
-    provider: Option<String>,
-    entries: Vec<NetEntry>,
-}
 
 // ---- compiled configuration --------------------------------------------------------------
 
-/// State limits.
-#[derive(Clone, Debug)]
-pub struct StateLimits {
-    /// Hosts tracked at most; the least recently seen is evicted beyond.
-    pub max_hosts: usize,
-    /// Keys (window entries, dedup keys) per host and rule at most.
-    pub max_keys_per_host: usize,
-    /// Web destinations whose distinct hosts are counted, at most.
-    pub max_destinations: usize,
-    /// Message ids remembered so that a message alerts once per rule, at most.
-    pub max_messages: usize,
-}
 
-/// Largest `state.max_hosts`, `max_destinations` and `max_messages`.
-pub const MAX_TABLE_ENTRIES: u32 = 1 << 24;
-/// Largest `state.max_keys_per_host`.
-pub const MAX_KEYS_PER_HOST: u32 = 1 << 16;
-/// The module's address space (wasm32): state that cannot fit in it is refused.
-pub const ADDRESS_SPACE_BYTES: u64 = 4 << 30;
 
-/// What the state can grow to under a config, in bytes (estimates from measured costs: a
-/// tracked host with a little state of each rule about 330 B; a counted destination about
-/// 130 B plus 8 B per host it remembers; a remembered message about 120 B; one more key of one
-/// host in every keyed collection — deny window, dedup log, learned-list windows, beacon
-/// track, off-hours period — about 350 B).
-#[derive(Clone, Copy, Debug, PartialEq, Eq)]
-pub struct MemoryEstimate {
-    /// Every table full (hosts, destinations, messages), each host with a little state.
-    pub tables_full: u64,
-    /// Besides, every host at `max_keys_per_host` in every rule: the ceiling, far above what
-    /// real traffic reaches, since windows and dedup periods expire keys.
-    pub every_key_full: u64,
-}
 
-impl StateLimits {
-    /// The memory the state can take under these limits, with destinations remembering
-    /// `keep_per_destination` hosts each.
-    pub fn memory_estimate(&self, keep_per_destination: u64) -> MemoryEstimate {
-        const HOST: u64 = 330;
-        const DESTINATION: u64 = 130;
-        const MESSAGE: u64 = 120;
-        const KEY: u64 = 350;
-        let tables_full = self.max_hosts as u64 * HOST
-            + self.max_destinations as u64 * (DESTINATION + 8 * keep_per_destination)
-            + self.max_messages as u64 * MESSAGE;
-        let every_key_full = tables_full + self.max_hosts as u64 * self.max_keys_per_host as u64 * KEY;
-        MemoryEstimate { tables_full, every_key_full }
-    }
-}
 
-/// `rules.fw_outbound_deny`, compiled.
-#[derive(Clone, Debug)]
-pub struct OutboundDenyConfig {
-    /// Destination ports whose denies count toward the alert.
-    pub watched_ports: Vec<u16>,
-    /// Denied attempts to watched ports within `window_ms` that raise an alert.
-    pub min_count: u32,
-    /// Sliding window, milliseconds.
-    pub window_ms: i64,
-    /// At most one alert per host within this time, milliseconds.
-    pub dedup_ms: i64,
-    /// Business destinations: neither enriched nor counted.
-    pub allow: NetMatcher<String>,
-    /// Severity of an enriched deny to an unwatched port.
-    pub severity: Severity,
-    /// Severity of an enriched deny to a watched port.
-    pub watched_severity: Severity,
-    /// Severity of the alert.
-    pub alert_severity: Severity,
-}
 
-/// Where an indicator came from.
-#[derive(Clone, Debug, PartialEq, Eq)]
-pub struct IndicatorSource {
-    /// The entry as written in the config.
-    pub entry: String,
-    /// The list's name.
-    pub list: String,
-    /// The list's provider (ECS `indicator.provider`), defaulting to the list name.
-    pub provider: String,
-}
 
-/// `rules.fw_c2_ip`, compiled.
-#[derive(Clone, Debug)]
-pub struct C2IpConfig {
-    /// Every entry of every list.
-    pub indicators: NetMatcher<IndicatorSource>,
-    /// At most one alert per (host, indicator) within this time, milliseconds.
-    pub dedup_ms: i64,
-    /// Severity of finding and alert.
-    pub severity: Severity,
-}
 
-/// One field of a learned list, compiled.
-#[derive(Clone, Debug)]
-pub struct ListFieldConfig {
-    /// The field.
-    pub field: ListField,
-    /// Listed values, by index.
-    pub values: Vec<String>,
-    /// Value → index.
-    pub index: std::collections::HashMap<String, u32>,
-    /// t_w, if count detection is on.
-    pub count: Option<u32>,
-    /// t_s, if type detection is on.
-    pub types: Option<u32>,
-}
 
-/// `rules.learned_lists`, compiled.
-#[derive(Clone, Debug)]
-pub struct LearnedListsConfig {
-    /// Sliding window, ms.
-    pub window_ms: i64,
-    /// At most one alert per (host, rule, field) within this time, ms.
-    pub dedup_ms: i64,
-    /// Severity of alerts.
-    pub severity: Severity,
-    /// Extractor options of the list.
-    pub extract: ExtractOptions,
-    /// The fields with a list.
-    pub fields: Vec<ListFieldConfig>,
-}
 
-/// `rules.proxy_ioc`, compiled.
-#[derive(Clone, Debug)]
-pub struct ProxyIocConfig {
-    /// Domain (lower-case, IDNA) → source.
-    pub domains: std::collections::HashMap<String, u32>,
-    /// Normalised URL → source.
-    pub urls: std::collections::HashMap<String, u32>,
-    /// Addresses and blocks → source.
-    pub ips: NetMatcher<u32>,
-    /// Where each entry came from.
-    pub sources: Vec<IndicatorSource>,
-    /// At most one alert per (host, indicator) within this time, ms.
-    pub dedup_ms: i64,
-    /// Severity.
-    pub severity: Severity,
-}
 
-/// Normalises a domain as the proxy rules compare it: percent-decoding, IDNA, lower case, no
-/// trailing dot (the WHATWG host parser of the `url` crate). `None` for anything that is not
-/// a domain (addresses included).
-pub fn normalise_domain(d: &str) -> Option<String> {
-    let d = d.trim().trim_end_matches('.');
-    if d.is_empty() {
-        return None;
-    }
-    if let Some(fast) = plain_ascii_domain(d) {
-        return Some(fast);
-    }
-    match url::Host::parse(d).ok()? {
-        url::Host::Domain(s) => Some(s),
-        _ => None,
-    }
-}
 
-/// The hot path of [`normalise_domain`]: a host of ASCII letters, digits, hyphens and dots,
-/// with no empty label, no label that starts or ends with a hyphen or has one in its third and
-/// fourth place (punycode `xn--` and reserved forms), and an alphabetic last label (so it
-/// cannot be read as an IPv4 address), is its own IDNA form once lower-cased. Anything else
-/// takes the full parser. A test checks the two agree.
-fn plain_ascii_domain(d: &str) -> Option<String> {
-    let mut last = "";
-    for label in d.split('.') {
-        let b = label.as_bytes();
-        if b.is_empty()
-            || b[0] == b'-'
-            || b[b.len() - 1] == b'-'
-            || (b.len() >= 4 && b[2] == b'-' && b[3] == b'-')
-            || !b.iter().all(|c| c.is_ascii_alphanumeric() || *c == b'-')
-        {
-            return None;
-        }
-        last = label;
-    }
-    if !last.bytes().all(|c| c.is_ascii_alphabetic()) {
-        return None;
-    }
-    Some(d.to_ascii_lowercase())
-}
 
-/// `rules.proxy_connect_port`, compiled.
-#[derive(Clone, Debug)]
-pub struct ConnectPortConfig {
-    /// Ports CONNECT may use.
-    pub allowed_ports: Vec<u16>,
-    /// At most one alert per (host, destination:port) within this time, ms.
-    pub dedup_ms: i64,
-    /// Severity of finding and alert.
-    pub severity: Severity,
-}
 
-/// `rules.proxy_user_agent`, compiled.
-#[derive(Clone, Debug)]
-pub struct UserAgentConfig {
-    /// Exact strings of the organisation's standard agents.
-    pub exact: std::collections::HashSet<String>,
-    /// Glob patterns (`*`, `?`) of standard agents.
-    pub patterns: Vec<(String, wildmatch::WildMatch)>,
-    /// Flag requests with no `user_agent.original` at all (an empty string is always flagged).
-    pub flag_missing: bool,
-    /// At most one alert per (host, agent) within this time, ms.
-    pub dedup_ms: i64,
-    /// Severity of the finding.
-    pub severity: Severity,
-    /// Severity of the alert.
-    pub alert_severity: Severity,
-}
 
-/// Web destinations an operator vouches for: domains (with their subdomains) and address
-/// blocks.
-#[derive(Clone, Debug, Default)]
-pub struct DestinationAllow {
-    /// Normalised domains.
-    pub domains: std::collections::HashSet<String>,
-    /// Addresses and blocks.
-    pub nets: NetMatcher<()>,
-}
 
-impl DestinationAllow {
-    fn compile(entries: Vec<String>, path: &str) -> Result<Self, ConfigError> {
-        let mut a = DestinationAllow::default();
-        for (i, e) in entries.into_iter().enumerate() {
-            if let Ok(n) = NetSpec::parse(&e) {
-                a.nets.insert(n, ());
-            } else if let Some(d) = normalise_domain(&e) {
-                a.domains.insert(d);
-            } else {
-                return Err(err(format!("{path}[{i}]"), format!("expected a domain name, an IP address or a CIDR block, found {e:?}")));
-            }
-        }
-        Ok(a)
-    }
 
-    /// Whether nothing is allowed.
-    pub fn is_empty(&self) -> bool {
-        self.domains.is_empty() && self.nets.is_empty()
-    }
-}
 
-/// `rare_destinations`, compiled: what "rare" means for the proxy rules.
-#[derive(Clone, Debug)]
-pub struct RareDestinations {
-    /// A destination reached by at most this many hosts is rare.
-    pub max_hosts: u32,
-    /// ...within this tracking period before the request, ms.
-    pub period_ms: i64,
-    /// Destinations never treated as rare (business services).
-    pub allow: DestinationAllow,
-}
 
-/// `rules.proxy_daily_beacon`, compiled.
-#[derive(Clone, Debug)]
-pub struct DailyBeaconConfig {
-    /// Consecutive local days that make a beacon (1–16).
-    pub min_days: u32,
-    /// Severity of finding and alert.
-    pub severity: Severity,
-}
 
-/// `rules.proxy_off_hours`, compiled.
-#[derive(Clone, Debug)]
-pub struct OffHoursConfig {
-    /// Off-hours requests to rare destinations in one off-hours period that raise an alert.
-    pub min_count: u32,
-    /// Severity of the finding.
-    pub severity: Severity,
-    /// Severity of the alert.
-    pub alert_severity: Severity,
-}
 
-/// `rules.proxy_upload_volume`, compiled.
-#[derive(Clone, Debug)]
-pub struct UploadVolumeConfig {
-    /// A run whose request bytes exceed this alerts.
-    pub max_bytes: u64,
-    /// A run ends after this long without a POST or CONNECT to its destination, ms.
-    pub idle_gap_ms: i64,
-    /// Destinations uploads may go to (backup, corporate cloud storage).
-    pub allow: DestinationAllow,
-    /// Severity of finding and alert.
-    pub severity: Severity,
-}
 
-/// `rules.mail_display_name_spoof`, compiled.
-#[derive(Clone, Debug)]
-pub struct DisplayNameSpoofConfig {
-    /// Severity of finding and alert.
-    pub severity: Severity,
-}
-
-/// `rules.mail_executable_attachment`, compiled.
-#[derive(Clone, Debug)]
-pub struct ExecutableAttachmentConfig {
-    /// Executable extensions, lower case, without the dot.
-    pub extensions: Vec<String>,
-    /// Also flag names that only look executable to the reader (right-to-left override,
-    /// look-alike characters) while the system would open them as something else.
-    pub displayed: bool,
-    /// Severity of finding and alert.
-    pub severity: Severity,
-}
 
 /// A compiled configuration.
 #[derive(Clone, Debug)]
 pub struct Config {
-    /// Networks whose hosts are ours (default RFC 1918, 100.64/10, fc00::/7).
-    pub internal: NetMatcher<()>,
     /// Seed of the hashers keyed by attacker-controlled values; `None` takes the seed the
     /// host supplies ([`crate::Detector::set_host_seed`]), which should be secret and random.
     pub hash_seed: Option<u64>,
-    /// State limits.
-    pub state: StateLimits,
     /// Lines longer than this become error records.
     pub max_line_bytes: usize,
     /// Event times further than this ahead of the host's clock are not used by the rules
     /// over time (`limits.max_future`; no check without a host clock).
     pub max_future_ms: i64,
-    /// `None` when disabled.
-    pub fw_outbound_deny: Option<OutboundDenyConfig>,
-    /// `None` when disabled.
-    pub fw_c2_ip: Option<C2IpConfig>,
-    /// `None` when disabled or no list is loaded.
-    pub learned_lists: Option<LearnedListsConfig>,
-    /// `None` when disabled or without lists.
-    pub proxy_ioc: Option<ProxyIocConfig>,
-    /// `None` when disabled.
-    pub proxy_connect_port: Option<ConnectPortConfig>,
-    /// `None` when disabled.
-    pub proxy_user_agent: Option<UserAgentConfig>,
-    /// Business days and hours, time zone.
-    pub calendar: crate::calendar::Calendar,
-    /// What a rare destination is.
-    pub rare_destinations: RareDestinations,
-    /// `None` when disabled.
-    pub proxy_daily_beacon: Option<DailyBeaconConfig>,
-    /// `None` when disabled.
-    pub proxy_off_hours: Option<OffHoursConfig>,
-    /// `None` when disabled.
-    pub proxy_upload_volume: Option<UploadVolumeConfig>,
     /// Formats tried on the `message` of events of no known source (none by default), and
     /// their settings.
     pub raw_messages: (Vec<crate::import::Format>, crate::import::ImportOptions),
-    /// `None` when disabled.
-    pub mail_display_name_spoof: Option<DisplayNameSpoofConfig>,
-    /// `None` when disabled.
-    pub mail_executable_attachment: Option<ExecutableAttachmentConfig>,
+    /// What the rules share: internal networks, state limits, calendar, rare destinations.
+    pub shared: Shared,
+    /// Every rule, compiled (`None` when off).
+    pub rules: Rules,
 }
 
 impl Default for Config {
@@ -1183,143 +348,6 @@ impl Config {
             ));
         }
 
-        let d = raw.rules.fw_outbound_deny;
-        let fw_outbound_deny = if d.enabled {
-            if d.min_count.get() as usize > state.max_keys_per_host {
-                return Err(err(
-                    "rules.fw_outbound_deny.min_count",
-                    format!(
-                        "must not exceed state.max_keys_per_host ({}), found {}",
-                        state.max_keys_per_host,
-                        d.min_count.get()
-                    ),
-                ));
-            }
-            let mut allow = NetMatcher::new();
-            for e in d.allow {
-                allow.insert(e.0, e.1);
-            }
-            let mut ports: Vec<u16> = d.watched_ports.into_iter().map(|p| p.0).collect();
-            ports.sort_unstable();
-            ports.dedup();
-            Some(OutboundDenyConfig {
-                watched_ports: ports,
-                min_count: d.min_count.get(),
-                window_ms: d.window.ms,
-                dedup_ms: d.dedup_window.map(|x| x.ms).unwrap_or(d.window.ms),
-                allow,
-                severity: d.severity,
-                watched_severity: d.watched_severity,
-                alert_severity: d.alert_severity,
-            })
-        } else {
-            None
-        };
-
-        let c = raw.rules.fw_c2_ip;
-        let fw_c2_ip = if c.enabled {
-            let mut indicators = NetMatcher::new();
-            for (i, list) in c.lists.into_iter().enumerate() {
-                let provider = list_provider(&list.name, list.provider, "fw_c2_ip", i)?;
-                for e in list.entries {
-                    indicators.insert(
-                        e.0,
-                        IndicatorSource { entry: e.1.trim().to_string(), list: list.name.clone(), provider: provider.clone() },
-                    );
-                }
-            }
-            Some(C2IpConfig { indicators, dedup_ms: c.dedup_window.ms, severity: c.severity })
-        } else {
-            None
-        };
-
-        let l = raw.rules.learned_lists;
-        let learned_lists = match (l.enabled, l.list) {
-            (true, Some(doc)) => Some(compile_lists(doc, l.thresholds, l.window, l.dedup_window, l.severity)?),
-            (true, None) => {
-                let t = l.thresholds;
-                if t.dst_ip_tcp80.is_some() || t.dst_port.is_some() || t.http_url.is_some() {
-                    return Err(err("rules.learned_lists.thresholds", "thresholds given but no list loaded (rules.learned_lists.list)"));
-                }
-                None
-            }
-            (false, _) => None,
-        };
-
-        let p = raw.rules.proxy_ioc;
-        let proxy_ioc = if p.enabled && !p.lists.is_empty() {
-            let mut cfg = ProxyIocConfig {
-                domains: Default::default(),
-                urls: Default::default(),
-                ips: NetMatcher::new(),
-                sources: Vec::new(),
-                dedup_ms: p.dedup_window.ms,
-                severity: p.severity,
-            };
-            let opts = ExtractOptions { keep_query: true };
-            for (i, list) in p.lists.into_iter().enumerate() {
-                let provider = list_provider(&list.name, list.provider, "proxy_ioc", i)?;
-                let add = |entry: String, sources: &mut Vec<IndicatorSource>| -> u32 {
-                    sources.push(IndicatorSource { entry, list: list.name.clone(), provider: provider.clone() });
-                    (sources.len() - 1) as u32
-                };
-                for (j, d) in list.domains.into_iter().enumerate() {
-                    let Some(n) = normalise_domain(&d) else {
-                        return Err(err(format!("rules.proxy_ioc.lists[{i}].domains[{j}]"), format!("not a domain name: {d:?}")));
-                    };
-                    let id = add(n.clone(), &mut cfg.sources);
-                    cfg.domains.insert(n, id);
-                }
-                for (j, u) in list.urls.into_iter().enumerate() {
-                    let Some(n) = crate::lists::extract::normalise_url(&u, None, &opts) else {
-                        return Err(err(format!("rules.proxy_ioc.lists[{i}].urls[{j}]"), format!("not an absolute http(s) URL: {u:?}")));
-                    };
-                    let id = add(n.clone(), &mut cfg.sources);
-                    cfg.urls.insert(n, id);
-                }
-                for e in list.ips {
-                    let id = add(e.1.trim().to_string(), &mut cfg.sources);
-                    cfg.ips.insert(e.0, id);
-                }
-            }
-            Some(cfg)
-        } else {
-            None
-        };
-        let c = raw.rules.proxy_connect_port;
-        let proxy_connect_port = c.enabled.then(|| {
-            let mut ports: Vec<u16> = c.allowed_ports.iter().map(|p| p.0).collect();
-            ports.sort_unstable();
-            ports.dedup();
-            ConnectPortConfig { allowed_ports: ports, dedup_ms: c.dedup_window.ms, severity: c.severity }
-        });
-        let u = raw.rules.proxy_user_agent;
-        let proxy_user_agent = if u.enabled {
-            let mut exact = std::collections::HashSet::new();
-            let mut patterns = Vec::new();
-            for (i, a) in u.allowed.into_iter().enumerate() {
-                if a.is_empty() {
-                    return Err(err(format!("rules.proxy_user_agent.allowed[{i}]"), "an empty agent cannot be standard"));
-                }
-                if a.contains(['*', '?']) {
-                    let m = wildmatch::WildMatch::new(&a);
-                    patterns.push((a, m));
-                } else {
-                    exact.insert(a);
-                }
-            }
-            Some(UserAgentConfig {
-                exact,
-                patterns,
-                flag_missing: u.flag_missing,
-                dedup_ms: u.dedup_window.ms,
-                severity: u.severity,
-                alert_severity: u.alert_severity,
-            })
-        } else {
-            None
-        };
-
         let cal = raw.calendar;
         if cal.start_hour > 23 {
             return Err(err("calendar.start_hour", format!("expected an hour 0-23, found {}", cal.start_hour)));
@@ -1350,35 +378,6 @@ impl Config {
             period_ms: r.period.ms,
             allow: DestinationAllow::compile(r.allow, "rare_destinations.allow")?,
         };
-        let b = raw.rules.proxy_daily_beacon;
-        let proxy_daily_beacon = if b.enabled {
-            if b.min_days.get() > crate::rules::proxy_daily_beacon::MAX_MIN_DAYS {
-                return Err(err(
-                    "rules.proxy_daily_beacon.min_days",
-                    format!("expected at most {} days, found {}", crate::rules::proxy_daily_beacon::MAX_MIN_DAYS, b.min_days.get()),
-                ));
-            }
-            Some(DailyBeaconConfig { min_days: b.min_days.get(), severity: b.severity })
-        } else {
-            None
-        };
-        let o = raw.rules.proxy_off_hours;
-        let proxy_off_hours = o.enabled.then_some(OffHoursConfig {
-            min_count: o.min_count.get(),
-            severity: o.severity,
-            alert_severity: o.alert_severity,
-        });
-        let v = raw.rules.proxy_upload_volume;
-        let proxy_upload_volume = if v.enabled {
-            Some(UploadVolumeConfig {
-                max_bytes: v.max_bytes,
-                idle_gap_ms: v.idle_gap.ms,
-                allow: DestinationAllow::compile(v.allow, "rules.proxy_upload_volume.allow")?,
-                severity: v.severity,
-            })
-        } else {
-            None
-        };
         let rm = raw.raw_messages;
         let mut formats = Vec::new();
         for (i, f) in rm.formats.iter().enumerate() {
@@ -1399,110 +398,26 @@ impl Config {
             import_opts.deny_prefixes = p;
         }
         let raw_messages = (formats, import_opts);
-        let m = raw.rules.mail_display_name_spoof;
-        let mail_display_name_spoof = m.enabled.then_some(DisplayNameSpoofConfig { severity: m.severity });
-        let x = raw.rules.mail_executable_attachment;
-        let mail_executable_attachment = if x.enabled {
-            let mut extensions = Vec::new();
-            match x.extensions {
-                None => extensions.extend(crate::mail::DEFAULT_EXECUTABLE_EXTENSIONS.iter().map(|e| e.to_string())),
-                Some(list) => {
-                    for (i, e) in list.into_iter().enumerate() {
-                        let e = e.trim().trim_start_matches('.').to_ascii_lowercase();
-                        if e.is_empty() || e.contains(['.', '/', '\\']) || e.chars().any(char::is_whitespace) {
-                            return Err(err(
-                                format!("rules.mail_executable_attachment.extensions[{i}]"),
-                                format!("expected an extension such as \"exe\", found {e:?}"),
-                            ));
-                        }
-                        if !extensions.contains(&e) {
-                            extensions.push(e);
-                        }
-                    }
-                }
-            }
-            Some(ExecutableAttachmentConfig { extensions, displayed: x.displayed, severity: x.severity })
-        } else {
-            None
-        };
-
+        let shared = Shared { internal, state, calendar, rare_destinations };
+        let cx = CompileContext { key: "", state: &shared.state, calendar: &shared.calendar, rare: &shared.rare_destinations };
+        let rules = Rules::compile(raw.rules, &cx)?;
         Ok(Config {
-            internal,
             hash_seed: raw.hash_seed,
-            state,
             max_line_bytes: raw.limits.max_line_bytes.get() as usize,
             max_future_ms: raw.limits.max_future.ms,
-            fw_outbound_deny,
-            fw_c2_ip,
-            learned_lists,
-            proxy_ioc,
-            proxy_connect_port,
-            proxy_user_agent,
-            calendar,
-            rare_destinations,
-            proxy_daily_beacon,
-            proxy_off_hours,
-            proxy_upload_volume,
             raw_messages,
-            mail_display_name_spoof,
-            mail_executable_attachment,
+            shared,
+            rules,
         })
     }
 
     /// Whether an address belongs to the internal networks.
     pub fn is_internal(&self, ip: std::net::IpAddr) -> bool {
-        self.internal.contains(ip, None)
+        self.shared.is_internal(ip)
     }
 }
 
-fn compile_lists(
-    doc: ListDocument,
-    t: RawListThresholds,
-    window: Duration,
-    dedup: Option<Duration>,
-    severity: Severity,
-) -> Result<LearnedListsConfig, ConfigError> {
-    if doc.malhost_lists != crate::lists::document::LIST_FORMAT {
-        return Err(err(
-            "rules.learned_lists.list.malhost_lists",
-            format!("list format {} is not supported (expected {})", doc.malhost_lists, crate::lists::document::LIST_FORMAT),
-        ));
-    }
-    let thresholds = [(ListField::DstIpTcp80, t.dst_ip_tcp80), (ListField::DstPort, t.dst_port), (ListField::HttpUrl, t.http_url)];
-    for (f, th) in thresholds {
-        if th.is_some() && doc.field(f).is_none() {
-            return Err(err(
-                format!("rules.learned_lists.thresholds.{}", f.name()),
-                format!("the list has no {} field", f.name()),
-            ));
-        }
-    }
-    let mut fields = Vec::new();
-    for (i, fl) in doc.fields.iter().enumerate() {
-        if doc.fields[..i].iter().any(|x| x.field == fl.field) {
-            return Err(err(format!("rules.learned_lists.list.fields[{i}].field"), format!("{} appears twice", fl.field.name())));
-        }
-        let th = thresholds.iter().find(|(f, _)| *f == fl.field).and_then(|(_, t)| *t).unwrap_or_default();
-        let values: Vec<String> = fl.values.iter().map(|v| v.value.clone()).collect();
-        let index = values.iter().enumerate().map(|(i, v)| (v.clone(), i as u32)).collect();
-        fields.push(ListFieldConfig { field: fl.field, values, index, count: th.count, types: th.types });
-    }
-    Ok(LearnedListsConfig {
-        window_ms: window.ms,
-        dedup_ms: dedup.map(|d| d.ms).unwrap_or(window.ms),
-        severity,
-        extract: doc.options.extract,
-        fields,
-    })
-}
 
-/// Checks an indicator list's name; its provider defaults to the name.
-fn list_provider(name: &str, provider: Option<String>, rule: &str, i: usize) -> Result<String, ConfigError> {
-    if name.trim().is_empty() {
-        return Err(err(format!("rules.{rule}.lists[{i}].name"), "must not be empty"));
-    }
-    Ok(provider.unwrap_or_else(|| name.to_owned()))
-}
 
 /// serde_json appends " at line L column C" to data errors; the JSON path says more.
 fn strip_position(msg: &str) -> String {
@@ -1523,13 +438,13 @@ mod tests {
     #[test]
     fn empty_document_gives_defaults() {
         let c = Config::from_json(b"{}").unwrap();
-        let d = c.fw_outbound_deny.unwrap();
+        let d = c.rules.fw_outbound_deny.unwrap();
         assert_eq!(d.watched_ports, vec![25, 80, 443, 8080]);
         assert_eq!(d.min_count, 5);
         assert_eq!(d.window_ms, 600_000);
-        assert!(c.internal.contains("10.1.2.3".parse().unwrap(), None));
-        assert!(c.internal.contains("fd00::1".parse().unwrap(), None));
-        assert!(!c.internal.contains("8.8.8.8".parse().unwrap(), None));
+        assert!(c.shared.internal.contains("10.1.2.3".parse().unwrap(), None));
+        assert!(c.shared.internal.contains("fd00::1".parse().unwrap(), None));
+        assert!(!c.shared.internal.contains("8.8.8.8".parse().unwrap(), None));
     }
 
     #[test]
@@ -1586,7 +501,7 @@ mod tests {
     #[test]
     fn durations_accept_strings_and_seconds() {
         let c = Config::from_json(br#"{"rules":{"fw_outbound_deny":{"window":"1h 30m","dedup_window":90}}}"#).unwrap();
-        let d = c.fw_outbound_deny.unwrap();
+        let d = c.rules.fw_outbound_deny.unwrap();
         assert_eq!(d.window_ms, 5_400_000);
         assert_eq!(d.dedup_ms, 90_000);
     }
@@ -1604,34 +519,13 @@ mod tests {
         assert!(e(r#"{"rules":{"proxy_upload_volume":{"allow":["@"]}}}"#).starts_with("rules.proxy_upload_volume.allow[0]: "));
         assert_eq!(e(r#"{"rules":{"proxy_daily_beacon":{"min_days":17}}}"#), "rules.proxy_daily_beacon.min_days: expected at most 16 days, found 17");
         let c = Config::from_json(br#"{"calendar":{"utc_offset":"+09:00","business_days":["sat"]}}"#).unwrap();
-        assert_eq!(c.calendar.offset_ms, 9 * 3_600_000);
-        assert_eq!(c.calendar.business_days, [false, false, false, false, false, true, false]);
-    }
-
-    #[test]
-    fn the_ascii_fast_path_agrees_with_the_url_host_parser() {
-        let full = |d: &str| match url::Host::parse(d) {
-            Ok(url::Host::Domain(s)) => Some(s),
-            _ => None,
-        };
-        let cases = ["WWW.Example.COM", "a-b.example", "x.y.z.example", "Site9.example", "a.b", "ab--cd.example",
-            "xn--nxasmq6b.example", "-a.example", "a-.example", "a..b", "1.2.3", "a.123", "0x7f.1", "a.0x1", "_dmarc.example"];
-        for d in cases {
-            if let Some(fast) = plain_ascii_domain(d) {
-                assert_eq!(Some(fast), full(d), "{d}");
-            }
-        }
-        assert!(plain_ascii_domain("WWW.Example.COM").is_some() && plain_ascii_domain("1.2.3").is_none());
-        proptest::proptest!(|(d in "[a-zA-Z0-9.-]{1,24}")| {
-            if let Some(fast) = plain_ascii_domain(&d) {
-                proptest::prop_assert_eq!(Some(fast), full(&d), "{}", d);
-            }
-        });
+        assert_eq!(c.shared.calendar.offset_ms, 9 * 3_600_000);
+        assert_eq!(c.shared.calendar.business_days, [false, false, false, false, false, true, false]);
     }
 
     #[test]
     fn disabled_rules_compile_to_none() {
         let c = Config::from_json(br#"{"rules":{"fw_outbound_deny":{"enabled":false},"fw_c2_ip":{"enabled":false}}}"#).unwrap();
-        assert!(c.fw_outbound_deny.is_none() && c.fw_c2_ip.is_none());
+        assert!(c.rules.fw_outbound_deny.is_none() && c.rules.fw_c2_ip.is_none());
     }
 }

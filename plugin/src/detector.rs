@@ -341,9 +341,9 @@ impl Detector {
     /// attacker-shaped logs give the detector a secret random seed.
     pub fn new(config: Config) -> Self {
         let seed = config.hash_seed.unwrap_or(0);
-        let hosts = HostTable::new(config.state.max_hosts, seed);
+        let hosts = HostTable::new(config.shared.state.max_hosts, seed);
         let dests = Self::destination_table(&config, seed);
-        let messages = SeenMessages::new(config.state.max_messages, crate::state::seeded(seed));
+        let messages = SeenMessages::new(config.shared.state.max_messages, crate::state::seeded(seed));
         Detector {
             host_seed: 0,
             config,
@@ -358,8 +358,8 @@ impl Detector {
     }
 
     fn destination_table(config: &Config, seed: u64) -> DestinationTable {
-        let keep = config.rare_destinations.max_hosts as usize + 1;
-        DestinationTable::new(config.state.max_destinations, keep, crate::state::seeded(seed))
+        let keep = config.shared.rare_destinations.max_hosts as usize + 1;
+        DestinationTable::new(config.shared.state.max_destinations, keep, crate::state::seeded(seed))
     }
 
     /// The seed the state's keys are hashed with: the config's `hash_seed`, else the host's.
@@ -384,9 +384,9 @@ impl Detector {
     /// front, and a module under a tight memory limit must not hold two sets at once).
     fn reset_state(&mut self) {
         let (c, seed) = (&self.config, self.hash_seed());
-        self.hosts = HostTable::new(c.state.max_hosts, seed);
+        self.hosts = HostTable::new(c.shared.state.max_hosts, seed);
         self.dests = Self::destination_table(c, seed);
-        self.messages = SeenMessages::new(c.state.max_messages, crate::state::seeded(seed));
+        self.messages = SeenMessages::new(c.shared.state.max_messages, crate::state::seeded(seed));
     }
 
     /// The host's wall clock, ms since the Unix epoch: event times more than
@@ -412,10 +412,10 @@ impl Detector {
             self.reset_state();
         } else {
             let c = &self.config;
-            self.messages.resize(c.state.max_messages);
-            self.hosts.resize(c.state.max_hosts);
-            self.dests.resize(c.state.max_destinations);
-            self.dests.set_keep(c.rare_destinations.max_hosts as usize + 1);
+            self.messages.resize(c.shared.state.max_messages);
+            self.hosts.resize(c.shared.state.max_hosts);
+            self.dests.resize(c.shared.state.max_destinations);
+            self.dests.set_keep(c.shared.rare_destinations.max_hosts as usize + 1);
         }
     }
 
@@ -423,8 +423,8 @@ impl Detector {
     /// new list) and drops the rest; new extractor options drop them all, since values then
     /// mean something else.
     fn carry_list_windows(&mut self, new: &Config) {
-        let old = self.config.learned_lists.as_ref();
-        let same = match (old, new.learned_lists.as_ref()) {
+        let old = self.config.rules.learned_lists.as_ref();
+        let same = match (old, new.rules.learned_lists.as_ref()) {
             (None, None) => true,
             (Some(o), Some(n)) => o.extract == n.extract && o.fields.iter().map(|f| (f.field, &f.values)).eq(n.fields.iter().map(|f| (f.field, &f.values))),
             _ => false,
@@ -432,7 +432,7 @@ impl Detector {
         if same {
             return;
         }
-        let maps: Vec<(crate::lists::extract::ListField, Vec<Option<u32>>)> = match (old, new.learned_lists.as_ref()) {
+        let maps: Vec<(crate::lists::extract::ListField, Vec<Option<u32>>)> = match (old, new.rules.learned_lists.as_ref()) {
             (Some(o), Some(n)) if o.extract == n.extract => o
                 .fields
                 .iter()
@@ -516,7 +516,7 @@ impl Detector {
             ev.set_clock(now, self.config.max_future_ms);
         }
         self.ann.clear();
-        rules::run_all(&ev, &self.config, &mut self.hosts, &mut self.dests, &mut self.messages, &mut self.ann);
+        rules::run_all(&ev, &self.config.shared, &self.config.rules, &mut self.hosts, &mut self.dests, &mut self.messages, &mut self.ann);
         if self.ann.changes_event() {
             self.stats.enriched = self.stats.enriched.saturating_add(1);
             if !self.ann.field_errors.is_empty() {
@@ -612,13 +612,13 @@ impl Detector {
         // The document may have been edited: every invariant is restored before use.
         let mut hosts = doc.hosts;
         for (_, st) in &mut hosts {
-            st.repair(c.state.max_keys_per_host);
+            st.repair(c.shared.state.max_keys_per_host);
         }
-        self.hosts = HostTable::import(c.state.max_hosts, seed, hosts, doc.host_evictions);
+        self.hosts = HostTable::import(c.shared.state.max_hosts, seed, hosts, doc.host_evictions);
         let mut dests = Self::destination_table(c, seed);
         dests.import(doc.destinations, doc.destination_evictions);
         self.dests = dests;
-        let mut messages = SeenMessages::new(c.state.max_messages, crate::state::seeded(seed));
+        let mut messages = SeenMessages::new(c.shared.state.max_messages, crate::state::seeded(seed));
         messages.import(doc.messages, doc.message_evictions);
         self.messages = messages;
         self.stats = doc.stats;

@@ -9,6 +9,7 @@
 //! The tree follows the data:
 //! - [`event`]: one pass over the JSON reading only the fields a rule needs ([`event::Event`]),
 //!   typed accessors and the source classification;
+//! - [`values`]: the value types of the config (durations, ports, severities, …) and its error;
 //! - [`config`]: the operator's JSON configuration, with every error naming its JSON path;
 //! - [`calendar`]: local days, business hours and off-hours periods from event time;
 //! - [`netlist`]: IP / CIDR / IP:port lists matched by longest prefix;
@@ -32,6 +33,7 @@ pub mod netlist;
 pub mod output;
 pub mod rules;
 pub mod state;
+pub mod values;
 
 pub use config::{Config, ConfigError};
 pub use detector::{Detector, Stats};

@@ -7,11 +7,13 @@
 use std::hash::Hash;
 use std::net::IpAddr;
 
-use crate::config::{Config, Severity};
+use crate::values::Severity;
 use crate::event::{Event, FieldError, SourceKind};
 use crate::output::{Alert, Finding};
 use crate::state::{DestinationTable, HostState, HostTable, SeenMessages};
 
+use super::registry::Rules;
+use super::shared::Shared;
 use super::web_destination::WebDestination;
 use super::{Annotations, RuleMeta};
 
@@ -30,8 +32,10 @@ pub struct RuleContext<'a, 'e> {
     pub ev: &'a Event<'e>,
     /// Its log source.
     pub kind: SourceKind,
-    /// The compiled config.
-    pub config: &'a Config,
+    /// What the rules share of the config (internal networks, limits, calendar, rarity).
+    pub shared: &'a Shared,
+    /// Every rule, compiled (the proxy rules over time look at which of them are on).
+    pub rules: &'a Rules,
     /// Every host's state.
     pub hosts: &'a mut HostTable,
     /// Distinct hosts per web destination.
@@ -66,13 +70,14 @@ impl<'a, 'e> RuleContext<'a, 'e> {
     /// The context of one event.
     pub fn new(
         ev: &'a Event<'e>,
-        config: &'a Config,
+        shared: &'a Shared,
+        rules: &'a Rules,
         hosts: &'a mut HostTable,
         dests: &'a mut DestinationTable,
         messages: &'a mut SeenMessages,
         ann: &'a mut Annotations,
     ) -> Self {
-        RuleContext { kind: ev.source_kind(), ev, config, hosts, dests, messages, ann, web: None, over_time: None }
+        RuleContext { kind: ev.source_kind(), ev, shared, rules, hosts, dests, messages, ann, web: None, over_time: None }
     }
 
     /// Records that `rule` could not use a field (once per field and event).
@@ -131,7 +136,7 @@ impl<'a, 'e> RuleContext<'a, 'e> {
             let ts = self.time(lead)?;
             let Some(Some(dest)) = &self.web else { return None };
             let dest_hash = crate::state::destinations::destination_hash(self.hosts, dest.key());
-            let rare = &self.config.rare_destinations;
+            let rare = &self.shared.rare_destinations;
             let reach = (rarity && !dest.is_allowed(&rare.allow))
                 .then(|| self.dests.record(dest_hash, self.hosts.key_hash("host", &host), ts, rare.period_ms));
             self.over_time = Some(OverTime { host, ts, dest_hash, reach });
@@ -148,7 +153,7 @@ impl<'a, 'e> RuleContext<'a, 'e> {
     /// within `window_ms` either side. Records it if so (under `state.max_keys_per_host`).
     pub fn once_per<K: Hash + ?Sized>(&mut self, rule: &RuleMeta, host: IpAddr, key: &K, ts: i64, window_ms: i64) -> bool {
         let key = self.hosts.key_hash(rule.id, key);
-        let cap = self.config.state.max_keys_per_host;
+        let cap = self.shared.state.max_keys_per_host;
         self.hosts.get_mut(host).dedup.should_alert(key, ts, window_ms, cap)
     }
 

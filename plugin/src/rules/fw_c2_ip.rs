@@ -7,8 +7,15 @@
 
 use serde_json::json;
 
-use crate::config::C2IpConfig;
+use serde::Deserialize;
+
+use crate::event::SourceKind;
+use crate::netlist::NetMatcher;
 use crate::output::{Indicator, Matched, ThreatEnrichment};
+use crate::values::{ConfigError, Duration, NetEntry, Severity};
+
+use super::indicators::{IndicatorSource, list_provider};
+use super::registry::{CompileContext, Rule};
 
 use super::RuleMeta;
 use super::context::{AlertBuilder, IfNoHost, RuleContext};
@@ -20,6 +27,67 @@ pub static META: RuleMeta = RuleMeta {
     description: "A host connected, or tried to connect, to an address listed as malware command-and-control.",
     category: "command_and_control",
 };
+
+/// `rules.fw_c2_ip` as the config document writes it.
+#[derive(Deserialize)]
+#[serde(default, deny_unknown_fields)]
+pub struct Settings {
+    enabled: bool,
+    dedup_window: Duration,
+    severity: Severity,
+    lists: Vec<IndicatorList>,
+}
+
+impl Default for Settings {
+    fn default() -> Self {
+        Settings { enabled: true, dedup_window: Duration::secs(3600), severity: Severity::High, lists: Vec::new() }
+    }
+}
+
+/// One C&C list: addresses, blocks and `address:port` entries.
+#[derive(Deserialize)]
+#[serde(deny_unknown_fields)]
+struct IndicatorList {
+    name: String,
+    #[serde(default)]
+    provider: Option<String>,
+    entries: Vec<NetEntry>,
+}
+
+/// `rules.fw_c2_ip`, compiled.
+#[derive(Clone, Debug)]
+pub struct C2IpConfig {
+    /// Every entry of every list.
+    pub indicators: NetMatcher<IndicatorSource>,
+    /// At most one alert per (host, indicator) within this time, milliseconds.
+    pub dedup_ms: i64,
+    /// Severity of finding and alert.
+    pub severity: Severity,
+}
+
+impl Rule for C2IpConfig {
+    const META: &'static [&'static RuleMeta] = &[&META];
+    const SOURCES: &'static [SourceKind] = &[SourceKind::Firewall, SourceKind::Proxy];
+    type Settings = Settings;
+
+    fn compile(c: Settings, cx: &CompileContext) -> Result<Option<Self>, ConfigError> {
+        if !c.enabled {
+            return Ok(None);
+        }
+        let mut indicators = NetMatcher::new();
+        for (i, list) in c.lists.into_iter().enumerate() {
+            let provider = list_provider(&list.name, list.provider, cx, i)?;
+            for e in list.entries {
+                indicators.insert(e.0, IndicatorSource { entry: e.1.trim().to_string(), list: list.name.clone(), provider: provider.clone() });
+            }
+        }
+        Ok(Some(C2IpConfig { indicators, dedup_ms: c.dedup_window.ms, severity: c.severity }))
+    }
+
+    fn apply(&self, cx: &mut RuleContext) {
+        apply(self, cx);
+    }
+}
 
 /// Applies the rule to one event.
 pub fn apply(rc: &C2IpConfig, cx: &mut RuleContext) {

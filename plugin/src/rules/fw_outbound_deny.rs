@@ -12,12 +12,16 @@ use std::net::IpAddr;
 
 use serde_json::json;
 
-use crate::config::OutboundDenyConfig;
-use crate::event::{FieldError, Transport, flags, time::format_ms};
+use serde::Deserialize;
+
+use crate::event::{FieldError, SourceKind, Transport, flags, time::format_ms};
+use crate::netlist::NetMatcher;
 use crate::state::TimeOrdered;
+use crate::values::{ConfigError, Duration, NetEntry, Port, PositiveInt, Severity};
 
 use super::RuleMeta;
 use super::context::{AlertBuilder, RuleContext};
+use super::registry::{CompileContext, Rule};
 
 /// Rule identity.
 pub static META: RuleMeta = RuleMeta {
@@ -26,6 +30,97 @@ pub static META: RuleMeta = RuleMeta {
     description: "An internal host kept trying to reach external addresses on ports that malware favours, and the firewall denied it.",
     category: "network",
 };
+
+/// `rules.fw_outbound_deny` as the config document writes it.
+#[derive(Deserialize)]
+#[serde(default, deny_unknown_fields)]
+pub struct Settings {
+    enabled: bool,
+    watched_ports: Vec<Port>,
+    min_count: PositiveInt,
+    window: Duration,
+    dedup_window: Option<Duration>,
+    allow: Vec<NetEntry>,
+    severity: Severity,
+    watched_severity: Severity,
+    alert_severity: Severity,
+}
+
+impl Default for Settings {
+    fn default() -> Self {
+        Settings {
+            enabled: true,
+            watched_ports: [25, 80, 443, 8080].into_iter().map(Port).collect(),
+            min_count: PositiveInt::new(5),
+            window: Duration::secs(600),
+            dedup_window: None,
+            allow: Vec::new(),
+            severity: Severity::Medium,
+            watched_severity: Severity::High,
+            alert_severity: Severity::High,
+        }
+    }
+}
+
+/// `rules.fw_outbound_deny`, compiled.
+#[derive(Clone, Debug)]
+pub struct OutboundDenyConfig {
+    /// Destination ports whose denies count toward the alert.
+    pub watched_ports: Vec<u16>,
+    /// Denied attempts to watched ports within `window_ms` that raise an alert.
+    pub min_count: u32,
+    /// Sliding window, milliseconds.
+    pub window_ms: i64,
+    /// At most one alert per host within this time, milliseconds.
+    pub dedup_ms: i64,
+    /// Business destinations: neither enriched nor counted.
+    pub allow: NetMatcher<String>,
+    /// Severity of an enriched deny to an unwatched port.
+    pub severity: Severity,
+    /// Severity of an enriched deny to a watched port.
+    pub watched_severity: Severity,
+    /// Severity of the alert.
+    pub alert_severity: Severity,
+}
+
+impl Rule for OutboundDenyConfig {
+    const META: &'static [&'static RuleMeta] = &[&META];
+    const SOURCES: &'static [SourceKind] = &[SourceKind::Firewall];
+    type Settings = Settings;
+
+    fn compile(d: Settings, cx: &CompileContext) -> Result<Option<Self>, ConfigError> {
+        if !d.enabled {
+            return Ok(None);
+        }
+        if d.min_count.get() as usize > cx.state.max_keys_per_host {
+            return Err(cx.err(
+                "min_count",
+                format!("must not exceed state.max_keys_per_host ({}), found {}", cx.state.max_keys_per_host, d.min_count.get()),
+            ));
+        }
+        let mut allow = NetMatcher::new();
+        for e in d.allow {
+            allow.insert(e.0, e.1);
+        }
+        let mut ports: Vec<u16> = d.watched_ports.into_iter().map(|p| p.0).collect();
+        ports.sort_unstable();
+        ports.dedup();
+        Ok(Some(OutboundDenyConfig {
+            watched_ports: ports,
+            min_count: d.min_count.get(),
+            window_ms: d.window.ms,
+            dedup_ms: d.dedup_window.map(|x| x.ms).unwrap_or(d.window.ms),
+            allow,
+            severity: d.severity,
+            watched_severity: d.watched_severity,
+            alert_severity: d.alert_severity,
+        }))
+    }
+
+    fn apply(&self, cx: &mut RuleContext) {
+        apply(self, cx);
+    }
+}
 
 /// One counted deny.
 #[derive(Clone, Copy, Debug, PartialEq, serde::Serialize, serde::Deserialize)]
@@ -109,7 +204,7 @@ pub fn apply(rc: &OutboundDenyConfig, cx: &mut RuleContext) {
     };
     let Some(src) = need(ev.source_ip(), "source.ip", cx) else { return };
     let Some(dst) = need(ev.destination_ip(), "destination.ip", cx) else { return };
-    if !cx.config.is_internal(src) || cx.config.is_internal(dst) {
+    if !cx.shared.is_internal(src) || cx.shared.is_internal(dst) {
         return;
     }
     let port = cx.optional(&META, ev.destination_port());
@@ -137,7 +232,7 @@ pub fn apply(rc: &OutboundDenyConfig, cx: &mut RuleContext) {
 
     let Some(port) = watched else { return };
     let Some(ts) = cx.time(&META) else { return };
-    let cap = cx.config.state.max_keys_per_host;
+    let cap = cx.shared.state.max_keys_per_host;
     let hit = DenyHit { ts, dst, port, transport };
     let Some(range) = cx.host_state(src).deny.record(hit, rc.window_ms, rc.min_count as usize, cap) else { return };
     if !cx.once_per(&META, src, "", ts, rc.dedup_ms) {

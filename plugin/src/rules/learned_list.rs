@@ -7,8 +7,14 @@
 
 use serde_json::json;
 
-use crate::config::LearnedListsConfig;
-use crate::event::time::format_ms;
+use serde::Deserialize;
+
+use crate::event::{SourceKind, time::format_ms};
+use crate::lists::document::ListDocument;
+use crate::lists::extract::{ExtractOptions, ListField};
+use crate::values::{ConfigError, Duration, Severity, err};
+
+use super::registry::{CompileContext, Rule};
 use crate::lists::window::{Hit, ListWindow};
 use crate::output::ListHit;
 
@@ -31,6 +37,138 @@ pub static TYPES_META: RuleMeta = RuleMeta {
     category: "malware",
 };
 
+/// `rules.learned_lists` as the config document writes it.
+#[derive(Deserialize)]
+#[serde(default, deny_unknown_fields)]
+pub struct Settings {
+    enabled: bool,
+    window: Duration,
+    dedup_window: Option<Duration>,
+    severity: Severity,
+    list: Option<ListDocument>,
+    thresholds: Thresholds,
+}
+
+impl Default for Settings {
+    fn default() -> Self {
+        Settings { enabled: true, window: Duration::secs(86_400), dedup_window: None, severity: Severity::High, list: None, thresholds: Thresholds::default() }
+    }
+}
+
+/// `thresholds`: t_w and t_s per field.
+#[derive(Deserialize, Default)]
+#[serde(default, deny_unknown_fields)]
+struct Thresholds {
+    dst_ip_tcp80: Option<Threshold>,
+    dst_port: Option<Threshold>,
+    http_url: Option<Threshold>,
+}
+
+/// One field's thresholds.
+#[derive(Deserialize, Default, Clone, Copy)]
+#[serde(default, deny_unknown_fields)]
+struct Threshold {
+    /// t_w: `list.count` fires when w > count.
+    count: Option<u32>,
+    /// t_s: `list.types` fires when s > types.
+    types: Option<u32>,
+}
+
+/// One field of a learned list, compiled.
+#[derive(Clone, Debug)]
+pub struct ListFieldConfig {
+    /// The field.
+    pub field: ListField,
+    /// Listed values, by index.
+    pub values: Vec<String>,
+    /// Value → index.
+    pub index: std::collections::HashMap<String, u32>,
+    /// t_w, if count detection is on.
+    pub count: Option<u32>,
+    /// t_s, if type detection is on.
+    pub types: Option<u32>,
+}
+
+/// `rules.learned_lists`, compiled.
+#[derive(Clone, Debug)]
+pub struct LearnedListsConfig {
+    /// Sliding window, ms.
+    pub window_ms: i64,
+    /// At most one alert per (host, rule, field) within this time, ms.
+    pub dedup_ms: i64,
+    /// Severity of alerts.
+    pub severity: Severity,
+    /// Extractor options of the list.
+    pub extract: ExtractOptions,
+    /// The fields with a list.
+    pub fields: Vec<ListFieldConfig>,
+}
+
+impl Rule for LearnedListsConfig {
+    const META: &'static [&'static RuleMeta] = &[&COUNT_META, &TYPES_META];
+    const SOURCES: &'static [SourceKind] = &[SourceKind::Firewall, SourceKind::Proxy, SourceKind::Mail];
+    type Settings = Settings;
+
+    fn compile(l: Settings, _: &CompileContext) -> Result<Option<Self>, ConfigError> {
+        match (l.enabled, l.list) {
+            (true, Some(doc)) => Ok(Some(compile_lists(doc, l.thresholds, l.window, l.dedup_window, l.severity)?)),
+            (true, None) => {
+                let t = l.thresholds;
+                if t.dst_ip_tcp80.is_some() || t.dst_port.is_some() || t.http_url.is_some() {
+                    return Err(err("rules.learned_lists.thresholds", "thresholds given but no list loaded (rules.learned_lists.list)"));
+                }
+                Ok(None)
+            }
+            (false, _) => Ok(None),
+        }
+    }
+
+    fn apply(&self, cx: &mut RuleContext) {
+        apply(self, cx);
+    }
+}
+
+fn compile_lists(
+    doc: ListDocument,
+    t: Thresholds,
+    window: Duration,
+    dedup: Option<Duration>,
+    severity: Severity,
+) -> Result<LearnedListsConfig, ConfigError> {
+    if doc.malhost_lists != crate::lists::document::LIST_FORMAT {
+        return Err(err(
+            "rules.learned_lists.list.malhost_lists",
+            format!("list format {} is not supported (expected {})", doc.malhost_lists, crate::lists::document::LIST_FORMAT),
+        ));
+    }
+    let thresholds = [(ListField::DstIpTcp80, t.dst_ip_tcp80), (ListField::DstPort, t.dst_port), (ListField::HttpUrl, t.http_url)];
+    for (f, th) in thresholds {
+        if th.is_some() && doc.field(f).is_none() {
+            return Err(err(
+                format!("rules.learned_lists.thresholds.{}", f.name()),
+                format!("the list has no {} field", f.name()),
+            ));
+        }
+    }
+    let mut fields = Vec::new();
+    for (i, fl) in doc.fields.iter().enumerate() {
+        if doc.fields[..i].iter().any(|x| x.field == fl.field) {
+            return Err(err(format!("rules.learned_lists.list.fields[{i}].field"), format!("{} appears twice", fl.field.name())));
+        }
+        let th = thresholds.iter().find(|(f, _)| *f == fl.field).and_then(|(_, t)| *t).unwrap_or_default();
+        let values: Vec<String> = fl.values.iter().map(|v| v.value.clone()).collect();
+        let index = values.iter().enumerate().map(|(i, v)| (v.clone(), i as u32)).collect();
+        fields.push(ListFieldConfig { field: fl.field, values, index, count: th.count, types: th.types });
+    }
+    Ok(LearnedListsConfig {
+        window_ms: window.ms,
+        dedup_ms: dedup.map(|d| d.ms).unwrap_or(window.ms),
+        severity,
+        extract: doc.options.extract,
+        fields,
+    })
+}
+
 /// Applies the learned lists to one event.
 pub fn apply(rc: &LearnedListsConfig, cx: &mut RuleContext) {
     let ev = cx.ev;
@@ -43,7 +181,7 @@ pub fn apply(rc: &LearnedListsConfig, cx: &mut RuleContext) {
         }
         let Some(host) = cx.host(&COUNT_META, IfNoHost::Report("missing; list hits cannot be counted per host")) else { continue };
         let Some(ts) = cx.time(&COUNT_META) else { continue };
-        let cap = cx.config.state.max_keys_per_host;
+        let cap = cx.shared.state.max_keys_per_host;
         let state = cx.hosts.get_mut(host);
         let pos = match state.lists.iter().position(|(f, _)| *f == cf.field) {
             Some(p) => p,

@@ -11,7 +11,13 @@
 
 use serde_json::json;
 
-use crate::config::DisplayNameSpoofConfig;
+use serde::Deserialize;
+
+use crate::event::SourceKind;
+use crate::values::{ConfigError, Severity};
+
+use super::context::RuleContext;
+use super::registry::{CompileContext, Rule};
 use crate::event::{Event, Field};
 use crate::mail::{self, FromHeader};
 use crate::state::{HostTable, SeenMessages};
@@ -25,6 +31,42 @@ pub static META: RuleMeta = RuleMeta {
     description: "The display name of a message's From header contains an e-mail address other than the sender's, so the reader sees a trusted address.",
     category: "initial_access",
 };
+
+/// `rules.mail_display_name_spoof` as the config document writes it.
+#[derive(Deserialize)]
+#[serde(default, deny_unknown_fields)]
+pub struct Settings {
+    enabled: bool,
+    severity: Severity,
+}
+
+impl Default for Settings {
+    fn default() -> Self {
+        Settings { enabled: true, severity: Severity::High }
+    }
+}
+
+/// `rules.mail_display_name_spoof`, compiled.
+#[derive(Clone, Debug)]
+pub struct DisplayNameSpoofConfig {
+    /// Severity of finding and alert.
+    pub severity: Severity,
+}
+
+impl Rule for DisplayNameSpoofConfig {
+    const META: &'static [&'static RuleMeta] = &[&META];
+    const SOURCES: &'static [SourceKind] = &[SourceKind::Mail];
+    const MESSAGE_DEDUP: bool = true;
+    type Settings = Settings;
+
+    fn compile(m: Settings, _: &CompileContext) -> Result<Option<Self>, ConfigError> {
+        Ok(m.enabled.then_some(DisplayNameSpoofConfig { severity: m.severity }))
+    }
+
+    fn apply(&self, cx: &mut RuleContext) {
+        apply(cx.ev, self, cx.hosts, cx.messages, cx.ann);
+    }
+}
 
 /// Applies the rule to one mail event.
 pub fn apply(ev: &Event, rc: &DisplayNameSpoofConfig, hosts: &HostTable, messages: &mut SeenMessages, ann: &mut Annotations) {
@@ -58,5 +100,5 @@ pub fn apply(ev: &Event, rc: &DisplayNameSpoofConfig, hosts: &HostTable, message
         "addresses_in_display_name": spoof.found,
         "field": field.name(),
     });
-    mail_message::alert(ev, &META, 0, rc.severity, reason, evidence, hosts, messages, ann);
+    mail_message::alert(ev, &META, super::registry::message_bit(&META), rc.severity, reason, evidence, hosts, messages, ann);
 }

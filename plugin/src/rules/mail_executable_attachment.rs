@@ -14,7 +14,13 @@
 
 use serde_json::json;
 
-use crate::config::ExecutableAttachmentConfig;
+use serde::Deserialize;
+
+use crate::event::SourceKind;
+use crate::values::{ConfigError, Severity};
+
+use super::context::RuleContext;
+use super::registry::{CompileContext, Rule};
 use crate::event::{Event, Field};
 use crate::mail::{self, MatchBasis};
 use crate::state::{HostTable, SeenMessages};
@@ -28,6 +34,67 @@ pub static META: RuleMeta = RuleMeta {
     description: "A message carries an attachment whose name is, or is disguised as, an executable file type.",
     category: "initial_access",
 };
+
+/// `rules.mail_executable_attachment` as the config document writes it.
+#[derive(Deserialize)]
+#[serde(default, deny_unknown_fields)]
+pub struct Settings {
+    enabled: bool,
+    extensions: Option<Vec<String>>,
+    displayed: bool,
+    severity: Severity,
+}
+
+impl Default for Settings {
+    fn default() -> Self {
+        Settings { enabled: true, extensions: None, displayed: true, severity: Severity::High }
+    }
+}
+
+/// `rules.mail_executable_attachment`, compiled.
+#[derive(Clone, Debug)]
+pub struct ExecutableAttachmentConfig {
+    /// Executable extensions, lower case, without the dot.
+    pub extensions: Vec<String>,
+    /// Also flag names that only look executable to the reader (right-to-left override,
+    /// look-alike characters) while the system would open them as something else.
+    pub displayed: bool,
+    /// Severity of finding and alert.
+    pub severity: Severity,
+}
+
+impl Rule for ExecutableAttachmentConfig {
+    const META: &'static [&'static RuleMeta] = &[&META];
+    const SOURCES: &'static [SourceKind] = &[SourceKind::Mail];
+    const MESSAGE_DEDUP: bool = true;
+    type Settings = Settings;
+
+    fn compile(x: Settings, cx: &CompileContext) -> Result<Option<Self>, ConfigError> {
+        if !x.enabled {
+            return Ok(None);
+        }
+        let mut extensions = Vec::new();
+        match x.extensions {
+            None => extensions.extend(crate::mail::DEFAULT_EXECUTABLE_EXTENSIONS.iter().map(|e| e.to_string())),
+            Some(list) => {
+                for (i, e) in list.into_iter().enumerate() {
+                    let e = e.trim().trim_start_matches('.').to_ascii_lowercase();
+                    if e.is_empty() || e.contains(['.', '/', '\\']) || e.chars().any(char::is_whitespace) {
+                        return Err(cx.err(&format!("extensions[{i}]"), format!("expected an extension such as \"exe\", found {e:?}")));
+                    }
+                    if !extensions.contains(&e) {
+                        extensions.push(e);
+                    }
+                }
+            }
+        }
+        Ok(Some(ExecutableAttachmentConfig { extensions, displayed: x.displayed, severity: x.severity }))
+    }
+
+    fn apply(&self, cx: &mut RuleContext) {
+        apply(cx.ev, self, cx.hosts, cx.messages, cx.ann);
+    }
+}
 
 /// Applies the rule to one mail event.
 pub fn apply(ev: &Event, rc: &ExecutableAttachmentConfig, hosts: &HostTable, messages: &mut SeenMessages, ann: &mut Annotations) {
@@ -82,5 +149,5 @@ pub fn apply(ev: &Event, rc: &ExecutableAttachmentConfig, hosts: &HostTable, mes
         })
         .collect();
     let evidence = json!({ "attachments": attachments, "attachments_seen": names.len() });
-    mail_message::alert(ev, &META, 1, rc.severity, reason, evidence, hosts, messages, ann);
+    mail_message::alert(ev, &META, super::registry::message_bit(&META), rc.severity, reason, evidence, hosts, messages, ann);
 }

@@ -14,6 +14,7 @@
 
 pub mod context;
 pub mod fw_c2_ip;
+pub mod indicators;
 pub mod fw_outbound_deny;
 pub mod learned_list;
 pub mod mail_display_name_spoof;
@@ -25,13 +26,16 @@ pub mod proxy_ioc;
 pub mod proxy_off_hours;
 pub mod proxy_upload_volume;
 pub mod proxy_user_agent;
+pub mod registry;
+pub mod shared;
 pub mod web_destination;
 
-use crate::config::Config;
 use crate::event::{Event, FieldError, SourceKind};
 use crate::output::{Alert, Finding, ListHit, ThreatEnrichment};
 use crate::state::{DestinationTable, HostTable, SeenMessages};
 use context::RuleContext;
+use registry::{REGISTRY, Rules};
+use shared::Shared;
 
 /// Identity of a rule, copied into alerts (`rule.*`).
 #[derive(Debug)]
@@ -87,61 +91,11 @@ impl Annotations {
     }
 }
 
-/// One rule as the detector runs it: its identity, the sources it reads, and how to apply
-/// it to an event (a no-op when the config turned it off).
-pub struct RuleEntry {
-    /// Its `rules.<key>` in the config document.
-    pub key: &'static str,
-    /// Identities of the alerts it raises (the first is the one field errors name).
-    pub meta: &'static [&'static RuleMeta],
-    /// Log sources it reads.
-    pub sources: &'static [SourceKind],
-    /// Applies it.
-    pub apply: fn(&mut RuleContext),
-}
-
-use SourceKind::{Firewall, Mail, Proxy};
-
-/// Every rule, one line each, in the order they run on an event (the order of findings and
-/// alerts in the output).
-pub static REGISTRY: &[RuleEntry] = &[
-    RuleEntry { key: "fw_outbound_deny", meta: &[&fw_outbound_deny::META], sources: &[Firewall], apply: |cx| if let Some(rc) = &cx.config.fw_outbound_deny { fw_outbound_deny::apply(rc, cx) } },
-    RuleEntry { key: "fw_c2_ip", meta: &[&fw_c2_ip::META], sources: &[Firewall, Proxy], apply: |cx| if let Some(rc) = &cx.config.fw_c2_ip { fw_c2_ip::apply(rc, cx) } },
-    RuleEntry { key: "proxy_ioc", meta: &[&proxy_ioc::META], sources: &[Proxy], apply: apply_proxy_ioc },
-    RuleEntry { key: "proxy_connect_port", meta: &[&proxy_connect_port::META], sources: &[Proxy], apply: |cx| if let Some(rc) = &cx.config.proxy_connect_port { proxy_connect_port::apply(rc, cx) } },
-    RuleEntry { key: "proxy_user_agent", meta: &[&proxy_user_agent::META], sources: &[Proxy], apply: |cx| if let Some(rc) = &cx.config.proxy_user_agent { proxy_user_agent::apply(rc, cx) } },
-    RuleEntry { key: "proxy_upload_volume", meta: &[&proxy_upload_volume::META], sources: &[Proxy], apply: |cx| if let (Some(rc), Some(ot)) = (&cx.config.proxy_upload_volume, over_time(cx)) { proxy_upload_volume::apply(rc, ot, cx) } },
-    RuleEntry { key: "proxy_daily_beacon", meta: &[&proxy_daily_beacon::META], sources: &[Proxy], apply: |cx| if let (Some(rc), Some(ot)) = (&cx.config.proxy_daily_beacon, over_time(cx)) { proxy_daily_beacon::apply(rc, ot, cx) } },
-    RuleEntry { key: "proxy_off_hours", meta: &[&proxy_off_hours::META], sources: &[Proxy], apply: |cx| if let (Some(rc), Some(ot)) = (&cx.config.proxy_off_hours, over_time(cx)) { proxy_off_hours::apply(rc, ot, cx) } },
-    RuleEntry { key: "mail_display_name_spoof", meta: &[&mail_display_name_spoof::META], sources: &[Mail], apply: apply_display_name_spoof },
-    RuleEntry { key: "mail_executable_attachment", meta: &[&mail_executable_attachment::META], sources: &[Mail], apply: apply_executable_attachment },
-    RuleEntry { key: "learned_lists", meta: &[&learned_list::COUNT_META, &learned_list::TYPES_META], sources: &[Firewall, Proxy, Mail], apply: |cx| if let Some(rc) = &cx.config.learned_lists { learned_list::apply(rc, cx) } },
-];
-
-fn apply_proxy_ioc(cx: &mut RuleContext) {
-    let Some(rc) = &cx.config.proxy_ioc else { return };
-    cx.web_destination();
-    let dest = cx.web.as_ref().and_then(Option::as_ref);
-    proxy_ioc::apply(cx.ev, dest, cx.config, rc, cx.hosts, cx.ann);
-}
-
-fn apply_display_name_spoof(cx: &mut RuleContext) {
-    if let Some(rc) = &cx.config.mail_display_name_spoof {
-        mail_display_name_spoof::apply(cx.ev, rc, cx.hosts, cx.messages, cx.ann);
-    }
-}
-
-fn apply_executable_attachment(cx: &mut RuleContext) {
-    if let Some(rc) = &cx.config.mail_executable_attachment {
-        mail_executable_attachment::apply(cx.ev, rc, cx.hosts, cx.messages, cx.ann);
-    }
-}
-
 /// The proxy rules over time share the host, time and destination of the request
 /// ([`RuleContext::over_time`]); a missing field is reported against the first of them that
 /// is on, and the destination's reach is counted when a rarity rule is on.
-fn over_time(cx: &mut RuleContext) -> Option<context::OverTime> {
-    let c = cx.config;
+pub(crate) fn over_time(cx: &mut RuleContext) -> Option<context::OverTime> {
+    let c = cx.rules;
     let lead = if c.proxy_daily_beacon.is_some() {
         &proxy_daily_beacon::META
     } else if c.proxy_off_hours.is_some() {
@@ -155,13 +109,14 @@ fn over_time(cx: &mut RuleContext) -> Option<context::OverTime> {
 /// Runs every rule that reads the event's source.
 pub fn run_all(
     ev: &Event,
-    config: &Config,
+    shared: &Shared,
+    rules: &Rules,
     hosts: &mut HostTable,
     dests: &mut DestinationTable,
     messages: &mut SeenMessages,
     ann: &mut Annotations,
 ) {
-    let mut cx = RuleContext::new(ev, config, hosts, dests, messages, ann);
+    let mut cx = RuleContext::new(ev, shared, rules, hosts, dests, messages, ann);
     if cx.kind == SourceKind::Other {
         return;
     }

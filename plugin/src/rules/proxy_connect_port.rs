@@ -7,8 +7,12 @@
 
 use serde_json::json;
 
-use crate::config::ConnectPortConfig;
-use crate::event::{Field, FieldError, time::format_ms};
+use serde::Deserialize;
+
+use crate::event::{Field, FieldError, SourceKind, time::format_ms};
+use crate::values::{ConfigError, Duration, Port, Severity};
+
+use super::registry::{CompileContext, Rule};
 
 use super::RuleMeta;
 use super::context::{AlertBuilder, IfNoHost, RuleContext};
@@ -20,6 +24,53 @@ pub static META: RuleMeta = RuleMeta {
     description: "A host opened a tunnel through the web proxy to a port other than the ones web browsing uses.",
     category: "command_and_control",
 };
+
+/// `rules.proxy_connect_port` as the config document writes it.
+#[derive(Deserialize)]
+#[serde(default, deny_unknown_fields)]
+pub struct Settings {
+    enabled: bool,
+    allowed_ports: Vec<Port>,
+    dedup_window: Duration,
+    severity: Severity,
+}
+
+impl Default for Settings {
+    fn default() -> Self {
+        Settings { enabled: true, allowed_ports: vec![Port(80), Port(443)], dedup_window: Duration::secs(3600), severity: Severity::Medium }
+    }
+}
+
+/// `rules.proxy_connect_port`, compiled.
+#[derive(Clone, Debug)]
+pub struct ConnectPortConfig {
+    /// Ports CONNECT may use.
+    pub allowed_ports: Vec<u16>,
+    /// At most one alert per (host, destination:port) within this time, ms.
+    pub dedup_ms: i64,
+    /// Severity of finding and alert.
+    pub severity: Severity,
+}
+
+impl Rule for ConnectPortConfig {
+    const META: &'static [&'static RuleMeta] = &[&META];
+    const SOURCES: &'static [SourceKind] = &[SourceKind::Proxy];
+    type Settings = Settings;
+
+    fn compile(c: Settings, _: &CompileContext) -> Result<Option<Self>, ConfigError> {
+        if !c.enabled {
+            return Ok(None);
+        }
+        let mut ports: Vec<u16> = c.allowed_ports.iter().map(|p| p.0).collect();
+        ports.sort_unstable();
+        ports.dedup();
+        Ok(Some(ConnectPortConfig { allowed_ports: ports, dedup_ms: c.dedup_window.ms, severity: c.severity }))
+    }
+
+    fn apply(&self, cx: &mut RuleContext) {
+        apply(self, cx);
+    }
+}
 
 /// Splits a CONNECT authority (or the authority of a URL) into host and port text.
 pub fn authority(s: &str) -> Option<(&str, Option<&str>)> {

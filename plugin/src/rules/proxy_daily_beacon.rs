@@ -21,8 +21,12 @@ use std::collections::HashMap;
 use serde_json::json;
 
 use crate::calendar::format_day;
-use crate::config::DailyBeaconConfig;
-use crate::event::{Field, time::format_ms};
+use serde::Deserialize;
+
+use crate::event::{Field, SourceKind, time::format_ms};
+use crate::values::{ConfigError, PositiveInt, Severity};
+
+use super::registry::{CompileContext, Rule};
 use crate::output::Finding;
 
 use super::RuleMeta;
@@ -35,6 +39,52 @@ pub static META: RuleMeta = RuleMeta {
     description: "A host reached the same rarely visited web destination on several consecutive days, as malware checking in with its controller does.",
     category: "command_and_control",
 };
+
+/// `rules.proxy_daily_beacon` as the config document writes it.
+#[derive(Deserialize)]
+#[serde(default, deny_unknown_fields)]
+pub struct Settings {
+    enabled: bool,
+    min_days: PositiveInt,
+    severity: Severity,
+}
+
+impl Default for Settings {
+    fn default() -> Self {
+        Settings { enabled: true, min_days: PositiveInt::new(3), severity: Severity::High }
+    }
+}
+
+/// `rules.proxy_daily_beacon`, compiled.
+#[derive(Clone, Debug)]
+pub struct DailyBeaconConfig {
+    /// Consecutive local days that make a beacon (1–16).
+    pub min_days: u32,
+    /// Severity of finding and alert.
+    pub severity: Severity,
+}
+
+impl Rule for DailyBeaconConfig {
+    const META: &'static [&'static RuleMeta] = &[&META];
+    const SOURCES: &'static [SourceKind] = &[SourceKind::Proxy];
+    type Settings = Settings;
+
+    fn compile(b: Settings, cx: &CompileContext) -> Result<Option<Self>, ConfigError> {
+        if !b.enabled {
+            return Ok(None);
+        }
+        if b.min_days.get() > MAX_MIN_DAYS {
+            return Err(cx.err("min_days", format!("expected at most {MAX_MIN_DAYS} days, found {}", b.min_days.get())));
+        }
+        Ok(Some(DailyBeaconConfig { min_days: b.min_days.get(), severity: b.severity }))
+    }
+
+    fn apply(&self, cx: &mut RuleContext) {
+        if let Some(ot) = super::over_time(cx) {
+            apply(self, ot, cx);
+        }
+    }
+}
 
 /// Largest `min_days` (the days whose request counts are kept).
 pub const MAX_MIN_DAYS: u32 = 16;
@@ -278,7 +328,7 @@ impl BeaconTracks {
 /// distinct hosts in the tracking period (this one included).
 pub fn apply(rc: &DailyBeaconConfig, ot: OverTime, cx: &mut RuleContext) {
     let OverTime { host, ts, dest_hash, reach: Some(reach) } = ot else { return };
-    let (ev, config) = (cx.ev, cx.config);
+    let (ev, config) = (cx.ev, cx.shared);
     let Some(Some(dest)) = &cx.web else { return };
     let (st, ann) = (cx.hosts.get_mut(host), &mut *cx.ann);
     let rare = reach <= config.rare_destinations.max_hosts as usize;

@@ -11,13 +11,22 @@
 
 use serde_json::json;
 
-use crate::config::{Config, ProxyIocConfig};
-use crate::event::{Event, Field, time::format_ms};
+use serde::Deserialize;
+
+use crate::event::{Event, Field, SourceKind, time::format_ms};
+use crate::netlist::NetMatcher;
+use crate::values::{ConfigError, Duration, NetEntry, Severity};
+
+use super::indicators::{IndicatorSource, list_provider};
+use super::registry::{CompileContext, Rule};
+use super::shared::Shared;
+use super::web_destination::normalise_domain;
 use crate::lists::extract::{ExtractOptions, normalise_url};
 use crate::output::{Alert, Finding, Indicator, IndicatorUrl, Matched, ThreatEnrichment};
 use crate::state::HostTable;
 
 use super::web_destination::WebDestination;
+use super::context::RuleContext;
 use super::{Annotations, RuleMeta};
 
 /// Rule identity.
@@ -28,6 +37,107 @@ pub static META: RuleMeta = RuleMeta {
     category: "command_and_control",
 };
 
+/// `rules.proxy_ioc` as the config document writes it.
+#[derive(Deserialize)]
+#[serde(default, deny_unknown_fields)]
+pub struct Settings {
+    enabled: bool,
+    dedup_window: Duration,
+    severity: Severity,
+    lists: Vec<IocList>,
+}
+
+impl Default for Settings {
+    fn default() -> Self {
+        Settings { enabled: true, dedup_window: Duration::secs(3600), severity: Severity::High, lists: Vec::new() }
+    }
+}
+
+/// One indicator list: domains, URLs and addresses.
+#[derive(Deserialize)]
+#[serde(deny_unknown_fields)]
+struct IocList {
+    name: String,
+    #[serde(default)]
+    provider: Option<String>,
+    #[serde(default)]
+    domains: Vec<String>,
+    #[serde(default)]
+    urls: Vec<String>,
+    #[serde(default)]
+    ips: Vec<NetEntry>,
+}
+
+/// `rules.proxy_ioc`, compiled.
+#[derive(Clone, Debug)]
+pub struct ProxyIocConfig {
+    /// Domain (lower-case, IDNA) → source.
+    pub domains: std::collections::HashMap<String, u32>,
+    /// Normalised URL → source.
+    pub urls: std::collections::HashMap<String, u32>,
+    /// Addresses and blocks → source.
+    pub ips: NetMatcher<u32>,
+    /// Where each entry came from.
+    pub sources: Vec<IndicatorSource>,
+    /// At most one alert per (host, indicator) within this time, ms.
+    pub dedup_ms: i64,
+    /// Severity.
+    pub severity: Severity,
+}
+
+impl Rule for ProxyIocConfig {
+    const META: &'static [&'static RuleMeta] = &[&META];
+    const SOURCES: &'static [SourceKind] = &[SourceKind::Proxy];
+    type Settings = Settings;
+
+    fn compile(p: Settings, cx: &CompileContext) -> Result<Option<Self>, ConfigError> {
+        if !p.enabled || p.lists.is_empty() {
+            return Ok(None);
+        }
+        let mut cfg = ProxyIocConfig {
+            domains: Default::default(),
+            urls: Default::default(),
+            ips: NetMatcher::new(),
+            sources: Vec::new(),
+            dedup_ms: p.dedup_window.ms,
+            severity: p.severity,
+        };
+        let opts = ExtractOptions { keep_query: true };
+        for (i, list) in p.lists.into_iter().enumerate() {
+            let provider = list_provider(&list.name, list.provider, cx, i)?;
+            let add = |entry: String, sources: &mut Vec<IndicatorSource>| -> u32 {
+                sources.push(IndicatorSource { entry, list: list.name.clone(), provider: provider.clone() });
+                (sources.len() - 1) as u32
+            };
+            for (j, d) in list.domains.into_iter().enumerate() {
+                let Some(n) = normalise_domain(&d) else {
+                    return Err(cx.err(&format!("lists[{i}].domains[{j}]"), format!("not a domain name: {d:?}")));
+                };
+                let id = add(n.clone(), &mut cfg.sources);
+                cfg.domains.insert(n, id);
+            }
+            for (j, u) in list.urls.into_iter().enumerate() {
+                let Some(n) = normalise_url(&u, None, &opts) else {
+                    return Err(cx.err(&format!("lists[{i}].urls[{j}]"), format!("not an absolute http(s) URL: {u:?}")));
+                };
+                let id = add(n.clone(), &mut cfg.sources);
+                cfg.urls.insert(n, id);
+            }
+            for e in list.ips {
+                let id = add(e.1.trim().to_string(), &mut cfg.sources);
+                cfg.ips.insert(e.0, id);
+            }
+        }
+        Ok(Some(cfg))
+    }
+
+    fn apply(&self, cx: &mut RuleContext) {
+        cx.web_destination();
+        let dest = cx.web.as_ref().and_then(Option::as_ref);
+        apply(cx.ev, dest, cx.shared, self, cx.hosts, cx.ann);
+    }
+}
+
 struct Hit {
     source: u32,
     kind: &'static str,
@@ -36,7 +146,7 @@ struct Hit {
 }
 
 /// Applies the rule to one proxy event.
-pub fn apply(ev: &Event, dest: Option<&WebDestination>, config: &Config, rc: &ProxyIocConfig, hosts: &mut HostTable, ann: &mut Annotations) {
+pub fn apply(ev: &Event, dest: Option<&WebDestination>, shared: &Shared, rc: &ProxyIocConfig, hosts: &mut HostTable, ann: &mut Annotations) {
     let mut hits: Vec<Hit> = Vec::new();
     let raw = ev.str(Field::UrlFull).or_else(|| ev.str(Field::UrlOriginal));
     let domain_field = ev.str(Field::UrlDomain);
@@ -105,7 +215,7 @@ pub fn apply(ev: &Event, dest: Option<&WebDestination>, config: &Config, rc: &Pr
         ann.findings.push(Finding { rule: META.id, severity: rc.severity, reason: reason.clone() });
         let (Some(src), Some(ts)) = (src, ts) else { continue };
         let key = hosts.key_hash(META.id, s.entry.as_str());
-        if !hosts.get_mut(src).dedup.should_alert(key, ts, rc.dedup_ms, config.state.max_keys_per_host) {
+        if !hosts.get_mut(src).dedup.should_alert(key, ts, rc.dedup_ms, shared.state.max_keys_per_host) {
             continue;
         }
         ann.alerts.push(Alert {

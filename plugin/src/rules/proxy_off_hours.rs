@@ -8,8 +8,12 @@
 
 use serde_json::json;
 
-use crate::config::OffHoursConfig;
-use crate::event::{Field, time::format_ms};
+use serde::Deserialize;
+
+use crate::event::{Field, SourceKind, time::format_ms};
+use crate::values::{ConfigError, PositiveInt, Severity};
+
+use super::registry::{CompileContext, Rule};
 use crate::output::Finding;
 
 use super::RuleMeta;
@@ -22,6 +26,49 @@ pub static META: RuleMeta = RuleMeta {
     description: "A host made many requests to rarely visited web destinations outside business hours, when nobody is expected to be browsing.",
     category: "command_and_control",
 };
+
+/// `rules.proxy_off_hours` as the config document writes it.
+#[derive(Deserialize)]
+#[serde(default, deny_unknown_fields)]
+pub struct Settings {
+    enabled: bool,
+    min_count: PositiveInt,
+    severity: Severity,
+    alert_severity: Severity,
+}
+
+impl Default for Settings {
+    fn default() -> Self {
+        Settings { enabled: true, min_count: PositiveInt::new(10), severity: Severity::Low, alert_severity: Severity::Medium }
+    }
+}
+
+/// `rules.proxy_off_hours`, compiled.
+#[derive(Clone, Debug)]
+pub struct OffHoursConfig {
+    /// Off-hours requests to rare destinations in one off-hours period that raise an alert.
+    pub min_count: u32,
+    /// Severity of the finding.
+    pub severity: Severity,
+    /// Severity of the alert.
+    pub alert_severity: Severity,
+}
+
+impl Rule for OffHoursConfig {
+    const META: &'static [&'static RuleMeta] = &[&META];
+    const SOURCES: &'static [SourceKind] = &[SourceKind::Proxy];
+    type Settings = Settings;
+
+    fn compile(o: Settings, _: &CompileContext) -> Result<Option<Self>, ConfigError> {
+        Ok(o.enabled.then_some(OffHoursConfig { min_count: o.min_count.get(), severity: o.severity, alert_severity: o.alert_severity }))
+    }
+
+    fn apply(&self, cx: &mut RuleContext) {
+        if let Some(ot) = super::over_time(cx) {
+            apply(self, ot, cx);
+        }
+    }
+}
 
 /// Off-hours periods remembered per host.
 pub const PERIODS: usize = 3;
@@ -63,7 +110,7 @@ impl OffHoursLog {
 /// distinct hosts in the tracking period.
 pub fn apply(rc: &OffHoursConfig, ot: OverTime, cx: &mut RuleContext) {
     let OverTime { host, ts, reach: Some(reach), .. } = ot else { return };
-    let (ev, config) = (cx.ev, cx.config);
+    let (ev, config) = (cx.ev, cx.shared);
     let Some(Some(dest)) = &cx.web else { return };
     let (st, ann) = (cx.hosts.get_mut(host), &mut *cx.ann);
     let cal = &config.calendar;

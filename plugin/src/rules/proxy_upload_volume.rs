@@ -12,8 +12,13 @@
 
 use serde_json::json;
 
-use crate::config::UploadVolumeConfig;
-use crate::event::{Field, time::format_ms};
+use serde::Deserialize;
+
+use crate::event::{Field, SourceKind, time::format_ms};
+use crate::values::{ConfigError, Duration, Severity};
+
+use super::registry::{CompileContext, Rule};
+use super::shared::DestinationAllow;
 
 use super::RuleMeta;
 use super::context::{AlertBuilder, OverTime, RuleContext};
@@ -25,6 +30,60 @@ pub static META: RuleMeta = RuleMeta {
     description: "A host sent a POST followed by CONNECT tunnels to one destination whose request bytes add up to more than the configured volume, as data exfiltration does.",
     category: "exfiltration",
 };
+
+/// `rules.proxy_upload_volume` as the config document writes it.
+#[derive(Deserialize)]
+#[serde(default, deny_unknown_fields)]
+pub struct Settings {
+    enabled: bool,
+    max_bytes: u64,
+    idle_gap: Duration,
+    allow: Vec<String>,
+    severity: Severity,
+}
+
+impl Default for Settings {
+    fn default() -> Self {
+        Settings { enabled: true, max_bytes: 10 * 1024 * 1024, idle_gap: Duration::secs(600), allow: Vec::new(), severity: Severity::High }
+    }
+}
+
+/// `rules.proxy_upload_volume`, compiled.
+#[derive(Clone, Debug)]
+pub struct UploadVolumeConfig {
+    /// A run whose request bytes exceed this alerts.
+    pub max_bytes: u64,
+    /// A run ends after this long without a POST or CONNECT to its destination, ms.
+    pub idle_gap_ms: i64,
+    /// Destinations uploads may go to (backup, corporate cloud storage).
+    pub allow: DestinationAllow,
+    /// Severity of finding and alert.
+    pub severity: Severity,
+}
+
+impl Rule for UploadVolumeConfig {
+    const META: &'static [&'static RuleMeta] = &[&META];
+    const SOURCES: &'static [SourceKind] = &[SourceKind::Proxy];
+    type Settings = Settings;
+
+    fn compile(v: Settings, cx: &CompileContext) -> Result<Option<Self>, ConfigError> {
+        if !v.enabled {
+            return Ok(None);
+        }
+        Ok(Some(UploadVolumeConfig {
+            max_bytes: v.max_bytes,
+            idle_gap_ms: v.idle_gap.ms,
+            allow: DestinationAllow::compile(v.allow, &cx.path("allow"))?,
+            severity: v.severity,
+        }))
+    }
+
+    fn apply(&self, cx: &mut RuleContext) {
+        if let Some(ot) = super::over_time(cx) {
+            apply(self, ot, cx);
+        }
+    }
+}
 
 /// The open upload run of a host.
 #[derive(Clone, Debug, serde::Serialize, serde::Deserialize)]

@@ -5,8 +5,12 @@
 
 use serde_json::json;
 
-use crate::config::UserAgentConfig;
-use crate::event::{Field, FieldError, Scalar, time::format_ms};
+use serde::Deserialize;
+
+use crate::event::{Field, FieldError, Scalar, SourceKind, time::format_ms};
+use crate::values::{ConfigError, Duration, Severity};
+
+use super::registry::{CompileContext, Rule};
 
 use super::RuleMeta;
 use super::context::{AlertBuilder, IfNoHost, RuleContext};
@@ -18,6 +22,85 @@ pub static META: RuleMeta = RuleMeta {
     description: "A host made web requests with a User-Agent that is not one of the organisation's standard agents, or with none.",
     category: "command_and_control",
 };
+
+/// `rules.proxy_user_agent` as the config document writes it.
+#[derive(Deserialize)]
+#[serde(default, deny_unknown_fields)]
+pub struct Settings {
+    enabled: bool,
+    allowed: Vec<String>,
+    flag_missing: bool,
+    dedup_window: Duration,
+    severity: Severity,
+    alert_severity: Severity,
+}
+
+impl Default for Settings {
+    fn default() -> Self {
+        Settings {
+            enabled: true,
+            allowed: Vec::new(),
+            flag_missing: true,
+            dedup_window: Duration::secs(86_400),
+            severity: Severity::Low,
+            alert_severity: Severity::Medium,
+        }
+    }
+}
+
+/// `rules.proxy_user_agent`, compiled.
+#[derive(Clone, Debug)]
+pub struct UserAgentConfig {
+    /// Exact strings of the organisation's standard agents.
+    pub exact: std::collections::HashSet<String>,
+    /// Glob patterns (`*`, `?`) of standard agents.
+    pub patterns: Vec<(String, wildmatch::WildMatch)>,
+    /// Flag requests with no `user_agent.original` at all (an empty string is always flagged).
+    pub flag_missing: bool,
+    /// At most one alert per (host, agent) within this time, ms.
+    pub dedup_ms: i64,
+    /// Severity of the finding.
+    pub severity: Severity,
+    /// Severity of the alert.
+    pub alert_severity: Severity,
+}
+
+impl Rule for UserAgentConfig {
+    const META: &'static [&'static RuleMeta] = &[&META];
+    const SOURCES: &'static [SourceKind] = &[SourceKind::Proxy];
+    type Settings = Settings;
+
+    fn compile(u: Settings, cx: &CompileContext) -> Result<Option<Self>, ConfigError> {
+        if !u.enabled {
+            return Ok(None);
+        }
+        let mut exact = std::collections::HashSet::new();
+        let mut patterns = Vec::new();
+        for (i, a) in u.allowed.into_iter().enumerate() {
+            if a.is_empty() {
+                return Err(cx.err(&format!("allowed[{i}]"), "an empty agent cannot be standard"));
+            }
+            if a.contains(['*', '?']) {
+                let m = wildmatch::WildMatch::new(&a);
+                patterns.push((a, m));
+            } else {
+                exact.insert(a);
+            }
+        }
+        Ok(Some(UserAgentConfig {
+            exact,
+            patterns,
+            flag_missing: u.flag_missing,
+            dedup_ms: u.dedup_window.ms,
+            severity: u.severity,
+            alert_severity: u.alert_severity,
+        }))
+    }
+
+    fn apply(&self, cx: &mut RuleContext) {
+        apply(self, cx);
+    }
+}
 
 /// Applies the rule to one proxy event.
 pub fn apply(rc: &UserAgentConfig, cx: &mut RuleContext) {

@@ -6,12 +6,15 @@
 
 use super::{BoundedLru, SeededState};
 
+/// Rules that can deduplicate by message (one bit each, given by the rule registry).
+pub const RULE_BITS: usize = 8;
+
 /// What is remembered of one message: a bit per rule that alerted on it, and when each rule
 /// last did (event time, ms), for the first 8 rule bits.
 #[derive(Clone, Copy, Debug, Default, PartialEq, Eq, serde::Serialize, serde::Deserialize)]
 pub struct Seen {
     bits: u8,
-    at_ms: [i64; 8],
+    at_ms: [i64; RULE_BITS],
 }
 
 /// Message ids seen, with a bit per rule that alerted on the message.
