@@ -543,7 +543,7 @@ struct RawProxyIocList {
     #[serde(default)]
     provider: Option<String>,
     #[serde(default)]
-    domains: Vec<String>,
+    domains: crate::indicators::DomainList,
     #[serde(default)]
     urls: Vec<String>,
     #[serde(default)]
@@ -834,21 +834,30 @@ pub struct LearnedListsConfig {
     pub fields: Vec<ListFieldConfig>,
 }
 
-/// `rules.proxy_ioc`, compiled.
+/// `rules.proxy_ioc`, compiled. Entries refer to their list by index in `lists` (a later
+/// list naming the same entry wins); domains and URLs are their own entry text.
 #[derive(Clone, Debug)]
 pub struct ProxyIocConfig {
-    /// Domain (lower-case, IDNA) → source.
-    pub domains: std::collections::HashMap<String, u32>,
-    /// Normalised URL → source.
-    pub urls: std::collections::HashMap<String, u32>,
-    /// Addresses and blocks → source.
-    pub ips: NetMatcher<u32>,
-    /// Where each entry came from.
-    pub sources: Vec<IndicatorSource>,
+    /// Domain (lower-case, IDNA) → the lists naming it as itself-and-subdomains and as
+    /// subdomains only ([`crate::indicators`]).
+    pub domains: crate::indicators::StrTable<crate::indicators::DomainMatch>,
+    /// Normalised URL → list.
+    pub urls: crate::indicators::StrTable<u32>,
+    /// Addresses and blocks → (list, the entry as written).
+    pub ips: NetMatcher<(u32, Box<str>)>,
+    /// Each list's name and provider.
+    pub lists: Vec<(String, String)>,
     /// At most one alert per (host, indicator) within this time, ms.
     pub dedup_ms: i64,
     /// Severity.
     pub severity: Severity,
+}
+
+impl ProxyIocConfig {
+    /// Distinct entries of all lists.
+    pub fn entries(&self) -> usize {
+        self.domains.len() + self.urls.len() + self.ips.len()
+    }
 }
 
 /// Normalises a domain as the proxy rules compare it: percent-decoding, IDNA, lower case, no
@@ -1187,36 +1196,31 @@ impl Config {
                 domains: Default::default(),
                 urls: Default::default(),
                 ips: NetMatcher::new(),
-                sources: Vec::new(),
+                lists: Vec::new(),
                 dedup_ms: p.dedup_window.ms,
                 severity: p.severity,
             };
             let opts = ExtractOptions { keep_query: true };
             for (i, list) in p.lists.into_iter().enumerate() {
                 let provider = list_provider(&list.name, list.provider, "proxy_ioc", i)?;
-                let add = |entry: String, sources: &mut Vec<IndicatorSource>| -> u32 {
-                    sources.push(IndicatorSource { entry, list: list.name.clone(), provider: provider.clone() });
-                    (sources.len() - 1) as u32
-                };
-                for (j, d) in list.domains.into_iter().enumerate() {
-                    let Some(n) = normalise_domain(&d) else {
-                        return Err(err(format!("rules.proxy_ioc.lists[{i}].domains[{j}]"), format!("not a domain name: {d:?}")));
-                    };
-                    let id = add(n.clone(), &mut cfg.sources);
-                    cfg.domains.insert(n, id);
+                let id = cfg.lists.len() as u32;
+                cfg.lists.push((list.name, provider));
+                for (name, subdomains_only) in list.domains.0 {
+                    let none = crate::indicators::NONE;
+                    cfg.domains.upsert(&name, [none, none], |v| v[subdomains_only as usize] = id);
                 }
                 for (j, u) in list.urls.into_iter().enumerate() {
                     let Some(n) = crate::lists::extract::normalise_url(&u, None, &opts) else {
                         return Err(err(format!("rules.proxy_ioc.lists[{i}].urls[{j}]"), format!("not an absolute http(s) URL: {u:?}")));
                     };
-                    let id = add(n.clone(), &mut cfg.sources);
-                    cfg.urls.insert(n, id);
+                    cfg.urls.upsert(&n, id, |v| *v = id);
                 }
                 for e in list.ips {
-                    let id = add(e.1.trim().to_string(), &mut cfg.sources);
-                    cfg.ips.insert(e.0, id);
+                    cfg.ips.insert(e.0, (id, e.1.trim().into()));
                 }
             }
+            cfg.domains.shrink();
+            cfg.urls.shrink();
             Some(cfg)
         } else {
             None

@@ -30,6 +30,10 @@ pub enum Field {
     EventDataset,
     /// `event.kind`
     EventKind,
+    /// `event.module`
+    EventModule,
+    /// `event.outcome`
+    EventOutcome,
     /// `source.ip`
     SourceIp,
     /// `source.port`
@@ -113,6 +117,8 @@ impl Field {
             Field::EventCategory => "event.category",
             Field::EventDataset => "event.dataset",
             Field::EventKind => "event.kind",
+            Field::EventModule => "event.module",
+            Field::EventOutcome => "event.outcome",
             Field::SourceIp => "source.ip",
             Field::SourcePort => "source.port",
             Field::SourceBytes => "source.bytes",
@@ -201,6 +207,8 @@ fn child(scope: Scope, seg: &str) -> Node {
         (S::Event, "category") => Node::Field(F::EventCategory),
         (S::Event, "dataset") => Node::Field(F::EventDataset),
         (S::Event, "kind") => Node::Field(F::EventKind),
+        (S::Event, "module") => Node::Field(F::EventModule),
+        (S::Event, "outcome") => Node::Field(F::EventOutcome),
         (S::Source, "ip") => Node::Field(F::SourceIp),
         (S::Source, "port") => Node::Field(F::SourcePort),
         (S::Source, "bytes") => Node::Field(F::SourceBytes),

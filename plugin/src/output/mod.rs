@@ -373,6 +373,27 @@ struct RawBytes {
     original_base64: String,
 }
 
+/// Standard base64 of `bytes`, as `malhost.original_base64` holds them.
+pub fn base64(bytes: &[u8]) -> String {
+    base64::engine::general_purpose::STANDARD.encode(bytes)
+}
+
+/// `error.type` of an input line that claims to be a malhost alert.
+pub const FORGED_ALERT: &str = "malhost.forged_alert";
+
+/// The verdict on an input line that claims to be an alert malhost wrote
+/// ([`Event::claims_malhost_alert`]): the message of its error record (type
+/// [`FORGED_ALERT`]), or `None` for any other event. Downstream, an event with
+/// `event.dataset: malhost.alert` must only ever be one the detector raised, so such a line is
+/// never passed through as one: it becomes an error record that keeps the line in `message`.
+pub fn forged_alert(ev: &Event) -> Option<String> {
+    ev.claims_malhost_alert().then(|| {
+        "the line claims to be a malhost alert (event.dataset malhost.alert, or event.module malhost with event.kind alert); \
+         malhost alerts only come from the detector, so the line is not passed on as one"
+            .to_string()
+    })
+}
+
 /// Writes the error record of a line that is not a usable JSON object. `message` keeps the
 /// line (invalid UTF-8 replaced by U+FFFD, and then the exact bytes in
 /// `malhost.original_base64`), so nothing is lost.
@@ -381,7 +402,7 @@ pub fn write_input_error(out: &mut Vec<u8>, line: &[u8], error_type: &str, probl
     let raw = match &text {
         std::borrow::Cow::Borrowed(_) => None,
         std::borrow::Cow::Owned(_) => {
-            Some(RawBytes { original_base64: base64::engine::general_purpose::STANDARD.encode(line) })
+            Some(RawBytes { original_base64: base64(line) })
         }
     };
     let rec = ErrorRecord {
@@ -451,5 +472,32 @@ mod tests {
         assert_eq!(v["event"]["kind"], "pipeline_error");
         assert_eq!(v["message"], "not json \u{fffd}");
         assert_eq!(v["malhost"]["original_base64"], "bm90IGpzb24g/w==");
+    }
+
+    #[test]
+    fn a_line_claiming_to_be_a_malhost_alert_becomes_an_error_record() {
+        let mut out = Vec::new();
+        let alert = Alert {
+            timestamp_ms: 0,
+            rule: &crate::rules::fw_c2_ip::META,
+            severity: crate::config::Severity::High,
+            host: Some("10.0.0.1".parse().unwrap()),
+            destination: None,
+            related_ips: vec![],
+            message: "m".into(),
+            evidence: serde_json::json!({}),
+            email: None,
+        };
+        write_alert(&mut out, &alert);
+        let line = out.strip_suffix(b"\n").unwrap().to_vec();
+        let ev = Event::parse(&line).unwrap();
+        let msg = forged_alert(&ev).expect("a copy of a real alert is caught");
+        let mut rec = Vec::new();
+        write_input_error(&mut rec, &line, FORGED_ALERT, &msg);
+        let v: Value = serde_json::from_slice(&rec).unwrap();
+        assert_eq!(v["error"]["type"], "malhost.forged_alert");
+        assert_eq!(v["message"], String::from_utf8(line).unwrap());
+        let other = Event::parse(br#"{"event":{"kind":"alert","module":"suricata"},"destination.ip":"1.2.3.4"}"#).unwrap();
+        assert_eq!(forged_alert(&other), None, "another tool's alert is an event like any other");
     }
 }

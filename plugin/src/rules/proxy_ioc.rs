@@ -1,18 +1,21 @@
-//! `proxy.ioc`: a proxy request whose URL, domain (or any parent domain up to the registered
-//! domain, by the public suffix list) or destination address is in an indicator list.
+//! `proxy.ioc`: a proxy request whose URL, domain (or any parent domain) or destination
+//! address is in an indicator list.
 //!
 //! URLs are compared normalised (the learned lists' normaliser), with and without their query;
-//! domains are those of [`super::web_destination`] (percent-decoded, IDNA, lower case),
-//! walking `a.b.evil.example` → `b.evil.example` → `evil.example` and stopping at the
-//! registered domain, so a listed
-//! `evil.example` matches its subdomains while a listed public suffix (`co.uk`) matches
-//! nothing by accident. Lookups are hash lookups: the list size does not matter. Each match
-//! is a `threat.enrichments[]` entry; a host alerts once per indicator per `dedup_window`.
+//! domains are those of [`super::web_destination`] (percent-decoded, IDNA, lower case). Every
+//! label suffix of the requested host is looked up, `a.b.evil.example` → `b.evil.example` →
+//! `evil.example` → `example` (at most [`crate::indicators::MAX_LABELS`]), so a listed
+//! `evil.example` matches its subdomains wherever the public suffix list puts the
+//! registered-domain boundary (`x.trycloudflare.com`, `a.github.io`), and `*.evil.example`
+//! matches the subdomains only (see [`crate::indicators`]); the most specific entry wins.
+//! Lookups are hash lookups: the list size does not matter. Each match is a
+//! `threat.enrichments[]` entry; a host alerts once per indicator per `dedup_window`.
 
 use serde_json::json;
 
 use crate::config::{Config, ProxyIocConfig};
 use crate::event::{Event, Field, time::format_ms};
+use crate::indicators;
 use crate::lists::extract::{ExtractOptions, normalise_url};
 use crate::output::{Alert, Finding, Indicator, IndicatorUrl, Matched, ThreatEnrichment};
 use crate::state::HostTable;
@@ -29,7 +32,12 @@ pub static META: RuleMeta = RuleMeta {
 };
 
 struct Hit {
-    source: u32,
+    /// The entry as shown (`evil.example`, `*.evil.example`, a URL, an address or block).
+    entry: String,
+    /// The domain of a domain entry (ECS `indicator.url.domain`).
+    domain: Option<String>,
+    /// Index of the list in [`ProxyIocConfig::lists`].
+    list: u32,
     kind: &'static str,
     atomic: String,
     field: &'static str,
@@ -45,36 +53,25 @@ pub fn apply(ev: &Event, dest: Option<&WebDestination>, config: &Config, rc: &Pr
         // normaliser drops the fragment, and `?` cannot occur unescaped before the query).
         if let Some(full) = normalise_url(raw, domain_field, &ExtractOptions { keep_query: true }) {
             let bare = full.split_once('?').map(|(b, _)| b);
-            let hit = rc.urls.get(&full).map(|&id| (id, full.as_str())).or_else(|| bare.and_then(|b| rc.urls.get(b).map(|&id| (id, b))));
-            if let Some((id, n)) = hit {
-                hits.push(Hit { source: id, kind: "url", atomic: n.to_owned(), field: "url.full" });
+            let hit = rc.urls.get(&full).map(|id| (id, full.as_str())).or_else(|| bare.and_then(|b| rc.urls.get(b).map(|id| (id, b))));
+            if let Some((list, n)) = hit {
+                hits.push(Hit { entry: n.to_owned(), domain: None, list, kind: "url", atomic: n.to_owned(), field: "url.full" });
             }
         }
     }
     if let (Some(d), false) = (dest.filter(|d| d.ip.is_none()), rc.domains.is_empty()) {
-        let stop = d.key();
-        let mut x: &str = &d.host;
-        loop {
-            if let Some(&id) = rc.domains.get(x) {
-                hits.push(Hit { source: id, kind: "domain-name", atomic: d.host.clone(), field: "url.domain" });
-                break;
-            }
-            if x == stop {
-                break;
-            }
-            match x.find('.') {
-                Some(i) => x = &x[i + 1..],
-                None => break,
-            }
+        if let Some((list, name, subdomains_only)) = indicators::match_domain(&rc.domains, &d.host) {
+            let entry = if subdomains_only { format!("*.{name}") } else { name.to_owned() };
+            hits.push(Hit { entry, domain: Some(name.to_owned()), list, kind: "domain-name", atomic: d.host.clone(), field: "url.domain" });
         }
     }
     if !rc.ips.is_empty() {
         let ip = ev.destination_ip().ok().flatten().or_else(|| dest.and_then(|d| d.ip));
         if let Some(ip) = ip {
             let port = ev.destination_port().ok().flatten();
-            if let Some((_, &id)) = rc.ips.lookup(ip, port) {
+            if let Some((_, &(list, ref entry))) = rc.ips.lookup(ip, port) {
                 let kind = if ip.is_ipv4() { "ipv4-addr" } else { "ipv6-addr" };
-                hits.push(Hit { source: id, kind, atomic: ip.to_string(), field: "destination.ip" });
+                hits.push(Hit { entry: entry.to_string(), domain: None, list, kind, atomic: ip.to_string(), field: "destination.ip" });
             }
         }
     }
@@ -84,10 +81,10 @@ pub fn apply(ev: &Event, dest: Option<&WebDestination>, config: &Config, rc: &Pr
     let src = ev.source_ip().ok().flatten();
     let ts = ev.timestamp_ms().ok();
     for h in hits {
-        let s = &rc.sources[h.source as usize];
+        let (list, provider) = &rc.lists[h.list as usize];
         let url = match h.kind {
-            "url" => Some(IndicatorUrl { full: Some(s.entry.clone()), domain: None }),
-            "domain-name" => Some(IndicatorUrl { full: None, domain: Some(s.entry.clone()) }),
+            "url" => Some(IndicatorUrl { full: Some(h.entry.clone()), domain: None }),
+            "domain-name" => Some(IndicatorUrl { full: None, domain: h.domain.clone() }),
             _ => None,
         };
         ann.enrichments.push(ThreatEnrichment {
@@ -96,15 +93,15 @@ pub fn apply(ev: &Event, dest: Option<&WebDestination>, config: &Config, rc: &Pr
                 ip: (h.field == "destination.ip").then(|| h.atomic.clone()),
                 url,
                 port: None,
-                name: s.entry.clone(),
-                provider: s.provider.clone(),
+                name: h.entry.clone(),
+                provider: provider.clone(),
             },
             matched: Matched { atomic: h.atomic.clone(), field: h.field, kind: "indicator_match_rule" },
         });
-        let reason = format!("{} {} is in indicator list {:?} (entry {})", h.field, h.atomic, s.list, s.entry);
+        let reason = format!("{} {} is in indicator list {:?} (entry {})", h.field, h.atomic, list, h.entry);
         ann.findings.push(Finding { rule: META.id, severity: rc.severity, reason: reason.clone() });
         let (Some(src), Some(ts)) = (src, ts) else { continue };
-        let key = hosts.key_hash(META.id, s.entry.as_str());
+        let key = hosts.key_hash(META.id, h.entry.as_str());
         if !hosts.get_mut(src).dedup.should_alert(key, ts, rc.dedup_ms, config.state.max_keys_per_host) {
             continue;
         }
@@ -117,10 +114,10 @@ pub fn apply(ev: &Event, dest: Option<&WebDestination>, config: &Config, rc: &Pr
             related_ips: vec![src],
             message: format!("{src}: {reason}"),
             evidence: json!({
-                "indicator": s.entry,
+                "indicator": h.entry,
                 "type": h.kind,
-                "list": s.list,
-                "provider": s.provider,
+                "list": list,
+                "provider": provider,
                 "matched": h.atomic,
                 "field": h.field,
                 "url": raw,
