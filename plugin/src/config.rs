@@ -421,10 +421,12 @@ struct RawDisplayNameSpoof {
     enabled: bool,
     #[serde(default = "d_high")]
     severity: Severity,
+    #[serde(default = "d_day")]
+    dedup_window: Duration,
 }
 impl Default for RawDisplayNameSpoof {
     fn default() -> Self {
-        RawDisplayNameSpoof { enabled: true, severity: Severity::High }
+        RawDisplayNameSpoof { enabled: true, severity: Severity::High, dedup_window: d_day() }
     }
 }
 
@@ -439,10 +441,12 @@ struct RawExecutableAttachment {
     displayed: bool,
     #[serde(default = "d_high")]
     severity: Severity,
+    #[serde(default = "d_day")]
+    dedup_window: Duration,
 }
 impl Default for RawExecutableAttachment {
     fn default() -> Self {
-        RawExecutableAttachment { enabled: true, extensions: None, displayed: true, severity: Severity::High }
+        RawExecutableAttachment { enabled: true, extensions: None, displayed: true, severity: Severity::High, dedup_window: d_day() }
     }
 }
 
@@ -1010,6 +1014,8 @@ pub struct UploadVolumeConfig {
 pub struct DisplayNameSpoofConfig {
     /// Severity of finding and alert.
     pub severity: Severity,
+    /// The same message alerts at most once within this time, ms.
+    pub dedup_ms: i64,
 }
 
 /// `rules.mail_executable_attachment`, compiled.
@@ -1022,6 +1028,8 @@ pub struct ExecutableAttachmentConfig {
     pub displayed: bool,
     /// Severity of finding and alert.
     pub severity: Severity,
+    /// The same message alerts at most once within this time, ms.
+    pub dedup_ms: i64,
 }
 
 /// A compiled configuration.
@@ -1201,13 +1209,15 @@ impl Config {
                 severity: p.severity,
             };
             let opts = ExtractOptions { keep_query: true };
+            let (keys, bytes) = p.lists.iter().map(|l| l.domains.size()).fold((0, 0), |a, b| (a.0 + b.0, a.1 + b.1));
+            cfg.domains.reserve(keys, bytes);
             for (i, list) in p.lists.into_iter().enumerate() {
                 let provider = list_provider(&list.name, list.provider, "proxy_ioc", i)?;
                 let id = cfg.lists.len() as u32;
                 cfg.lists.push((list.name, provider));
-                for (name, subdomains_only) in list.domains.0 {
+                for (name, subdomains_only) in list.domains.iter() {
                     let none = crate::indicators::NONE;
-                    cfg.domains.upsert(&name, [none, none], |v| v[subdomains_only as usize] = id);
+                    cfg.domains.upsert(name, [none, none], |v| v[subdomains_only as usize] = id);
                 }
                 for (j, u) in list.urls.into_iter().enumerate() {
                     let Some(n) = crate::lists::extract::normalise_url(&u, None, &opts) else {
@@ -1339,7 +1349,7 @@ impl Config {
         }
         let raw_messages = (formats, import_opts);
         let m = raw.rules.mail_display_name_spoof;
-        let mail_display_name_spoof = m.enabled.then_some(DisplayNameSpoofConfig { severity: m.severity });
+        let mail_display_name_spoof = m.enabled.then_some(DisplayNameSpoofConfig { severity: m.severity, dedup_ms: m.dedup_window.ms });
         let x = raw.rules.mail_executable_attachment;
         let mail_executable_attachment = if x.enabled {
             let mut extensions = Vec::new();
@@ -1360,7 +1370,7 @@ impl Config {
                     }
                 }
             }
-            Some(ExecutableAttachmentConfig { extensions, displayed: x.displayed, severity: x.severity })
+            Some(ExecutableAttachmentConfig { extensions, displayed: x.displayed, severity: x.severity, dedup_ms: x.dedup_window.ms })
         } else {
             None
         };

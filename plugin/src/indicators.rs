@@ -181,6 +181,18 @@ impl<V: Copy> StrTable<V> {
         self.find_slot(key).1.map(|i| self.entries[i as usize].2)
     }
 
+    /// Makes room for `keys` more keys of `bytes` bytes in all, so that building a big table
+    /// does not pass through doubled buffers.
+    pub fn reserve(&mut self, keys: usize, bytes: usize) {
+        self.text.reserve_exact(bytes);
+        self.entries.reserve_exact(keys);
+        let want = ((self.entries.len() + keys) * 2).next_power_of_two();
+        if want > self.slots.len() {
+            self.slots = vec![EMPTY; want / 2];
+            self.grow();
+        }
+    }
+
     /// Drops spare capacity of the text and entries (the index keeps its size).
     pub fn shrink(&mut self) {
         self.text.shrink_to_fit();
@@ -191,7 +203,28 @@ impl<V: Copy> StrTable<V> {
 /// The list of `domains` of one indicator list, checked entry by entry while the config is
 /// read (so that an error names `…domains[j]`) and kept without a `String` per entry.
 #[derive(Default)]
-pub struct DomainList(pub Vec<(Box<str>, bool)>);
+pub struct DomainList {
+    text: String,
+    /// (start in `text`, length with [`SUBDOMAINS_ONLY`] or-ed in).
+    items: Vec<(u32, u32)>,
+}
+
+const SUBDOMAINS_ONLY: u32 = 1 << 31;
+
+impl DomainList {
+    /// Entries, and bytes of their names.
+    pub fn size(&self) -> (usize, usize) {
+        (self.items.len(), self.text.len())
+    }
+
+    /// Every entry: the normalised name and whether only its subdomains match.
+    pub fn iter(&self) -> impl Iterator<Item = (&str, bool)> {
+        self.items.iter().map(|&(s, l)| {
+            let len = (l & !SUBDOMAINS_ONLY) as usize;
+            (&self.text[s as usize..s as usize + len], l & SUBDOMAINS_ONLY != 0)
+        })
+    }
+}
 
 struct DomainEntry(DomainIndicator);
 
@@ -220,11 +253,13 @@ impl<'de> de::Deserialize<'de> for DomainList {
                 f.write_str("a list of domain names")
             }
             fn visit_seq<A: SeqAccess<'de>>(self, mut seq: A) -> Result<DomainList, A::Error> {
-                let mut v = Vec::with_capacity(seq.size_hint().unwrap_or(0).min(1 << 16));
+                let mut list = DomainList::default();
                 while let Some(DomainEntry(d)) = seq.next_element()? {
-                    v.push((d.name.into_boxed_str(), d.subdomains_only));
+                    let start = u32::try_from(list.text.len()).map_err(|_| de::Error::custom("domain list larger than 4 GiB"))?;
+                    list.text.push_str(&d.name);
+                    list.items.push((start, d.name.len() as u32 | if d.subdomains_only { SUBDOMAINS_ONLY } else { 0 }));
                 }
-                Ok(DomainList(v))
+                Ok(list)
             }
         }
         d.deserialize_seq(V)

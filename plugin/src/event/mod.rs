@@ -24,6 +24,8 @@ pub enum Scalar<'a> {
     I64(i64),
     /// A number with a fraction or exponent.
     F64(f64),
+    /// A number no machine type holds (`18446744073709551616`, `1e400`), as written.
+    Num(Cow<'a, str>),
     /// `true` / `false`.
     Bool(bool),
     /// `null`.
@@ -41,6 +43,7 @@ impl Scalar<'_> {
             Scalar::U64(v) => v.to_string(),
             Scalar::I64(v) => v.to_string(),
             Scalar::F64(v) => v.to_string(),
+            Scalar::Num(s) => truncate(s, 64).to_string(),
             Scalar::Bool(v) => v.to_string(),
             Scalar::Null => "null".into(),
             Scalar::Array => "an array".into(),

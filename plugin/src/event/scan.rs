@@ -6,11 +6,18 @@
 //! ([`child`]); anything else is skipped with [`IgnoredAny`] without being materialised.
 //! Strings are borrowed from the input when they contain no escapes, so an event that no rule
 //! cares about costs one validation pass and no allocation.
+//!
+//! The value of a known field is taken as raw JSON text and decoded here, so that what
+//! serde_json would refuse does not cost the whole event: a string with a lone surrogate
+//! escape (`"\ud800"`) is read with U+FFFD in its place, and a number no machine type holds
+//! (`18446744073709551616`, `1e400`) is kept as written ([`Scalar::Num`]), so a rule that needs
+//! it reports a field error quoting it and every other rule runs.
 
 use std::borrow::Cow;
 use std::fmt;
 
 use serde::de::{self, DeserializeSeed, Deserializer, IgnoredAny, MapAccess, SeqAccess, Visitor};
+use serde_json::value::RawValue;
 
 use super::{Event, Scalar, flags};
 
@@ -403,7 +410,9 @@ struct FieldSeed<'e, 'a> {
 impl<'de, 'e> DeserializeSeed<'de> for FieldSeed<'e, 'de> {
     type Value = ();
     fn deserialize<D: Deserializer<'de>>(self, d: D) -> Result<(), D::Error> {
-        d.deserialize_any(self)
+        let raw = <&'de RawValue as de::Deserialize<'de>>::deserialize(d)?;
+        self.take(raw.get());
+        Ok(())
     }
 }
 
@@ -417,64 +426,112 @@ impl<'de, 'e> FieldSeed<'e, 'de> {
         }
         self.ev.slots[self.field as usize] = Some(v);
     }
+
+    /// Reads a value from its raw JSON text (already validated by serde_json).
+    fn take(self, raw: &'de str) {
+        match raw.as_bytes().first() {
+            Some(b'"') => {
+                let s = json_string(raw);
+                self.set(Scalar::Str(s));
+            }
+            Some(b'[') => {
+                // Keyword arrays (`event.type: ["connection","denied"]`) are folded element by
+                // element; the slot records that the field was an array.
+                let mut items: Vec<&'de RawValue> = Vec::new();
+                let mut de = serde_json::Deserializer::from_str(raw);
+                if let Ok(v) = <Vec<&'de RawValue> as de::Deserialize<'de>>::deserialize(&mut de) {
+                    items = v;
+                }
+                for item in items {
+                    let t = item.get();
+                    if t.starts_with('"') {
+                        let s = json_string(t);
+                        self.ev.fold_keyword(self.field, &s);
+                        if self.field.is_multi() {
+                            self.ev.push_text(self.field, s);
+                        }
+                    }
+                }
+                self.ev.slots[self.field as usize] = Some(Scalar::Array);
+            }
+            Some(b'{') => self.ev.slots[self.field as usize] = Some(Scalar::Object),
+            Some(b't') => self.set(Scalar::Bool(true)),
+            Some(b'f') => self.set(Scalar::Bool(false)),
+            Some(b'n') => self.set(Scalar::Null),
+            _ => self.set(number(raw)),
+        }
+    }
 }
 
-impl<'de, 'e> Visitor<'de> for FieldSeed<'e, 'de> {
-    type Value = ();
-    fn expecting(&self, f: &mut fmt::Formatter) -> fmt::Result {
-        f.write_str("any JSON value")
+/// A JSON number from its text: an exact integer when one fits, else a finite float, else the
+/// text itself.
+fn number(raw: &str) -> Scalar<'_> {
+    let integer = !raw.contains(['.', 'e', 'E']);
+    if integer {
+        if let Ok(n) = raw.parse::<u64>() {
+            return Scalar::U64(n);
+        }
+        if let Ok(n) = raw.parse::<i64>() {
+            return Scalar::I64(n);
+        }
+        return Scalar::Num(Cow::Borrowed(raw));
     }
-    fn visit_borrowed_str<E>(self, v: &'de str) -> Result<(), E> {
-        self.set(Scalar::Str(Cow::Borrowed(v)));
-        Ok(())
+    match raw.parse::<f64>() {
+        Ok(x) if x.is_finite() => Scalar::F64(x),
+        _ => Scalar::Num(Cow::Borrowed(raw)),
     }
-    fn visit_str<E>(self, v: &str) -> Result<(), E> {
-        self.set(Scalar::Str(Cow::Owned(v.to_owned())));
-        Ok(())
+}
+
+/// A JSON string from its quoted text: borrowed when it has no escapes; escapes decoded, with
+/// U+FFFD for a surrogate escape that is not half of a pair.
+fn json_string(raw: &str) -> Cow<'_, str> {
+    let inner = raw.strip_prefix('"').and_then(|r| r.strip_suffix('"')).unwrap_or(raw);
+    if !inner.contains('\\') {
+        return Cow::Borrowed(inner);
     }
-    fn visit_string<E>(self, v: String) -> Result<(), E> {
-        self.set(Scalar::Str(Cow::Owned(v)));
-        Ok(())
-    }
-    fn visit_u64<E>(self, v: u64) -> Result<(), E> {
-        self.set(Scalar::U64(v));
-        Ok(())
-    }
-    fn visit_i64<E>(self, v: i64) -> Result<(), E> {
-        self.set(Scalar::I64(v));
-        Ok(())
-    }
-    fn visit_f64<E>(self, v: f64) -> Result<(), E> {
-        self.set(Scalar::F64(v));
-        Ok(())
-    }
-    fn visit_bool<E>(self, v: bool) -> Result<(), E> {
-        self.set(Scalar::Bool(v));
-        Ok(())
-    }
-    fn visit_unit<E>(self) -> Result<(), E> {
-        self.set(Scalar::Null);
-        Ok(())
-    }
-    /// Keyword arrays (`event.type: ["connection","denied"]`) are folded element by element;
-    /// the slot records that the field was an array.
-    fn visit_seq<A: SeqAccess<'de>>(self, mut seq: A) -> Result<(), A::Error> {
-        while let Some(item) = seq.next_element::<Option<CowStrOrSkip<'de>>>()? {
-            if let Some(CowStrOrSkip(Some(s))) = item {
-                self.ev.fold_keyword(self.field, &s);
-                if self.field.is_multi() {
-                    self.ev.push_text(self.field, s);
+    let mut out = String::with_capacity(inner.len());
+    let mut chars = inner.chars();
+    let hex4 = |it: &mut std::str::Chars| -> Option<u32> {
+        let h: String = it.by_ref().take(4).collect();
+        if h.len() == 4 { u32::from_str_radix(&h, 16).ok() } else { None }
+    };
+    while let Some(c) = chars.next() {
+        if c != '\\' {
+            out.push(c);
+            continue;
+        }
+        match chars.next() {
+            Some('n') => out.push('\n'),
+            Some('t') => out.push('\t'),
+            Some('r') => out.push('\r'),
+            Some('b') => out.push('\u{8}'),
+            Some('f') => out.push('\u{c}'),
+            Some('u') => {
+                let Some(u) = hex4(&mut chars) else {
+                    out.push('\u{FFFD}');
+                    continue;
+                };
+                if (0xD800..0xDC00).contains(&u) {
+                    // A high surrogate: a pair only when a low one follows at once.
+                    let rest = chars.as_str();
+                    if let Some(after) = rest.strip_prefix("\\u") {
+                        let mut look = after.chars();
+                        if let Some(lo) = hex4(&mut look).filter(|lo| (0xDC00..0xE000).contains(lo)) {
+                            out.push(char::from_u32(0x10000 + ((u - 0xD800) << 10) + (lo - 0xDC00)).unwrap_or('\u{FFFD}'));
+                            chars = look;
+                            continue;
+                        }
+                    }
+                    out.push('\u{FFFD}');
+                } else {
+                    out.push(char::from_u32(u).unwrap_or('\u{FFFD}'));
                 }
             }
+            Some(other) => out.push(other),
+            None => {}
         }
-        self.ev.slots[self.field as usize] = Some(Scalar::Array);
-        Ok(())
     }
-    fn visit_map<A: MapAccess<'de>>(self, mut map: A) -> Result<(), A::Error> {
-        while map.next_entry::<IgnoredAny, IgnoredAny>()?.is_some() {}
-        self.ev.slots[self.field as usize] = Some(Scalar::Object);
-        Ok(())
-    }
+    Cow::Owned(out)
 }
 
 /// A string that borrows from the input when it can (serde's own `Cow<str>` always copies).
@@ -502,47 +559,33 @@ impl<'de> de::Deserialize<'de> for CowStr<'de> {
     }
 }
 
-/// An array element: a string is kept, anything else is skipped without error.
-struct CowStrOrSkip<'a>(Option<Cow<'a, str>>);
+#[cfg(test)]
+mod tests {
+    use super::super::{Event, Scalar};
+    use super::*;
 
-impl<'de> de::Deserialize<'de> for CowStrOrSkip<'de> {
-    fn deserialize<D: Deserializer<'de>>(d: D) -> Result<Self, D::Error> {
-        struct V;
-        impl<'de> Visitor<'de> for V {
-            type Value = CowStrOrSkip<'de>;
-            fn expecting(&self, f: &mut fmt::Formatter) -> fmt::Result {
-                f.write_str("any JSON value")
-            }
-            fn visit_borrowed_str<E>(self, v: &'de str) -> Result<Self::Value, E> {
-                Ok(CowStrOrSkip(Some(Cow::Borrowed(v))))
-            }
-            fn visit_str<E>(self, v: &str) -> Result<Self::Value, E> {
-                Ok(CowStrOrSkip(Some(Cow::Owned(v.to_owned()))))
-            }
-            fn visit_bool<E>(self, _: bool) -> Result<Self::Value, E> {
-                Ok(CowStrOrSkip(None))
-            }
-            fn visit_i64<E>(self, _: i64) -> Result<Self::Value, E> {
-                Ok(CowStrOrSkip(None))
-            }
-            fn visit_u64<E>(self, _: u64) -> Result<Self::Value, E> {
-                Ok(CowStrOrSkip(None))
-            }
-            fn visit_f64<E>(self, _: f64) -> Result<Self::Value, E> {
-                Ok(CowStrOrSkip(None))
-            }
-            fn visit_unit<E>(self) -> Result<Self::Value, E> {
-                Ok(CowStrOrSkip(None))
-            }
-            fn visit_seq<A: SeqAccess<'de>>(self, mut seq: A) -> Result<Self::Value, A::Error> {
-                while seq.next_element::<IgnoredAny>()?.is_some() {}
-                Ok(CowStrOrSkip(None))
-            }
-            fn visit_map<A: MapAccess<'de>>(self, mut map: A) -> Result<Self::Value, A::Error> {
-                while map.next_entry::<IgnoredAny, IgnoredAny>()?.is_some() {}
-                Ok(CowStrOrSkip(None))
-            }
+    #[test]
+    fn values_serde_json_refuses_are_read_not_fatal() {
+        let line = r#"{"@timestamp":"2024-05-01T10:00:00Z","source.ip":"10.0.0.1","user_agent":{"original":"bad\ud800agent \ud83d\ude00"},"event.type":["\udc00","denied"],"x":"\ud800","y":1e400,"destination.port":18446744073709551616,"source.bytes":1e400}"#;
+        let ev = Event::parse(line.as_bytes()).unwrap();
+        assert_eq!(ev.str(Field::UserAgentOriginal), Some("bad\u{FFFD}agent \u{1F600}"));
+        assert!(ev.is_denied(), "the array's other words still count");
+        let e = ev.destination_port().unwrap_err();
+        assert_eq!(e.to_string(), "destination.port: not a port number (0-65535): 18446744073709551616");
+        assert_eq!(ev.get(Field::SourceBytes), Some(&Scalar::Num("1e400".into())));
+        assert_eq!(ev.source_ip().unwrap(), Some("10.0.0.1".parse().unwrap()));
+    }
+
+    #[test]
+    fn strings_decode_like_serde_json() {
+        for s in [r#""plain""#, r#""a\"b\\c\/d\n\t\r\b\f""#, r#""\u00e9\u65e5\ud83d\ude00""#, r#""""#] {
+            assert_eq!(json_string(s), serde_json::from_str::<String>(s).unwrap(), "{s}");
         }
-        d.deserialize_any(V)
+        assert_eq!(json_string(r#""\ud800\u0041""#), "\u{FFFD}A");
+        assert_eq!(json_string(r#""\udfff""#), "\u{FFFD}");
+        assert!(matches!(json_string(r#""abc""#), Cow::Borrowed("abc")));
+        assert_eq!(number("-5"), Scalar::I64(-5));
+        assert_eq!(number("1.5e3"), Scalar::F64(1500.0));
+        assert_eq!(number("-9223372036854775809"), Scalar::Num("-9223372036854775809".into()));
     }
 }

@@ -301,17 +301,108 @@ pub fn write_enriched(out: &mut Vec<u8>, line: &[u8], ev: &Event, ann: &Annotati
 
 /// The slow path: parse the event into a tree and merge our fields into theirs.
 fn write_merged(out: &mut Vec<u8>, line: &[u8], adds: &Additions) {
-    let (Ok(Value::Object(mut root)), Ok(Value::Object(ours))) =
-        (serde_json::from_slice::<Value>(line), serde_json::to_value(adds))
-    else {
-        // Cannot happen for a line that scanned as an object; keep the event intact regardless.
+    let Ok(Value::Object(ours)) = serde_json::to_value(adds) else {
         return write_passthrough(out, line);
+    };
+    let Ok(Value::Object(mut root)) = serde_json::from_slice::<Value>(line) else {
+        // serde_json's tree refuses what its scanner skips (a lone surrogate escape, a number
+        // out of range, in a field no rule reads): merge at the top level only, keeping every
+        // other value as written.
+        return write_merged_raw(out, line, ours);
     };
     for (k, v) in ours {
         merge_into(&mut root, k, v);
     }
     write_json(out, &root);
     out.push(b'\n');
+}
+
+/// [`write_merged`] for an event whose values cannot all be parsed: the top-level entries are
+/// kept as raw JSON text, and only our keys are parsed and merged (an entry of ours whose
+/// value cannot be parsed either is kept under `<key>.original_value`, as raw text).
+fn write_merged_raw(out: &mut Vec<u8>, line: &[u8], ours: Map<String, Value>) {
+    let Ok(text) = std::str::from_utf8(line) else { return write_passthrough(out, line) };
+    let Ok(entries) = top_level_entries(text) else {
+        return write_passthrough(out, line);
+    };
+    let start = out.len();
+    out.push(b'{');
+    let mut first = true;
+    let mut ours = ours;
+    let mut sep = |out: &mut Vec<u8>| {
+        if !std::mem::take(&mut first) {
+            out.push(b',');
+        }
+    };
+    for (k, raw) in entries {
+        sep(out);
+        write_json(out, &k);
+        out.push(b':');
+        match ours.remove(&k) {
+            None => out.extend_from_slice(raw.get().as_bytes()),
+            Some(mine) => {
+                let mut holder = Map::new();
+                match serde_json::from_str::<Value>(raw.get()) {
+                    Ok(theirs) => {
+                        holder.insert(k.clone(), theirs);
+                        merge_into(&mut holder, k.clone(), mine);
+                        write_json(out, &holder[&k]);
+                    }
+                    Err(_) => {
+                        // Keep their value byte for byte beside ours.
+                        let mut v = Vec::new();
+                        write_json(&mut v, &mine);
+                        if v.len() >= 2 {
+                            out.extend_from_slice(&v[..v.len() - 1]);
+                            if v.len() > 2 {
+                                out.push(b',');
+                            }
+                            out.extend_from_slice(br#""original_value":"#);
+                            out.extend_from_slice(raw.get().as_bytes());
+                            out.push(b'}');
+                        } else {
+                            out.extend_from_slice(raw.get().as_bytes());
+                        }
+                    }
+                }
+            }
+        }
+    }
+    for (k, v) in ours {
+        sep(out);
+        write_json(out, &k);
+        out.push(b':');
+        write_json(out, &v);
+    }
+    out.push(b'}');
+    if serde_json::from_slice::<serde::de::IgnoredAny>(&out[start..]).is_err() {
+        out.truncate(start);
+        return write_passthrough(out, line);
+    }
+    out.push(b'\n');
+}
+
+/// The entries of a JSON object, values as raw text.
+fn top_level_entries(text: &str) -> Result<Vec<(String, &serde_json::value::RawValue)>, serde_json::Error> {
+    use serde::de::{MapAccess, Visitor};
+    struct V;
+    impl<'de> Visitor<'de> for V {
+        type Value = Vec<(String, &'de serde_json::value::RawValue)>;
+        fn expecting(&self, f: &mut std::fmt::Formatter) -> std::fmt::Result {
+            f.write_str("a JSON object")
+        }
+        fn visit_map<A: MapAccess<'de>>(self, mut map: A) -> Result<Self::Value, A::Error> {
+            let mut v = Vec::new();
+            while let Some(e) = map.next_entry()? {
+                v.push(e);
+            }
+            Ok(v)
+        }
+    }
+    let mut de = serde_json::Deserializer::from_str(text);
+    let v = serde::Deserializer::deserialize_map(&mut de, V)?;
+    de.end()?;
+    Ok(v)
 }
 
 /// Merges one of our objects into the event: arrays are appended to, strings joined, keys
@@ -499,5 +590,26 @@ mod tests {
         assert_eq!(v["message"], String::from_utf8(line).unwrap());
         let other = Event::parse(br#"{"event":{"kind":"alert","module":"suricata"},"destination.ip":"1.2.3.4"}"#).unwrap();
         assert_eq!(forged_alert(&other), None, "another tool's alert is an event like any other");
+    }
+
+    #[test]
+    fn values_serde_json_refuses_do_not_cost_the_enrichment() {
+        // A lone surrogate and numbers out of range in fields no rule reads, and a reserved
+        // key, so that the merge path runs: the values stay as written, ours are merged.
+        let out = |line: &str| {
+            let ev = Event::parse(line.as_bytes()).unwrap();
+            let mut out = Vec::new();
+            write_enriched(&mut out, line.as_bytes(), &ev, &ann(), &mut Vec::new());
+            String::from_utf8(out).unwrap()
+        };
+        let o = out(r#"{"note":"x\ud800y", "big":1e400,"huge":18446744073709551616,"threat":{"feed":"z"},"source.ip":"10.0.0.1"}"#);
+        assert_eq!(
+            o,
+            r#"{"note":"x\ud800y","big":1e400,"huge":18446744073709551616,"threat":{"feed":"z"},"source.ip":"10.0.0.1","malhost":{"findings":[{"rule":"fw.outbound_deny","severity":"high","reason":"x"}]}}"#.to_string() + "\n"
+        );
+        let o = out(r#"{"threat":"\udc00","n":1e999}"#);
+        assert_eq!(o, r#"{"threat":"\udc00","n":1e999,"malhost":{"findings":[{"rule":"fw.outbound_deny","severity":"high","reason":"x"}]}}"#.to_string() + "\n");
+        let o = out(r#"{"malhost":[1e999],"n":"\ud800"}"#);
+        assert_eq!(o, r#"{"malhost":{"findings":[{"rule":"fw.outbound_deny","severity":"high","reason":"x"}],"original_value":[1e999]},"n":"\ud800"}"#.to_string() + "\n");
     }
 }

@@ -7,7 +7,7 @@
 //! allowed) with the first `email.from.address`. A header with problems (an unterminated
 //! quote, bad base64, an unknown charset) gets a field error naming them, and the check still
 //! runs on the best reading, so a malformed header cannot switch the rule off. One alert per
-//! message (`email.message_id`).
+//! message (id, From and the finding; see [`super::mail_message`]) per `dedup_window`.
 
 use serde_json::json;
 
@@ -58,5 +58,5 @@ pub fn apply(ev: &Event, rc: &DisplayNameSpoofConfig, hosts: &HostTable, message
         "addresses_in_display_name": spoof.found,
         "field": field.name(),
     });
-    mail_message::alert(ev, &META, 0, rc.severity, reason, evidence, hosts, messages, ann);
+    mail_message::alert(ev, &META, 0, rc.severity, rc.dedup_ms, reason, evidence, hosts, messages, ann);
 }

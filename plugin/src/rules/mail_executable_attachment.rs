@@ -10,7 +10,8 @@
 //! continuations, RFC 2047 inside quotes). A name that only *looks* executable to the reader
 //! (the system would open it as something else) is flagged too unless `displayed` is off.
 //! Header problems become a field error and the check runs on the best reading. One alert per
-//! message, listing every offending name.
+//! message (id, From and the offending names; see [`super::mail_message`]) per
+//! `dedup_window`, listing every offending name.
 
 use serde_json::json;
 
@@ -82,5 +83,5 @@ pub fn apply(ev: &Event, rc: &ExecutableAttachmentConfig, hosts: &HostTable, mes
         })
         .collect();
     let evidence = json!({ "attachments": attachments, "attachments_seen": names.len() });
-    mail_message::alert(ev, &META, 1, rc.severity, reason, evidence, hosts, messages, ann);
+    mail_message::alert(ev, &META, 1, rc.severity, rc.dedup_ms, reason, evidence, hosts, messages, ann);
 }
