@@ -101,7 +101,7 @@ fn errors(v: &Validator, instance: &Value) -> String {
 fn parse_json(bytes: &[u8]) -> Result<Value, String> {
     let text = std::str::from_utf8(bytes).map_err(|e| format!("invalid UTF-8: {e}"))?;
     match serde_json::from_str(text) {
-        Err(e) if e.to_string().contains("surrogate") || e.to_string().contains("number out of range") => {
+        Err(e) if ["surrogate", "hex escape", "number out of range"].iter().any(|m| e.to_string().contains(m)) => {
             serde_json::from_str(&serde_readable(text)).map_err(|e| e.to_string())
         }
         r => r.map_err(|e| e.to_string()),

@@ -249,13 +249,7 @@ impl<'a> Event<'a> {
         let padded = b.first().is_some_and(u8::is_ascii_whitespace) || b.last().is_some_and(u8::is_ascii_whitespace);
         let s = if padded { s.trim() } else { s };
         let bit = match field {
-            Field::EventAction | Field::EventType => {
-                if is_deny_word(s) {
-                    flags::DENIED
-                } else {
-                    0
-                }
-            }
+            Field::EventAction | Field::EventType if is_deny_word(s) => flags::DENIED,
             Field::EventCategory => {
                 if s.eq_ignore_ascii_case("network") {
                     flags::CAT_NETWORK
@@ -267,27 +261,9 @@ impl<'a> Event<'a> {
                     0
                 }
             }
-            Field::EventKind => {
-                if s.eq_ignore_ascii_case("alert") {
-                    flags::KIND_ALERT
-                } else {
-                    0
-                }
-            }
-            Field::EventOutcome => {
-                if s.eq_ignore_ascii_case("failure") {
-                    flags::OUTCOME_FAILURE
-                } else {
-                    0
-                }
-            }
-            Field::EventModule => {
-                if s.eq_ignore_ascii_case("malhost") {
-                    flags::MODULE_MALHOST
-                } else {
-                    0
-                }
-            }
+            Field::EventKind if s.eq_ignore_ascii_case("alert") => flags::KIND_ALERT,
+            Field::EventOutcome if s.eq_ignore_ascii_case("failure") => flags::OUTCOME_FAILURE,
+            Field::EventModule if s.eq_ignore_ascii_case("malhost") => flags::MODULE_MALHOST,
             Field::ObserverType => match classify_name(s) {
                 SourceKind::Firewall => flags::OBS_FIREWALL,
                 SourceKind::Proxy => flags::OBS_PROXY,
@@ -301,13 +277,7 @@ impl<'a> Event<'a> {
                 SourceKind::Mail => flags::DS_MAIL,
                 SourceKind::Other => 0,
             },
-            Field::NetworkDirection => {
-                if s.eq_ignore_ascii_case("inbound") || s.eq_ignore_ascii_case("ingress") {
-                    flags::DIR_INBOUND
-                } else {
-                    0
-                }
-            }
+            Field::NetworkDirection if s.eq_ignore_ascii_case("inbound") || s.eq_ignore_ascii_case("ingress") => flags::DIR_INBOUND,
             _ => 0,
         };
         self.flags |= bit;

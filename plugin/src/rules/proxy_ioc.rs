@@ -59,11 +59,11 @@ pub fn apply(ev: &Event, dest: Option<&WebDestination>, config: &Config, rc: &Pr
             }
         }
     }
-    if let (Some(d), false) = (dest.filter(|d| d.ip.is_none()), rc.domains.is_empty()) {
-        if let Some((list, name, subdomains_only)) = indicators::match_domain(&rc.domains, &d.host) {
-            let entry = if subdomains_only { format!("*.{name}") } else { name.to_owned() };
-            hits.push(Hit { entry, domain: Some(name.to_owned()), list, kind: "domain-name", atomic: d.host.clone(), field: "url.domain" });
-        }
+    if let (Some(d), false) = (dest.filter(|d| d.ip.is_none()), rc.domains.is_empty())
+        && let Some((list, name, subdomains_only)) = indicators::match_domain(&rc.domains, &d.host)
+    {
+        let entry = if subdomains_only { format!("*.{name}") } else { name.to_owned() };
+        hits.push(Hit { entry, domain: Some(name.to_owned()), list, kind: "domain-name", atomic: d.host.clone(), field: "url.domain" });
     }
     if !rc.ips.is_empty() {
         let ip = ev.destination_ip().ok().flatten().or_else(|| dest.and_then(|d| d.ip));
