@@ -382,6 +382,54 @@ fn write_merged_raw(out: &mut Vec<u8>, line: &[u8], ours: Map<String, Value>) {
     out.push(b'\n');
 }
 
+/// The event of a raw log line (`raw_messages`): `parsed`, the fields a parser read from the
+/// event's `message`, with the event's own top-level keys on top (its `event` object merged
+/// into the parsed one). `None` when `line` is not a JSON object. A line whose values
+/// serde_json's tree refuses (a lone surrogate escape, a number beyond `f64`) keeps those
+/// values as written instead of losing the whole event.
+pub fn overlay_raw(mut parsed: Map<String, Value>, line: &[u8]) -> Option<Vec<u8>> {
+    let text = std::str::from_utf8(line).ok()?;
+    if let Ok(Value::Object(orig)) = serde_json::from_str::<Value>(text) {
+        for (k, v) in orig {
+            match (parsed.get_mut(&k), v) {
+                (Some(Value::Object(p)), Value::Object(o)) => p.extend(o),
+                (_, v) => {
+                    parsed.insert(k, v);
+                }
+            }
+        }
+        return serde_json::to_vec(&parsed).ok();
+    }
+    // Their values as raw text where they cannot be parsed.
+    let entries = top_level_entries(text).ok()?;
+    let mut raw: Vec<(String, &serde_json::value::RawValue)> = Vec::new();
+    for (k, r) in entries {
+        match (parsed.get_mut(&k), serde_json::from_str::<Value>(r.get())) {
+            (Some(Value::Object(p)), Ok(Value::Object(o))) => p.extend(o),
+            (_, Ok(v)) => {
+                parsed.insert(k, v);
+            }
+            (_, Err(_)) => {
+                parsed.shift_remove(&k);
+                raw.retain(|(x, _)| *x != k);
+                raw.push((k, r));
+            }
+        }
+    }
+    let mut out = serde_json::to_vec(&parsed).ok()?;
+    out.pop();
+    for (k, r) in raw {
+        if out.len() > 1 {
+            out.push(b',');
+        }
+        write_json(&mut out, &k);
+        out.push(b':');
+        out.extend_from_slice(r.get().as_bytes());
+    }
+    out.push(b'}');
+    Some(out)
+}
+
 /// The entries of a JSON object, values as raw text.
 fn top_level_entries(text: &str) -> Result<Vec<(String, &serde_json::value::RawValue)>, serde_json::Error> {
     use serde::de::{MapAccess, Visitor};
@@ -611,5 +659,18 @@ mod tests {
         assert_eq!(o, r#"{"threat":"\udc00","n":1e999,"malhost":{"findings":[{"rule":"fw.outbound_deny","severity":"high","reason":"x"}]}}"#.to_string() + "\n");
         let o = out(r#"{"malhost":[1e999],"n":"\ud800"}"#);
         assert_eq!(o, r#"{"malhost":{"findings":[{"rule":"fw.outbound_deny","severity":"high","reason":"x"}],"original_value":[1e999]},"n":"\ud800"}"#.to_string() + "\n");
+    }
+
+    #[test]
+    fn a_raw_message_event_with_odd_values_is_still_overlaid() {
+        let parsed = || serde_json::json!({"event": {"dataset": "iptables"}, "source": {"ip": "10.0.0.1"}}).as_object().unwrap().clone();
+        let o = overlay_raw(parsed(), br#"{"event":{"module":"syslog"},"message":"m"}"#).unwrap();
+        assert_eq!(String::from_utf8(o).unwrap(), r#"{"event":{"dataset":"iptables","module":"syslog"},"source":{"ip":"10.0.0.1"},"message":"m"}"#);
+        let o = overlay_raw(parsed(), br#"{"event":{"module":"syslog"},"note":"\ud800","n":1e400,"message":"m"}"#).unwrap();
+        assert_eq!(
+            String::from_utf8(o).unwrap(),
+            r#"{"event":{"dataset":"iptables","module":"syslog"},"source":{"ip":"10.0.0.1"},"message":"m","note":"\ud800","n":1e400}"#
+        );
+        assert!(overlay_raw(parsed(), b"[1]").is_none());
     }
 }
