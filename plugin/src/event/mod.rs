@@ -168,11 +168,15 @@ pub struct Event<'a> {
     pub(crate) texts: Vec<(Field, Cow<'a, str>)>,
     pub(crate) flags: u32,
     pub(crate) top_level_keys: u32,
+    /// Known fields are read from their raw text ([`scan::scan_raw`]).
+    pub(crate) raw_fields: bool,
+    /// A known field came as a float: scan again from the raw text.
+    pub(crate) rescan: bool,
 }
 
 impl Default for Event<'_> {
     fn default() -> Self {
-        Event { slots: std::array::from_fn(|_| None), texts: Vec::new(), flags: 0, top_level_keys: 0 }
+        Event { slots: std::array::from_fn(|_| None), texts: Vec::new(), flags: 0, top_level_keys: 0, raw_fields: false, rescan: false }
     }
 }
 
@@ -184,7 +188,12 @@ impl<'a> Event<'a> {
             format!("invalid UTF-8 at byte {} (JSON text must be UTF-8)", e.valid_up_to())
         })?;
         let mut ev = Event::default();
-        scan::scan(text, &mut ev).map_err(|e| format!("not a JSON object: {e}"))?;
+        match scan::scan(text, &mut ev) {
+            Ok(()) if !ev.rescan => return Ok(ev),
+            Err(e) if !scan::raw_scan_helps(&e) => return Err(format!("not a JSON object: {e}")),
+            _ => {}
+        }
+        scan::scan_raw(text, &mut ev).map_err(|e| format!("not a JSON object: {e}"))?;
         Ok(ev)
     }
 

@@ -7,11 +7,14 @@
 //! Strings are borrowed from the input when they contain no escapes, so an event that no rule
 //! cares about costs one validation pass and no allocation.
 //!
-//! The value of a known field is taken as raw JSON text and decoded here, so that what
-//! serde_json would refuse does not cost the whole event: a string with a lone surrogate
-//! escape (`"\ud800"`) is read with U+FFFD in its place, and a number no machine type holds
-//! (`18446744073709551616`, `1e400`) is kept as written ([`Scalar::Num`]), so a rule that needs
-//! it reports a field error quoting it and every other rule runs.
+//! What serde_json refuses must not cost the whole event: a line it cannot read for a lone
+//! surrogate escape or a number out of range, or one with a known field that serde_json gives
+//! as a float (which may be an integer beyond 64 bits), is scanned again with every known
+//! field taken as raw JSON text and decoded here ([`scan_raw`]): a string with a lone
+//! surrogate escape (`"\ud800"`) is read with U+FFFD in its place, and a number no machine
+//! type holds (`18446744073709551616`, `1e400`) is kept as written ([`Scalar::Num`]), so a
+//! rule that needs it reports a field error quoting it and every other rule runs. Other
+//! lines pay nothing for this.
 
 use std::borrow::Cow;
 use std::fmt;
@@ -282,6 +285,18 @@ pub(crate) fn scan<'a>(line: &'a str, ev: &mut Event<'a>) -> Result<(), serde_js
     de.end()
 }
 
+/// Whether a scan error is one that [`scan_raw`] gets past.
+pub(crate) fn raw_scan_helps(e: &serde_json::Error) -> bool {
+    let m = e.to_string();
+    ["surrogate", "hex escape", "number out of range"].iter().any(|x| m.contains(x))
+}
+
+/// [`scan`] with every known field read from its raw JSON text (see the module comment).
+pub(crate) fn scan_raw<'a>(line: &'a str, ev: &mut Event<'a>) -> Result<(), serde_json::Error> {
+    *ev = Event { raw_fields: true, ..Event::default() };
+    scan(line, ev)
+}
+
 struct RootSeed<'e, 'a> {
     ev: &'e mut Event<'a>,
 }
@@ -410,11 +425,76 @@ struct FieldSeed<'e, 'a> {
 impl<'de, 'e> DeserializeSeed<'de> for FieldSeed<'e, 'de> {
     type Value = ();
     fn deserialize<D: Deserializer<'de>>(self, d: D) -> Result<(), D::Error> {
-        let raw = <&'de RawValue as de::Deserialize<'de>>::deserialize(d)?;
-        self.take(raw.get());
+        if self.ev.raw_fields {
+            let raw = <&'de RawValue as de::Deserialize<'de>>::deserialize(d)?;
+            self.take(raw.get());
+            Ok(())
+        } else {
+            d.deserialize_any(self)
+        }
+    }
+}
+
+impl<'de, 'e> Visitor<'de> for FieldSeed<'e, 'de> {
+    type Value = ();
+    fn expecting(&self, f: &mut fmt::Formatter) -> fmt::Result {
+        f.write_str("any JSON value")
+    }
+    fn visit_borrowed_str<E>(self, v: &'de str) -> Result<(), E> {
+        self.set(Scalar::Str(Cow::Borrowed(v)));
+        Ok(())
+    }
+    fn visit_str<E>(self, v: &str) -> Result<(), E> {
+        self.set(Scalar::Str(Cow::Owned(v.to_owned())));
+        Ok(())
+    }
+    fn visit_string<E>(self, v: String) -> Result<(), E> {
+        self.set(Scalar::Str(Cow::Owned(v)));
+        Ok(())
+    }
+    fn visit_u64<E>(self, v: u64) -> Result<(), E> {
+        self.set(Scalar::U64(v));
+        Ok(())
+    }
+    fn visit_i64<E>(self, v: i64) -> Result<(), E> {
+        self.set(Scalar::I64(v));
+        Ok(())
+    }
+    fn visit_f64<E>(self, v: f64) -> Result<(), E> {
+        // serde_json gives integers beyond 64 bits as floats too: the text decides (rescan).
+        self.ev.rescan = true;
+        self.set(Scalar::F64(v));
+        Ok(())
+    }
+    fn visit_bool<E>(self, v: bool) -> Result<(), E> {
+        self.set(Scalar::Bool(v));
+        Ok(())
+    }
+    fn visit_unit<E>(self) -> Result<(), E> {
+        self.set(Scalar::Null);
+        Ok(())
+    }
+    /// Keyword arrays (`event.type: ["connection","denied"]`) are folded element by element;
+    /// the slot records that the field was an array.
+    fn visit_seq<A: SeqAccess<'de>>(self, mut seq: A) -> Result<(), A::Error> {
+        while let Some(item) = seq.next_element::<Option<CowStrOrSkip<'de>>>()? {
+            if let Some(CowStrOrSkip(Some(s))) = item {
+                self.ev.fold_keyword(self.field, &s);
+                if self.field.is_multi() {
+                    self.ev.push_text(self.field, s);
+                }
+            }
+        }
+        self.ev.slots[self.field as usize] = Some(Scalar::Array);
+        Ok(())
+    }
+    fn visit_map<A: MapAccess<'de>>(self, mut map: A) -> Result<(), A::Error> {
+        while map.next_entry::<IgnoredAny, IgnoredAny>()?.is_some() {}
+        self.ev.slots[self.field as usize] = Some(Scalar::Object);
         Ok(())
     }
 }
+
 
 impl<'de, 'e> FieldSeed<'e, 'de> {
     fn set(self, v: Scalar<'de>) {
@@ -556,6 +636,51 @@ impl<'de> de::Deserialize<'de> for CowStr<'de> {
             }
         }
         d.deserialize_str(V)
+    }
+}
+
+/// An array element: a string is kept, anything else is skipped without error.
+struct CowStrOrSkip<'a>(Option<Cow<'a, str>>);
+
+impl<'de> de::Deserialize<'de> for CowStrOrSkip<'de> {
+    fn deserialize<D: Deserializer<'de>>(d: D) -> Result<Self, D::Error> {
+        struct V;
+        impl<'de> Visitor<'de> for V {
+            type Value = CowStrOrSkip<'de>;
+            fn expecting(&self, f: &mut fmt::Formatter) -> fmt::Result {
+                f.write_str("any JSON value")
+            }
+            fn visit_borrowed_str<E>(self, v: &'de str) -> Result<Self::Value, E> {
+                Ok(CowStrOrSkip(Some(Cow::Borrowed(v))))
+            }
+            fn visit_str<E>(self, v: &str) -> Result<Self::Value, E> {
+                Ok(CowStrOrSkip(Some(Cow::Owned(v.to_owned()))))
+            }
+            fn visit_bool<E>(self, _: bool) -> Result<Self::Value, E> {
+                Ok(CowStrOrSkip(None))
+            }
+            fn visit_i64<E>(self, _: i64) -> Result<Self::Value, E> {
+                Ok(CowStrOrSkip(None))
+            }
+            fn visit_u64<E>(self, _: u64) -> Result<Self::Value, E> {
+                Ok(CowStrOrSkip(None))
+            }
+            fn visit_f64<E>(self, _: f64) -> Result<Self::Value, E> {
+                Ok(CowStrOrSkip(None))
+            }
+            fn visit_unit<E>(self) -> Result<Self::Value, E> {
+                Ok(CowStrOrSkip(None))
+            }
+            fn visit_seq<A: SeqAccess<'de>>(self, mut seq: A) -> Result<Self::Value, A::Error> {
+                while seq.next_element::<IgnoredAny>()?.is_some() {}
+                Ok(CowStrOrSkip(None))
+            }
+            fn visit_map<A: MapAccess<'de>>(self, mut map: A) -> Result<Self::Value, A::Error> {
+                while map.next_entry::<IgnoredAny, IgnoredAny>()?.is_some() {}
+                Ok(CowStrOrSkip(None))
+            }
+        }
+        d.deserialize_any(V)
     }
 }
 
