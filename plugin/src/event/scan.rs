@@ -374,7 +374,18 @@ struct ScopeSeed<'e, 'a> {
 impl<'de, 'e> DeserializeSeed<'de> for ScopeSeed<'e, 'de> {
     type Value = ();
     fn deserialize<D: Deserializer<'de>>(self, d: D) -> Result<(), D::Error> {
-        d.deserialize_any(self)
+        if !self.ev.raw_fields {
+            return d.deserialize_any(self);
+        }
+        // Raw mode: a scalar where an object belongs (`"source":"\ud800"`) is skipped
+        // without being decoded; an object (or the attachments array) is walked from its text.
+        let raw = <&'de RawValue as de::Deserialize<'de>>::deserialize(d)?;
+        let text = raw.get();
+        if text.starts_with('{') || (text.starts_with('[') && self.scope == Scope::EmailAttachments) {
+            let mut inner = serde_json::Deserializer::from_str(text);
+            serde::Deserializer::deserialize_any(&mut inner, self).map_err(de::Error::custom)?;
+        }
+        Ok(())
     }
 }
 
@@ -699,6 +710,10 @@ mod tests {
         assert_eq!(e.to_string(), "destination.port: not a port number (0-65535): 18446744073709551616");
         assert_eq!(ev.get(Field::SourceBytes), Some(&Scalar::Num("1e400".into())));
         assert_eq!(ev.source_ip().unwrap(), Some("10.0.0.1".parse().unwrap()));
+        // A scalar where an object belongs, and nested objects, in raw mode.
+        let ev = Event::parse(br#"{"user_agent":"\ud800","source":{"ip":"10.0.0.2"},"email":{"attachments":[{"file":{"name":"a\ud800.exe"}}]}}"#).unwrap();
+        assert_eq!(ev.source_ip().unwrap(), Some("10.0.0.2".parse().unwrap()));
+        assert_eq!(ev.texts(Field::EmailAttachmentFileName).collect::<Vec<_>>(), ["a\u{FFFD}.exe"]);
     }
 
     #[test]
