@@ -22,7 +22,7 @@ mkdir -p "$OUT/corpus/process" "$OUT/corpus/configure" "$OUT/corpus/import"
 for f in host-test/fixtures/*/input.jsonl examples/*.jsonl; do cp "$f" "$OUT/corpus/process/$(echo "$f" | tr / _)"; done
 for f in host-test/fixtures/*/config.json examples/*config*.json; do cp "$f" "$OUT/corpus/configure/$(echo "$f" | tr / _)"; done
 # The import target reads the format from the first byte (0 zeek … 5 argus, 6 eml).
-pick() { case "$1" in zeek*) echo 000 ;; squid) echo 001 ;; asa) echo 002 ;; iptables) echo 003 ;; windows_firewall) echo 004 ;; argus) echo 005 ;; *) echo "fuzz.sh: no import format for fixture dir $1" >&2; exit 1 ;; esac; }
+pick() { case "$1" in zeek*) echo 000 ;; squid*) echo 001 ;; asa*) echo 002 ;; iptables*) echo 003 ;; windows_firewall*) echo 004 ;; argus*) echo 005 ;; *) echo "fuzz.sh: no import format for fixture dir $1" >&2; exit 1 ;; esac; }
 for dir in host-test/import-fixtures/*/; do
   fmt=$(basename "$dir")
   code=$(pick "$fmt")

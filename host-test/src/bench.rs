@@ -203,7 +203,7 @@ pub fn run(
     let cfg = malhost::Config::from_json(config).map_err(|e| anyhow!("config: {e}"))?;
     let configure_native_ms = t.elapsed().as_secs_f64() * 1e3;
     let indicator_entries =
-        cfg.rules.fw_c2_ip.as_ref().map_or(0, |c| c.indicators.len()) + cfg.rules.proxy_ioc.as_ref().map_or(0, |c| c.sources.len());
+        cfg.rules.fw_c2_ip.as_ref().map_or(0, |c| c.indicators.len()) + cfg.rules.proxy_ioc.as_ref().map_or(0, |c| c.entries());
     let mut configure_wasm_ms = None;
     let mut out = Vec::with_capacity(1 << 20);
     let mut warm_det = malhost::Detector::new(cfg.clone());

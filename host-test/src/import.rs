@@ -37,7 +37,9 @@ pub fn eml_files(inputs: &[PathBuf]) -> Result<Vec<PathBuf>> {
     Ok(files)
 }
 
-/// Writes an import error record.
+/// Writes an import error record. The record keeps the line in `message`; a line that is not
+/// UTF-8 also keeps its exact bytes in `malhost.original_base64`, as the detector's error
+/// records do.
 pub fn write_error(out: &mut dyn Write, location: &str, message: &str, original: Option<&[u8]>) -> std::io::Result<()> {
     let mut rec = json!({
         "event": {"kind": "pipeline_error"},
@@ -45,6 +47,9 @@ pub fn write_error(out: &mut dyn Write, location: &str, message: &str, original:
     });
     if let Some(o) = original {
         rec["message"] = json!(String::from_utf8_lossy(o));
+        if std::str::from_utf8(o).is_err() {
+            rec["malhost"] = json!({"original_base64": malhost::output::base64(o)});
+        }
     }
     serde_json::to_writer(&mut *out, &rec)?;
     out.write_all(b"\n")
@@ -108,10 +113,7 @@ pub fn import_lines(
             n += 1;
             let line = buf.strip_suffix(b"\n").unwrap_or(&buf);
             let line = line.strip_suffix(b"\r").unwrap_or(line);
-            let result = match std::str::from_utf8(line) {
-                Ok(text) => format.parse_line(text, opts),
-                Err(e) => Err(format!("invalid UTF-8 at byte {}", e.valid_up_to())),
-            };
+            let result = format.parse_bytes(line, opts);
             match result {
                 Ok(None) => {}
                 Ok(Some(v)) => {

@@ -101,7 +101,8 @@ mod snapshot_tests {
         // The state that crosses the cut matters: beacons need two days, mail alerts once per id.
         let text = String::from_utf8_lossy(&whole);
         assert_eq!(text.matches(r#""id":"proxy.daily_beacon""#).count(), 4);
-        assert_eq!(text.matches(r#""id":"mail.display_name_spoof""#).count(), 4);
+        // Each host's message comes again every day, a dedup window (1d) apart: once a day.
+        assert_eq!(text.matches(r#""id":"mail.display_name_spoof""#).count(), 12);
         let lines: Vec<&[u8]> = input.split_inclusive(|&b| b == b'\n').collect();
         for cut in [1, lines.len() / 3, lines.len() / 2, lines.len() - 1] {
             let mut a = Detector::new(Config::from_json(CONFIG).unwrap());
@@ -201,12 +202,16 @@ mod snapshot_tests {
         b.process_line(deny, &mut out);
     }
 
-    /// A snapshot of the current format, committed: it must keep restoring exactly, and once
-    /// the format is bumped it must be refused with a message naming its format.
-    const FORMAT_3: &[u8] = include_bytes!("../../host-test/snapshot-fixtures/format-3.json");
+    /// Snapshots of each format, committed: the current one must keep restoring exactly, the
+    /// older ones must be refused with a message naming their format.
+    const COMMITTED: [(u32, &[u8]); 2] = [
+        (3, include_bytes!("../../host-test/snapshot-fixtures/format-3.json")),
+        (4, include_bytes!("../../host-test/snapshot-fixtures/format-4.json")),
+    ];
 
     #[test]
-    fn the_committed_snapshot_keeps_restoring_or_is_refused_by_format() {
+    fn the_committed_snapshots_keep_restoring_or_are_refused_by_format() {
+        let current = crate::state::snapshot::SNAPSHOT_FORMAT;
         if std::env::var_os("MALHOST_BLESS").is_some() {
             let mut a = Detector::new(Config::from_json(CONFIG).unwrap());
             a.set_host_seed(42);
@@ -214,28 +219,32 @@ mod snapshot_tests {
             a.process_batch(&stream(), &mut out);
             let mut doc = a.snapshot();
             doc.push(b'\n');
-            std::fs::write(concat!(env!("CARGO_MANIFEST_DIR"), "/../host-test/snapshot-fixtures/format-3.json"), doc).unwrap();
+            let path = format!("{}/../host-test/snapshot-fixtures/format-{current}.json", env!("CARGO_MANIFEST_DIR"));
+            std::fs::write(path, doc).unwrap();
             return;
         }
-        let mut b = Detector::new(Config::from_json(CONFIG).unwrap());
-        let r = b.restore(FORMAT_3);
-        if crate::state::snapshot::SNAPSHOT_FORMAT != 3 {
-            assert!(r.unwrap_err().contains("snapshot format 3 is not supported"));
-            return;
+        assert!(COMMITTED.iter().any(|(n, _)| *n == current), "commit a snapshot of format {current} (MALHOST_BLESS=1)");
+        for (n, doc) in COMMITTED {
+            let mut b = Detector::new(Config::from_json(CONFIG).unwrap());
+            let r = b.restore(doc);
+            if n != current {
+                assert!(r.unwrap_err().contains(&format!("snapshot format {n} is not supported")));
+                continue;
+            }
+            r.unwrap();
+            assert_eq!(b.hash_seed(), 42);
+            assert_eq!(b.snapshot(), doc.strip_suffix(b"\n").unwrap(), "restore then snapshot gives the committed bytes");
+            // The state carries on: the fourth day goes as it would have without the cut.
+            let mut whole = Detector::new(Config::from_json(CONFIG).unwrap());
+            whole.set_host_seed(42);
+            let (mut first, mut expected) = (Vec::new(), Vec::new());
+            whole.process_batch(&stream(), &mut first);
+            let next = stream_day(3);
+            whole.process_batch(&next, &mut expected);
+            let mut out = Vec::new();
+            b.process_batch(&next, &mut out);
+            assert_eq!(String::from_utf8(out).unwrap(), String::from_utf8(expected).unwrap());
         }
-        r.unwrap();
-        assert_eq!(b.hash_seed(), 42);
-        assert_eq!(b.snapshot(), FORMAT_3.strip_suffix(b"\n").unwrap(), "restore then snapshot gives the committed bytes");
-        // The state carries on: the fourth day of the stream's beacons alerts as it would have.
-        let mut whole = Detector::new(Config::from_json(CONFIG).unwrap());
-        whole.set_host_seed(42);
-        let (mut first, mut expected) = (Vec::new(), Vec::new());
-        whole.process_batch(&stream(), &mut first);
-        let next = stream_day(3);
-        whole.process_batch(&next, &mut expected);
-        let mut out = Vec::new();
-        b.process_batch(&next, &mut out);
-        assert_eq!(String::from_utf8(out).unwrap(), String::from_utf8(expected).unwrap());
     }
 
     fn list_config(ports: &[&str]) -> Vec<u8> {
@@ -284,7 +293,7 @@ mod snapshot_tests {
         let before = b.snapshot();
         assert!(b.restore(&snap).unwrap_err().contains("hash_seed"));
         assert!(b.restore(b"{}").unwrap_err().starts_with("not a malhost snapshot"));
-        let v1 = String::from_utf8(snap).unwrap().replacen("\"malhost_snapshot\":3", "\"malhost_snapshot\":1", 1);
+        let v1 = String::from_utf8(snap).unwrap().replacen("\"malhost_snapshot\":4", "\"malhost_snapshot\":1", 1);
         let mut c = Detector::new(Config::from_json(CONFIG).unwrap());
         assert!(c.restore(v1.as_bytes()).unwrap_err().contains("format 1"), "ahash-era keys");
         assert_eq!(b.snapshot(), before);
@@ -501,7 +510,15 @@ impl Detector {
             format!("line of {} bytes exceeds limits.max_line_bytes ({})", line.len(), self.config.max_line_bytes)
         } else {
             match Event::parse(line) {
-                Ok(ev) => return Some(ev),
+                // A line claiming to be one of malhost's alerts is not passed on as one.
+                Ok(ev) => match output::forged_alert(&ev) {
+                    None => return Some(ev),
+                    Some(msg) => {
+                        self.stats.input_errors = self.stats.input_errors.saturating_add(1);
+                        output::write_input_error(out, line, output::FORGED_ALERT, &msg);
+                        return None;
+                    }
+                },
                 Err(msg) => msg,
             }
         };
@@ -543,17 +560,8 @@ impl Detector {
             return None;
         }
         let msg = ev.str(crate::event::Field::Message)?;
-        let serde_json::Value::Object(mut parsed) = crate::import::parse_raw(formats, msg, opts)? else { return None };
-        let serde_json::Value::Object(orig) = serde_json::from_slice::<serde_json::Value>(line).ok()? else { return None };
-        for (k, v) in orig {
-            match (parsed.get_mut(&k), v) {
-                (Some(serde_json::Value::Object(p)), serde_json::Value::Object(o)) => p.extend(o),
-                (_, v) => {
-                    parsed.insert(k, v);
-                }
-            }
-        }
-        serde_json::to_vec(&parsed).ok()
+        let serde_json::Value::Object(parsed) = crate::import::parse_raw(formats, msg, opts)? else { return None };
+        crate::output::overlay_raw(parsed, line)
     }
 
     /// End of input. No firewall rule holds alerts back, so nothing is written today; rules

@@ -13,6 +13,7 @@
 //! - [`config`]: the operator's JSON configuration, with every error naming its JSON path;
 //! - [`calendar`]: local days, business hours and off-hours periods from event time;
 //! - [`netlist`]: IP / CIDR / IP:port lists matched by longest prefix;
+//! - [`indicators`]: domain and URL indicator lists in compact tables;
 //! - [`state`]: bounded per-host state with least-recently-seen eviction;
 //! - [`rules`]: one module per rule family;
 //! - [`mail`]: mail header parsing (addresses, encoded words, attachment names) for the mail rules;
@@ -27,6 +28,7 @@ pub mod config;
 pub mod detector;
 pub mod event;
 pub mod import;
+pub mod indicators;
 pub mod lists;
 pub mod mail;
 pub mod netlist;

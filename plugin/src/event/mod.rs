@@ -25,6 +25,8 @@ pub enum Scalar<'a> {
     I64(i64),
     /// A number with a fraction or exponent.
     F64(f64),
+    /// A number no machine type holds (`18446744073709551616`, `1e400`), as written.
+    Num(Cow<'a, str>),
     /// `true` / `false`.
     Bool(bool),
     /// `null`.
@@ -42,6 +44,7 @@ impl Scalar<'_> {
             Scalar::U64(v) => v.to_string(),
             Scalar::I64(v) => v.to_string(),
             Scalar::F64(v) => v.to_string(),
+            Scalar::Num(s) => truncate(s, 64).to_string(),
             Scalar::Bool(v) => v.to_string(),
             Scalar::Null => "null".into(),
             Scalar::Array => "an array".into(),
@@ -92,8 +95,14 @@ pub mod flags {
     /// A top-level key `threat`, `malhost` or `error` (nested or dotted) is present, so the
     /// enrichment must be merged rather than appended.
     pub const RESERVED_KEYS: u32 = 1 << 13;
-    /// `event.category` contains `intrusion_detection` or `event.kind` is `alert`.
-    pub const IS_ALERT: u32 = 1 << 14;
+    /// `event.kind` is `alert` (another tool's alert, or a line claiming to be ours).
+    pub const KIND_ALERT: u32 = 1 << 14;
+    /// `event.outcome` is `failure`.
+    pub const OUTCOME_FAILURE: u32 = 1 << 15;
+    /// `event.dataset` is `malhost.alert`, the dataset of the alerts malhost writes.
+    pub const DS_MALHOST_ALERT: u32 = 1 << 16;
+    /// `event.module` is `malhost`.
+    pub const MODULE_MALHOST: u32 = 1 << 17;
 }
 
 /// Where an event comes from, which decides the rule families that look at it.
@@ -162,11 +171,23 @@ pub struct Event<'a> {
     pub(crate) top_level_keys: u32,
     /// The host's clock and `limits.max_future`, ms, when the host gave a clock.
     pub(crate) clock: Option<(i64, i64)>,
+    /// Known fields are read from their raw text ([`scan::scan_raw`]).
+    pub(crate) raw_fields: bool,
+    /// A known field came as a float: scan again from the raw text.
+    pub(crate) rescan: bool,
 }
 
 impl Default for Event<'_> {
     fn default() -> Self {
-        Event { slots: std::array::from_fn(|_| None), texts: Vec::new(), flags: 0, top_level_keys: 0, clock: None }
+        Event {
+            slots: std::array::from_fn(|_| None),
+            texts: Vec::new(),
+            flags: 0,
+            top_level_keys: 0,
+            clock: None,
+            raw_fields: false,
+            rescan: false,
+        }
     }
 }
 
@@ -178,7 +199,12 @@ impl<'a> Event<'a> {
             format!("invalid UTF-8 at byte {} (JSON text must be UTF-8)", e.valid_up_to())
         })?;
         let mut ev = Event::default();
-        scan::scan(text, &mut ev).map_err(|e| format!("not a JSON object: {e}"))?;
+        match scan::scan(text, &mut ev) {
+            Ok(()) if !ev.rescan => return Ok(ev),
+            Err(e) if !scan::raw_scan_helps(&e) => return Err(format!("not a JSON object: {e}")),
+            _ => {}
+        }
+        scan::scan_raw(text, &mut ev).map_err(|e| format!("not a JSON object: {e}"))?;
         Ok(ev)
     }
 
@@ -222,10 +248,19 @@ impl<'a> Event<'a> {
         self.flags & flags::RESERVED_KEYS != 0
     }
 
-    /// `event.action` / `event.type` contains deny, denied, drop, dropped, reject, rejected,
-    /// block or blocked (any case).
+    /// Whether the connection was denied: `event.action` / `event.type` has a deny word
+    /// ([`is_deny_word`]), or a firewall connection event has `event.outcome: failure`.
     pub fn is_denied(&self) -> bool {
         self.flags & flags::DENIED != 0
+            || (self.flags & flags::OUTCOME_FAILURE != 0 && self.source_kind() == SourceKind::Firewall)
+    }
+
+    /// Whether the line claims to be an alert written by malhost (`event.dataset`
+    /// `malhost.alert`, or `event.module` `malhost` with `event.kind` `alert`). malhost's own
+    /// alerts only come out of the detector: such an input line is a copy or a forgery.
+    pub fn claims_malhost_alert(&self) -> bool {
+        let f = self.flags;
+        f & flags::DS_MALHOST_ALERT != 0 || (f & flags::MODULE_MALHOST != 0 && f & flags::KIND_ALERT != 0)
     }
 
     /// Records what a keyword value means, for fields whose meaning is a keyword.
@@ -234,13 +269,7 @@ impl<'a> Event<'a> {
         let padded = b.first().is_some_and(u8::is_ascii_whitespace) || b.last().is_some_and(u8::is_ascii_whitespace);
         let s = if padded { s.trim() } else { s };
         let bit = match field {
-            Field::EventAction | Field::EventType => {
-                if is_deny_word(s) {
-                    flags::DENIED
-                } else {
-                    0
-                }
-            }
+            Field::EventAction | Field::EventType if is_deny_word(s) => flags::DENIED,
             Field::EventCategory => {
                 if s.eq_ignore_ascii_case("network") {
                     flags::CAT_NETWORK
@@ -248,49 +277,40 @@ impl<'a> Event<'a> {
                     flags::CAT_WEB
                 } else if s.eq_ignore_ascii_case("email") {
                     flags::CAT_EMAIL
-                } else if s.eq_ignore_ascii_case("intrusion_detection") {
-                    flags::IS_ALERT
                 } else {
                     0
                 }
             }
-            Field::EventKind => {
-                if s.eq_ignore_ascii_case("alert") {
-                    flags::IS_ALERT
-                } else {
-                    0
-                }
-            }
+            Field::EventKind if s.eq_ignore_ascii_case("alert") => flags::KIND_ALERT,
+            Field::EventOutcome if s.eq_ignore_ascii_case("failure") => flags::OUTCOME_FAILURE,
+            Field::EventModule if s.eq_ignore_ascii_case("malhost") => flags::MODULE_MALHOST,
             Field::ObserverType => match classify_name(s) {
                 SourceKind::Firewall => flags::OBS_FIREWALL,
                 SourceKind::Proxy => flags::OBS_PROXY,
                 SourceKind::Mail => flags::OBS_MAIL,
                 SourceKind::Other => 0,
             },
+            Field::EventDataset if s.eq_ignore_ascii_case("malhost.alert") => flags::DS_MALHOST_ALERT,
             Field::EventDataset => match classify_name(s) {
                 SourceKind::Firewall => flags::DS_FIREWALL,
                 SourceKind::Proxy => flags::DS_PROXY,
                 SourceKind::Mail => flags::DS_MAIL,
                 SourceKind::Other => 0,
             },
-            Field::NetworkDirection => {
-                if s.eq_ignore_ascii_case("inbound") || s.eq_ignore_ascii_case("ingress") {
-                    flags::DIR_INBOUND
-                } else {
-                    0
-                }
-            }
+            Field::NetworkDirection if s.eq_ignore_ascii_case("inbound") || s.eq_ignore_ascii_case("ingress") => flags::DIR_INBOUND,
             _ => 0,
         };
         self.flags |= bit;
     }
 
     /// Which log source this event comes from. Explicit metadata wins (`observer.type`, then
-    /// `event.dataset`, then `event.category`); otherwise the fields present decide.
+    /// `event.dataset`, then `event.category`); otherwise the fields present decide. Another
+    /// tool's alert (`event.kind: alert`, `event.category: intrusion_detection`) is classified
+    /// like any event, so that it cannot switch detection off; only a line claiming to be
+    /// malhost's own alert ([`Event::claims_malhost_alert`]) is never detected.
     pub fn source_kind(&self) -> SourceKind {
         let f = self.flags;
-        if f & flags::IS_ALERT != 0 {
-            // Alerts (ours or another detector's) are not traffic: never re-detected.
+        if self.claims_malhost_alert() {
             return SourceKind::Other;
         }
         for (fw, px, ml) in [
@@ -456,11 +476,24 @@ impl Transport {
     }
 }
 
-/// Whether a word says the connection was denied (SPEC §3; any case).
+/// Whether an action value says the connection was denied (SPEC §3): one of its words (runs
+/// of ASCII letters and digits, any case) is deny, denied, drop, dropped, reject, rejected,
+/// block or blocked — `Deny (ACL)`, `denied-by-policy`, PAN-OS `drop-icmp` — or it has PAN-OS's
+/// `reset-both` / `reset-client` / `reset-server` (a lone `reset` is a connection teardown).
 pub fn is_deny_word(s: &str) -> bool {
     const WORDS: [&str; 8] =
         ["deny", "denied", "drop", "dropped", "reject", "rejected", "block", "blocked"];
-    WORDS.iter().any(|w| s.eq_ignore_ascii_case(w))
+    let mut after_reset = false;
+    for w in s.split(|c: char| !c.is_ascii_alphanumeric()).filter(|w| !w.is_empty()) {
+        if WORDS.iter().any(|d| w.eq_ignore_ascii_case(d)) {
+            return true;
+        }
+        if after_reset && ["both", "client", "server"].iter().any(|x| w.eq_ignore_ascii_case(x)) {
+            return true;
+        }
+        after_reset = w.eq_ignore_ascii_case("reset");
+    }
+    false
 }
 
 /// Classifies an `observer.type` or `event.dataset` value by the words it contains.
@@ -572,13 +605,42 @@ mod tests {
         assert_eq!(ev.source_kind(), SourceKind::Firewall);
         let ev = Event::parse(br#"{"message":"hello"}"#).unwrap();
         assert_eq!(ev.source_kind(), SourceKind::Other);
+        // Another tool's alert is classified by its fields like any event; a line claiming to
+        // be malhost's own alert is never detected.
         let ev = Event::parse(br#"{"event":{"kind":"alert"},"destination.ip":"1.2.3.4"}"#).unwrap();
-        assert_eq!(ev.source_kind(), SourceKind::Other);
+        assert_eq!(ev.source_kind(), SourceKind::Firewall);
+        let ev = Event::parse(br#"{"event":{"kind":"alert","category":["intrusion_detection","network"]},"url.full":"http://x.example/"}"#).unwrap();
+        assert_eq!(ev.source_kind(), SourceKind::Proxy);
+        for claim in [r#"{"event":{"dataset":"malhost.alert"},"destination.ip":"1.2.3.4"}"#,
+                      r#"{"event.module":"MALHOST","event.kind":"alert","destination.ip":"1.2.3.4"}"#] {
+            let ev = Event::parse(claim.as_bytes()).unwrap();
+            assert!(ev.claims_malhost_alert(), "{claim}");
+            assert_eq!(ev.source_kind(), SourceKind::Other, "{claim}");
+        }
+        let ev = Event::parse(br#"{"event":{"module":"malhost"},"destination.ip":"1.2.3.4"}"#).unwrap();
+        assert!(!ev.claims_malhost_alert());
     }
 
     #[test]
     fn ipv4_mapped_ipv6_is_canonical() {
         assert_eq!(parse_ip("::ffff:10.1.2.3"), Some("10.1.2.3".parse().unwrap()));
         assert_eq!(parse_ip("fe80::1%eth0"), Some("fe80::1".parse().unwrap()));
+    }
+
+    #[test]
+    fn deny_vocabulary_is_word_based() {
+        for yes in ["deny", "Deny (ACL)", "DENIED", "denied-by-policy", "drop", "drop-icmp", "reset-both", "reset-client",
+            "Reset-Server", "blocked", "policy_reject", "block all"] {
+            assert!(is_deny_word(yes), "{yes}");
+        }
+        for no in ["allow", "accept", "reset", "client-rst", "dropbox", "undenied", "", "permitted", "reset-done"] {
+            assert!(!is_deny_word(no), "{no}");
+        }
+        let ev = Event::parse(br#"{"event":{"category":["network"],"outcome":"failure"},"destination.ip":"1.2.3.4"}"#).unwrap();
+        assert!(ev.is_denied(), "failed firewall connection");
+        let ev = Event::parse(br#"{"event":{"outcome":"failure"},"url.full":"http://x.example/"}"#).unwrap();
+        assert!(!ev.is_denied(), "a failed proxy request is not a firewall deny");
+        let ev = Event::parse(br#"{"event":{"action":"Deny (ACL)"},"destination.ip":"1.2.3.4"}"#).unwrap();
+        assert!(ev.is_denied());
     }
 }

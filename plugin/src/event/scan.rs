@@ -6,11 +6,21 @@
 //! ([`child`]); anything else is skipped with [`IgnoredAny`] without being materialised.
 //! Strings are borrowed from the input when they contain no escapes, so an event that no rule
 //! cares about costs one validation pass and no allocation.
+//!
+//! What serde_json refuses must not cost the whole event: a line it cannot read for a lone
+//! surrogate escape or a number out of range, or one with a known field that serde_json gives
+//! as a float (which may be an integer beyond 64 bits), is scanned again with every known
+//! field taken as raw JSON text and decoded here ([`scan_raw`]): a string with a lone
+//! surrogate escape (`"\ud800"`) is read with U+FFFD in its place, and a number no machine
+//! type holds (`18446744073709551616`, `1e400`) is kept as written ([`Scalar::Num`]), so a
+//! rule that needs it reports a field error quoting it and every other rule runs. Other
+//! lines pay nothing for this.
 
 use std::borrow::Cow;
 use std::fmt;
 
 use serde::de::{self, DeserializeSeed, Deserializer, IgnoredAny, MapAccess, SeqAccess, Visitor};
+use serde_json::value::RawValue;
 
 use super::{Event, Scalar, flags};
 
@@ -30,6 +40,10 @@ pub enum Field {
     EventDataset,
     /// `event.kind`
     EventKind,
+    /// `event.module`
+    EventModule,
+    /// `event.outcome`
+    EventOutcome,
     /// `source.ip`
     SourceIp,
     /// `source.port`
@@ -113,6 +127,8 @@ impl Field {
             Field::EventCategory => "event.category",
             Field::EventDataset => "event.dataset",
             Field::EventKind => "event.kind",
+            Field::EventModule => "event.module",
+            Field::EventOutcome => "event.outcome",
             Field::SourceIp => "source.ip",
             Field::SourcePort => "source.port",
             Field::SourceBytes => "source.bytes",
@@ -201,6 +217,8 @@ fn child(scope: Scope, seg: &str) -> Node {
         (S::Event, "category") => Node::Field(F::EventCategory),
         (S::Event, "dataset") => Node::Field(F::EventDataset),
         (S::Event, "kind") => Node::Field(F::EventKind),
+        (S::Event, "module") => Node::Field(F::EventModule),
+        (S::Event, "outcome") => Node::Field(F::EventOutcome),
         (S::Source, "ip") => Node::Field(F::SourceIp),
         (S::Source, "port") => Node::Field(F::SourcePort),
         (S::Source, "bytes") => Node::Field(F::SourceBytes),
@@ -265,6 +283,18 @@ pub(crate) fn scan<'a>(line: &'a str, ev: &mut Event<'a>) -> Result<(), serde_js
     let mut de = serde_json::Deserializer::from_str(line);
     RootSeed { ev }.deserialize(&mut de)?;
     de.end()
+}
+
+/// Whether a scan error is one that [`scan_raw`] gets past.
+pub(crate) fn raw_scan_helps(e: &serde_json::Error) -> bool {
+    let m = e.to_string();
+    ["surrogate", "hex escape", "number out of range"].iter().any(|x| m.contains(x))
+}
+
+/// [`scan`] with every known field read from its raw JSON text (see the module comment).
+pub(crate) fn scan_raw<'a>(line: &'a str, ev: &mut Event<'a>) -> Result<(), serde_json::Error> {
+    *ev = Event { raw_fields: true, ..Event::default() };
+    scan(line, ev)
 }
 
 struct RootSeed<'e, 'a> {
@@ -344,7 +374,18 @@ struct ScopeSeed<'e, 'a> {
 impl<'de, 'e> DeserializeSeed<'de> for ScopeSeed<'e, 'de> {
     type Value = ();
     fn deserialize<D: Deserializer<'de>>(self, d: D) -> Result<(), D::Error> {
-        d.deserialize_any(self)
+        if !self.ev.raw_fields {
+            return d.deserialize_any(self);
+        }
+        // Raw mode: a scalar where an object belongs (`"source":"\ud800"`) is skipped
+        // without being decoded; an object (or the attachments array) is walked from its text.
+        let raw = <&'de RawValue as de::Deserialize<'de>>::deserialize(d)?;
+        let text = raw.get();
+        if text.starts_with('{') || (text.starts_with('[') && self.scope == Scope::EmailAttachments) {
+            let mut inner = serde_json::Deserializer::from_str(text);
+            serde::Deserializer::deserialize_any(&mut inner, self).map_err(de::Error::custom)?;
+        }
+        Ok(())
     }
 }
 
@@ -395,19 +436,13 @@ struct FieldSeed<'e, 'a> {
 impl<'de, 'e> DeserializeSeed<'de> for FieldSeed<'e, 'de> {
     type Value = ();
     fn deserialize<D: Deserializer<'de>>(self, d: D) -> Result<(), D::Error> {
-        d.deserialize_any(self)
-    }
-}
-
-impl<'de, 'e> FieldSeed<'e, 'de> {
-    fn set(self, v: Scalar<'de>) {
-        if let Scalar::Str(s) = &v {
-            self.ev.fold_keyword(self.field, s);
-            if self.field.is_multi() {
-                self.ev.push_text(self.field, s.clone());
-            }
+        if self.ev.raw_fields {
+            let raw = <&'de RawValue as de::Deserialize<'de>>::deserialize(d)?;
+            self.take(raw.get());
+            Ok(())
+        } else {
+            d.deserialize_any(self)
         }
-        self.ev.slots[self.field as usize] = Some(v);
     }
 }
 
@@ -437,6 +472,8 @@ impl<'de, 'e> Visitor<'de> for FieldSeed<'e, 'de> {
         Ok(())
     }
     fn visit_f64<E>(self, v: f64) -> Result<(), E> {
+        // serde_json gives integers beyond 64 bits as floats too: the text decides (rescan).
+        self.ev.rescan = true;
         self.set(Scalar::F64(v));
         Ok(())
     }
@@ -467,6 +504,125 @@ impl<'de, 'e> Visitor<'de> for FieldSeed<'e, 'de> {
         self.ev.slots[self.field as usize] = Some(Scalar::Object);
         Ok(())
     }
+}
+
+
+impl<'de, 'e> FieldSeed<'e, 'de> {
+    fn set(self, v: Scalar<'de>) {
+        if let Scalar::Str(s) = &v {
+            self.ev.fold_keyword(self.field, s);
+            if self.field.is_multi() {
+                self.ev.push_text(self.field, s.clone());
+            }
+        }
+        self.ev.slots[self.field as usize] = Some(v);
+    }
+
+    /// Reads a value from its raw JSON text (already validated by serde_json).
+    fn take(self, raw: &'de str) {
+        match raw.as_bytes().first() {
+            Some(b'"') => {
+                let s = json_string(raw);
+                self.set(Scalar::Str(s));
+            }
+            Some(b'[') => {
+                // Keyword arrays (`event.type: ["connection","denied"]`) are folded element by
+                // element; the slot records that the field was an array.
+                let mut items: Vec<&'de RawValue> = Vec::new();
+                let mut de = serde_json::Deserializer::from_str(raw);
+                if let Ok(v) = <Vec<&'de RawValue> as de::Deserialize<'de>>::deserialize(&mut de) {
+                    items = v;
+                }
+                for item in items {
+                    let t = item.get();
+                    if t.starts_with('"') {
+                        let s = json_string(t);
+                        self.ev.fold_keyword(self.field, &s);
+                        if self.field.is_multi() {
+                            self.ev.push_text(self.field, s);
+                        }
+                    }
+                }
+                self.ev.slots[self.field as usize] = Some(Scalar::Array);
+            }
+            Some(b'{') => self.ev.slots[self.field as usize] = Some(Scalar::Object),
+            Some(b't') => self.set(Scalar::Bool(true)),
+            Some(b'f') => self.set(Scalar::Bool(false)),
+            Some(b'n') => self.set(Scalar::Null),
+            _ => self.set(number(raw)),
+        }
+    }
+}
+
+/// A JSON number from its text: an exact integer when one fits, else a finite float, else the
+/// text itself.
+fn number(raw: &str) -> Scalar<'_> {
+    let integer = !raw.contains(['.', 'e', 'E']);
+    if integer {
+        if let Ok(n) = raw.parse::<u64>() {
+            return Scalar::U64(n);
+        }
+        if let Ok(n) = raw.parse::<i64>() {
+            return Scalar::I64(n);
+        }
+        return Scalar::Num(Cow::Borrowed(raw));
+    }
+    match raw.parse::<f64>() {
+        Ok(x) if x.is_finite() => Scalar::F64(x),
+        _ => Scalar::Num(Cow::Borrowed(raw)),
+    }
+}
+
+/// A JSON string from its quoted text: borrowed when it has no escapes; escapes decoded, with
+/// U+FFFD for a surrogate escape that is not half of a pair.
+fn json_string(raw: &str) -> Cow<'_, str> {
+    let inner = raw.strip_prefix('"').and_then(|r| r.strip_suffix('"')).unwrap_or(raw);
+    if !inner.contains('\\') {
+        return Cow::Borrowed(inner);
+    }
+    let mut out = String::with_capacity(inner.len());
+    let mut chars = inner.chars();
+    let hex4 = |it: &mut std::str::Chars| -> Option<u32> {
+        let h: String = it.by_ref().take(4).collect();
+        if h.len() == 4 { u32::from_str_radix(&h, 16).ok() } else { None }
+    };
+    while let Some(c) = chars.next() {
+        if c != '\\' {
+            out.push(c);
+            continue;
+        }
+        match chars.next() {
+            Some('n') => out.push('\n'),
+            Some('t') => out.push('\t'),
+            Some('r') => out.push('\r'),
+            Some('b') => out.push('\u{8}'),
+            Some('f') => out.push('\u{c}'),
+            Some('u') => {
+                let Some(u) = hex4(&mut chars) else {
+                    out.push('\u{FFFD}');
+                    continue;
+                };
+                if (0xD800..0xDC00).contains(&u) {
+                    // A high surrogate: a pair only when a low one follows at once.
+                    let rest = chars.as_str();
+                    if let Some(after) = rest.strip_prefix("\\u") {
+                        let mut look = after.chars();
+                        if let Some(lo) = hex4(&mut look).filter(|lo| (0xDC00..0xE000).contains(lo)) {
+                            out.push(char::from_u32(0x10000 + ((u - 0xD800) << 10) + (lo - 0xDC00)).unwrap_or('\u{FFFD}'));
+                            chars = look;
+                            continue;
+                        }
+                    }
+                    out.push('\u{FFFD}');
+                } else {
+                    out.push(char::from_u32(u).unwrap_or('\u{FFFD}'));
+                }
+            }
+            Some(other) => out.push(other),
+            None => {}
+        }
+    }
+    Cow::Owned(out)
 }
 
 /// A string that borrows from the input when it can (serde's own `Cow<str>` always copies).
@@ -536,5 +692,40 @@ impl<'de> de::Deserialize<'de> for CowStrOrSkip<'de> {
             }
         }
         d.deserialize_any(V)
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::super::{Event, Scalar};
+    use super::*;
+
+    #[test]
+    fn values_serde_json_refuses_are_read_not_fatal() {
+        let line = r#"{"@timestamp":"2024-05-01T10:00:00Z","source.ip":"10.0.0.1","user_agent":{"original":"bad\ud800agent \ud83d\ude00"},"event.type":["\udc00","denied"],"x":"\ud800","y":1e400,"destination.port":18446744073709551616,"source.bytes":1e400}"#;
+        let ev = Event::parse(line.as_bytes()).unwrap();
+        assert_eq!(ev.str(Field::UserAgentOriginal), Some("bad\u{FFFD}agent \u{1F600}"));
+        assert!(ev.is_denied(), "the array's other words still count");
+        let e = ev.destination_port().unwrap_err();
+        assert_eq!(e.to_string(), "destination.port: not a port number (0-65535): 18446744073709551616");
+        assert_eq!(ev.get(Field::SourceBytes), Some(&Scalar::Num("1e400".into())));
+        assert_eq!(ev.source_ip().unwrap(), Some("10.0.0.1".parse().unwrap()));
+        // A scalar where an object belongs, and nested objects, in raw mode.
+        let ev = Event::parse(br#"{"user_agent":"\ud800","source":{"ip":"10.0.0.2"},"email":{"attachments":[{"file":{"name":"a\ud800.exe"}}]}}"#).unwrap();
+        assert_eq!(ev.source_ip().unwrap(), Some("10.0.0.2".parse().unwrap()));
+        assert_eq!(ev.texts(Field::EmailAttachmentFileName).collect::<Vec<_>>(), ["a\u{FFFD}.exe"]);
+    }
+
+    #[test]
+    fn strings_decode_like_serde_json() {
+        for s in [r#""plain""#, r#""a\"b\\c\/d\n\t\r\b\f""#, r#""\u00e9\u65e5\ud83d\ude00""#, r#""""#] {
+            assert_eq!(json_string(s), serde_json::from_str::<String>(s).unwrap(), "{s}");
+        }
+        assert_eq!(json_string(r#""\ud800\u0041""#), "\u{FFFD}A");
+        assert_eq!(json_string(r#""\udfff""#), "\u{FFFD}");
+        assert!(matches!(json_string(r#""abc""#), Cow::Borrowed("abc")));
+        assert_eq!(number("-5"), Scalar::I64(-5));
+        assert_eq!(number("1.5e3"), Scalar::F64(1500.0));
+        assert_eq!(number("-9223372036854775809"), Scalar::Num("-9223372036854775809".into()));
     }
 }

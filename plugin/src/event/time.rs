@@ -16,6 +16,7 @@ pub fn timestamp_ms(v: Option<&Scalar>) -> Result<i64, String> {
         Some(Scalar::I64(n)) => from_number(*n as f64),
         Some(Scalar::F64(x)) => from_number(*x),
         Some(Scalar::Str(s)) => parse_str(s),
+        Some(Scalar::Num(s)) => Err(format!("not a valid epoch time: {s}")),
         Some(_) => Err("expected an RFC 3339 string or epoch seconds/milliseconds".into()),
     }
 }

@@ -3,8 +3,10 @@
 //! A line is `[<PRI>]TIME [HOST] [:] %ASA-[class-]LEVEL-ID: TEXT`. The text of the message ids
 //! below is read into network fields; any other id becomes an event with `event.code`,
 //! `message` and the observer but no network fields (nothing is lost, the detector passes it
-//! through). A line without an `%ASA-`/`%FTD-` tag or without a readable time is an `Err`, and
-//! so is a supported id whose text does not have the documented shape (a truncated line).
+//! through). A line without a readable time at its start, or without an `%ASA-`/`%FTD-` tag
+//! right after the time and host (a tag further on is another program's text quoting one), is
+//! an `Err`, and so is a supported id whose text does not have the documented shape (a
+//! truncated line).
 //!
 //! | source | ECS field |
 //! |---|---|
@@ -84,7 +86,12 @@ impl LineFormat for Asa {
         ev.set("observer.type", json!("firewall"));
         ev.set("observer.vendor", json!("Cisco"));
         ev.set("observer.product", json!(product));
+        // Between the time and the tag there is at most a host name (and a colon): a tag
+        // further on is text of another program's message, not an ASA record.
         let host = host_part.trim().trim_end_matches(':').trim();
+        if host.contains(char::is_whitespace) || host.contains(['"', '=', '%']) {
+            return Err(format!("not a Cisco ASA syslog line (text before the %{product}- tag: {})", clip(host)));
+        }
         if !host.is_empty() && !host.starts_with('<') && !host.contains(char::is_whitespace) {
             ev.set("observer.hostname", json!(host));
         }
@@ -383,6 +390,16 @@ mod tests {
         d.process_line(serde_json::to_string(v).unwrap().as_bytes(), &mut out);
         String::from_utf8(out).unwrap()
     }
+    #[test]
+    fn the_tag_must_follow_the_time_and_host() {
+        let injected = r#"Jun 25 10:33:00 web nginx: 10.0.0.5 - - "GET /?x=%ASA-4-106023: Deny tcp src inside:10.20.0.77/1 dst outside:198.51.100.1/8080 by access-group \"x\" [0x0, 0x0]""#;
+        assert!(Asa.parse_line(injected, &ImportOptions::default()).is_err());
+        let quoted = "Jun 25 10:33:00 app says %ASA-4-106023: Deny tcp src inside:10.20.0.77/1 dst outside:198.51.100.1/8080 by access-group x [0x0, 0x0]";
+        assert!(Asa.parse_line(quoted, &ImportOptions::default()).is_err());
+        let ok = "Jun 25 10:33:00 fw1 : %FTD-4-106023: Deny tcp src inside:10.20.0.77/1 dst outside:198.51.100.1/8080 by access-group x [0x0, 0x0]";
+        assert!(Asa.parse_line(ok, &ImportOptions::default()).unwrap().is_some());
+    }
+
     #[test]
     fn the_detector_sees_denies_and_allows() {
         let deny = ev(r#"Mar 03 2022 08:15:01: %ASA-4-106023: Deny tcp src inside:192.168.10.7/51812 dst outside:198.51.100.20/443 by access-group "in_acl" [0x0, 0x0]"#);

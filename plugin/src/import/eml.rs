@@ -17,9 +17,41 @@
 //!
 //! Header bytes that are not UTF-8 (raw 8-bit Shift_JIS, say) are read with replacement
 //! characters.
+//!
+//! Every field is bounded, since the sender decides how long headers are: a value longer than
+//! [`MAX_FIELD`] bytes keeps its first and last bytes around a marker
+//! (`…[1199000 bytes cut]…`), so an attachment name keeps its extension and a From header its
+//! angle address, and each list (addresses, MIME parts, attachments) keeps its first
+//! [`MAX_ITEMS`] entries. A message with a megabyte Subject is still one small event that the
+//! mail rules read.
 
 use mail_parser::{MessageParser, MimeHeaders};
 use serde_json::{Map, Value, json};
+
+/// Longest value copied from a message, in bytes (longer ones are cut in the middle).
+pub const MAX_FIELD: usize = 4096;
+/// Entries kept per list (addresses of a header, MIME part headers, attachments).
+pub const MAX_ITEMS: usize = 256;
+
+/// A value of at most [`MAX_FIELD`] bytes: a longer one keeps its head and tail around a
+/// marker naming how much was cut.
+pub fn bounded(s: &str) -> String {
+    if s.len() <= MAX_FIELD {
+        return s.to_string();
+    }
+    let floor = |mut i: usize| {
+        while !s.is_char_boundary(i) {
+            i -= 1;
+        }
+        i
+    };
+    let head = floor(MAX_FIELD * 3 / 4 - 64);
+    let mut tail = s.len() - MAX_FIELD / 4;
+    while !s.is_char_boundary(tail) {
+        tail += 1;
+    }
+    format!("{}…[{} bytes cut]…{}", &s[..head], tail - head, &s[tail..])
+}
 
 /// Unfolds a raw header value: line breaks followed by whitespace become one space.
 fn unfold(raw: &str) -> String {
@@ -37,7 +69,7 @@ fn unfold(raw: &str) -> String {
 }
 
 fn addresses(a: Option<&mail_parser::Address>) -> Vec<String> {
-    a.map(|a| a.iter().filter_map(|x| x.address()).map(str::to_string).collect()).unwrap_or_default()
+    a.map(|a| a.iter().filter_map(|x| x.address()).take(MAX_ITEMS).map(bounded).collect()).unwrap_or_default()
 }
 
 /// One message → one event. `Err` when the bytes are not a message at all.
@@ -49,14 +81,14 @@ pub fn to_event(bytes: &[u8], path: &str) -> Result<Value, String> {
     let raw = msg.raw_message();
     let raw_value = |h: &mail_parser::Header| -> String {
         let (s, e) = (h.offset_start as usize, h.offset_end as usize);
-        unfold(&String::from_utf8_lossy(raw.get(s..e).unwrap_or_default()))
+        bounded(&unfold(&String::from_utf8_lossy(raw.get(s..e).unwrap_or_default())))
     };
     let mut email = Map::new();
     if let Some(id) = msg.message_id() {
-        email.insert("message_id".into(), json!(id));
+        email.insert("message_id".into(), json!(bounded(id)));
     }
     if let Some(s) = msg.subject() {
-        email.insert("subject".into(), json!(s));
+        email.insert("subject".into(), json!(bounded(s)));
     }
     for (key, list) in [("from", addresses(msg.from())), ("to", addresses(msg.to())), ("cc", addresses(msg.cc()))] {
         if !list.is_empty() {
@@ -65,7 +97,7 @@ pub fn to_event(bytes: &[u8], path: &str) -> Result<Value, String> {
     }
     let sender = msg.sender().and_then(|a| a.first()).and_then(|a| a.address()).map(str::to_string).or_else(|| {
         msg.return_address().map(str::to_string)
-    });
+    }).map(|s| bounded(&s));
     if let Some(s) = sender {
         email.insert("sender".into(), json!({ "address": s }));
     }
@@ -74,7 +106,7 @@ pub fn to_event(bytes: &[u8], path: &str) -> Result<Value, String> {
         headers.insert("from".into(), json!(raw_value(h)));
     }
     let (mut ctypes, mut cdisps) = (Vec::new(), Vec::new());
-    for part in &msg.parts {
+    for part in msg.parts.iter().take(MAX_ITEMS) {
         for h in &part.headers {
             if h.name().eq_ignore_ascii_case("content-type") {
                 ctypes.push(raw_value(h));
@@ -94,17 +126,18 @@ pub fn to_event(bytes: &[u8], path: &str) -> Result<Value, String> {
     }
     let attachments: Vec<Value> = msg
         .attachments()
+        .take(MAX_ITEMS)
         .map(|a| {
             let mut file = Map::new();
             if let Some(n) = a.attachment_name() {
-                file.insert("name".into(), json!(n));
+                file.insert("name".into(), json!(bounded(n)));
             }
             if let Some(ct) = a.content_type() {
                 let mime = match ct.subtype() {
                     Some(sub) => format!("{}/{}", ct.ctype(), sub),
                     None => ct.ctype().to_string(),
                 };
-                file.insert("mime_type".into(), json!(mime.to_ascii_lowercase()));
+                file.insert("mime_type".into(), json!(bounded(&mime.to_ascii_lowercase())));
             }
             file.insert("size".into(), json!(a.len()));
             json!({ "file": file })
@@ -154,5 +187,29 @@ mod tests {
         assert!(to_event(b"", "e").is_err());
         let _ = to_event(&[0xff, 0xfe, b'\n', b':'], "f");
         let _ = to_event(b"From: \r\n\r\n", "g");
+    }
+
+    #[test]
+    fn attacker_sized_headers_are_cut_and_still_detected() {
+        let subject = "A".repeat(1_200_000);
+        let name = format!("{}invoice.exe", "x".repeat(100_000));
+        let m = format!(
+            "From: {} <attacker@example.net>\r\nSubject: {subject}\r\nMessage-ID: <big@mx>\r\nDate: Thu, 23 Feb 2023 00:45:33 +0900\r\nMIME-Version: 1.0\r\nContent-Type: multipart/mixed; boundary=\"b\"\r\n\r\n--b\r\nContent-Type: text/plain\r\n\r\nhi\r\n--b\r\nContent-Type: application/octet-stream; name=\"invoice.exe\"\r\nContent-Disposition: attachment; filename=\"{name}\"\r\n\r\nTVqQ\r\n--b--\r\n",
+            "B".repeat(300_000)
+        );
+        let v = to_event(m.as_bytes(), "big.eml").unwrap();
+        let line = serde_json::to_string(&v).unwrap();
+        assert!(line.len() < 64 * 1024, "{} bytes", line.len());
+        let s = v["email"]["subject"].as_str().unwrap();
+        assert!(s.len() <= MAX_FIELD + 64 && s.contains("bytes cut]"), "{}", s.len());
+        assert!(v["email"]["headers"]["from"].as_str().unwrap().ends_with("<attacker@example.net>"));
+        let mut det = crate::Detector::default();
+        let mut o = Vec::new();
+        det.process_line(line.as_bytes(), &mut o);
+        let o = String::from_utf8(o).unwrap();
+        assert!(o.contains(r#""kind":"alert""#) && o.contains("mail.executable_attachment"), "{}", &o[..o.len().min(500)]);
+        assert_eq!(bounded("short"), "short");
+        let cut = bounded(&"é".repeat(5000));
+        assert!(cut.len() <= MAX_FIELD + 64 && cut.starts_with('é') && cut.ends_with('é'));
     }
 }

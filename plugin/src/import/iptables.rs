@@ -1,8 +1,12 @@
 //! Linux netfilter (iptables `LOG`, nftables `log`, UFW) kernel log lines → firewall events.
 //!
-//! A line is `TIME HOST kernel: [UPTIME] PREFIX IN=… OUT=… SRC=… DST=… … PROTO=… SPT=… DPT=…`
-//! (syslog or journald text; the program tag may be another one, e.g. `ulogd[1]:`). The log
-//! prefix is whatever the rule wrote before `IN=` (`[UFW BLOCK]`, `nft drop: `, …).
+//! A line is `TIME [HOST] kernel: [UPTIME] PREFIX IN=… OUT=… SRC=… DST=… … PROTO=… SPT=… DPT=…`
+//! (syslog or journald text). The program tag is the kernel's (`kernel:`) or ulogd's
+//! (`ulogd:`, `ulogd[1]:`, `ulogd2[1]:`), right after the time and host; the log prefix is
+//! whatever the rule wrote before `IN=` (`[UFW BLOCK]`, `nft drop: `, …), at most
+//! [`MAX_PREFIX`] bytes without `=` or `"`, so the key=value run starts the message. Any other
+//! line is an `Err`: a line of another program that merely contains `BLOCK IN=… SRC=…` (a
+//! request logged by a web server, say) is not a netfilter record.
 //!
 //! | source | ECS field |
 //! |---|---|
@@ -40,13 +44,27 @@
 //! line without `IN=` or `SRC=`.
 
 use super::fields::{Ev, clip, leading_time, set_transport, token};
-use crate::event::{is_deny_word, parse_ip};
+use crate::event::parse_ip;
 use super::{ImportOptions, LineFormat};
 use serde_json::{Value, json};
 
 /// Netfilter kernel log lines. Stateless.
 #[derive(Clone, Copy, Debug, Default)]
 pub struct Iptables;
+
+/// Longest log prefix: nftables allows 127 bytes (iptables `LOG` 29).
+pub const MAX_PREFIX: usize = 128;
+
+/// Whether a syslog program tag is one netfilter logs under.
+fn netfilter_tag(t: &str) -> bool {
+    let Some(t) = t.strip_suffix(':') else { return false };
+    let name = match t.split_once('[') {
+        Some((n, pid)) if pid.strip_suffix(']').is_some_and(|p| !p.is_empty() && p.bytes().all(|b| b.is_ascii_digit())) => n,
+        Some(_) => return false,
+        None => t,
+    };
+    matches!(name, "kernel" | "ulogd" | "ulogd2")
+}
 
 /// Position of the `IN=` key: at the start or after whitespace.
 fn in_key(line: &str) -> Option<usize> {
@@ -61,10 +79,10 @@ fn deny_action(prefix: &str, opts: &ImportOptions) -> Option<String> {
         .iter()
         .map(|p| p.trim().to_ascii_lowercase())
         .find(|p| !p.is_empty() && lp.contains(p.as_str()))?;
-    if is_deny_word(&matched) {
+    const WORDS: [&str; 8] = ["blocked", "dropped", "rejected", "denied", "block", "drop", "reject", "deny"];
+    if WORDS.contains(&matched.as_str()) {
         return Some(matched);
     }
-    const WORDS: [&str; 8] = ["blocked", "dropped", "rejected", "denied", "block", "drop", "reject", "deny"];
     Some(WORDS.iter().find(|w| matched.contains(*w)).map_or("deny", |w| w).to_string())
 }
 
@@ -78,13 +96,15 @@ impl LineFormat for Iptables {
         let (ts, rest) = leading_time(head, opts).ok_or("no readable syslog time at the start of the line")?;
 
         // Host and program tag, then the log prefix.
-        let (host, prefix) = match rest.find("kernel:") {
-            Some(k) => (rest[..k].trim(), &rest[k + "kernel:".len()..]),
-            None => {
-                let (host, after_host) = token(rest);
-                let (tag, after_tag) = token(after_host);
-                if tag.ends_with(':') { (host, after_tag) } else { ("", rest) }
+        let (first, after_first) = token(rest);
+        let (host, prefix) = if netfilter_tag(first) {
+            ("", after_first)
+        } else {
+            let (tag, after_tag) = token(after_first);
+            if !netfilter_tag(tag) {
+                return Err("not a netfilter log line (no kernel: or ulogd program tag after the time and host)".into());
             }
+            (first, after_tag)
         };
         let mut prefix = prefix.trim();
         // The kernel's uptime stamp `[12345.678]`.
@@ -94,6 +114,9 @@ impl LineFormat for Iptables {
             && up.trim().bytes().all(|b| b.is_ascii_digit() || b == b'.')
         {
             prefix = after.trim();
+        }
+        if prefix.len() > MAX_PREFIX || prefix.contains(['=', '"']) {
+            return Err(format!("not a netfilter log line (the text before IN= is not a log prefix: {})", clip(prefix)));
         }
         let rule = prefix.trim_matches(|c: char| c == '[' || c == ']' || c == ':' || c.is_whitespace());
 
@@ -329,10 +352,28 @@ mod tests {
     fn one_megabyte_field() {
         let big = "A".repeat(1 << 20);
         assert!(parse(&format!("Jun 25 10:23:39 gw kernel: X IN=eth0 OUT= SRC={big}")).is_err());
-        let v = ev(&format!("Jun 25 10:23:39 gw kernel: {big} IN=eth0 OUT= SRC=1.2.3.4 MAC={big}"));
+        // A megabyte of text before IN= is no log prefix (nftables allows 127 bytes).
+        assert!(parse(&format!("Jun 25 10:23:39 gw kernel: {big} IN=eth0 OUT= SRC=1.2.3.4 MAC={big}")).is_err());
+        let v = ev(&format!("Jun 25 10:23:39 gw kernel: X IN=eth0 OUT= SRC=1.2.3.4 MAC={big}"));
         assert_eq!(v["event"]["action"], "log");
         let e = parse(&format!("Jun 25 10:23:39 gw kernel: X IN=eth0 OUT= SRC=1.2.3.4 SPT={}", "é".repeat(1 << 19))).unwrap_err();
         assert!(e.len() < 200, "{e}");
+    }
+
+    #[test]
+    fn only_netfilter_lines_are_read() {
+        // An nginx access line whose request carries an iptables record (log injection).
+        let nginx = r#"Jun 25 10:33:00 web nginx: 10.20.0.5 - - [25/Jun/2024:10:33:00 +0000] "GET /?q=BLOCK IN=eth0 OUT=eth1 SRC=10.20.0.77 DST=198.51.100.1 LEN=60 PROTO=TCP SPT=1 DPT=8080 HTTP/1.1" 200 5"#;
+        assert!(parse(nginx).is_err());
+        let no_quote = "Jun 25 10:33:00 web sshd[7]: Invalid user BLOCK IN=eth0 OUT=eth1 SRC=10.20.0.77 DST=198.51.100.1 PROTO=TCP SPT=1 DPT=8080";
+        assert!(parse(no_quote).is_err(), "another program's tag");
+        let late = "Jun 25 10:33:00 web app: says kernel: BLOCK IN=eth0 OUT=eth1 SRC=10.20.0.77 DST=198.51.100.1";
+        assert!(parse(late).is_err(), "kernel: is a substring, not the tag");
+        let kv = "Jun 25 10:33:00 gw kernel: q=BLOCK IN=eth0 OUT=eth1 SRC=10.20.0.77 DST=198.51.100.1";
+        assert!(parse(kv).is_err(), "a key=value pair before IN=");
+        assert!(ev("Jun 25 10:33:00 kernel: [ 12.5] DROP IN=eth0 OUT= SRC=1.2.3.4 DST=5.6.7.8").get("observer").is_some(), "no host");
+        assert!(ev("Jun 25 10:33:00 gw ulogd2[12]: DROP IN=eth0 OUT= SRC=1.2.3.4 DST=5.6.7.8").get("observer").is_some());
+        assert!(parse("Jun 25 10:33:00 gw ulogd[x]: DROP IN=eth0 OUT= SRC=1.2.3.4 DST=5.6.7.8").is_err());
     }
 
     #[test]

@@ -111,4 +111,14 @@ pub trait LineFormat {
     /// Reads one line (without its terminator). `Ok(None)` for lines that are not records
     /// (headers, comments, blank lines); `Err` for a record that cannot be read.
     fn parse_line(&mut self, line: &str, opts: &ImportOptions) -> Result<Option<Value>, String>;
+
+    /// Reads one line given as bytes. Formats whose records can carry bytes that are not
+    /// UTF-8 (a Squid URL) read them; by default such a line is an `Err` (the caller keeps its
+    /// bytes in the error record).
+    fn parse_bytes(&mut self, line: &[u8], opts: &ImportOptions) -> Result<Option<Value>, String> {
+        match std::str::from_utf8(line) {
+            Ok(text) => self.parse_line(text, opts),
+            Err(e) => Err(format!("invalid UTF-8 at byte {}", e.valid_up_to())),
+        }
+    }
 }

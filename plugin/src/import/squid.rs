@@ -17,6 +17,13 @@
 //!
 //! `event.dataset` is `squid.access`, `observer.type` `proxy`; `event.original` keeps the line.
 //! Times are epoch seconds, so no time zone is involved.
+//!
+//! Only lines of that shape are read: `time` is digits with an optional fraction, `elapsed` and
+//! `bytes` are digits, `client` an address or host name, `code` upper-case letters and `_`
+//! (so another program's line that happens to have ten fields is an `Err`). A line that is
+//! not UTF-8 ([`LineFormat::parse_bytes`]) is still read: bytes that are not UTF-8 are
+//! percent-encoded in the URL (`%FF`, as a client would have sent them) and replaced by U+FFFD
+//! elsewhere.
 
 use serde_json::{Map, Value, json};
 
@@ -27,7 +34,48 @@ use super::{ImportOptions, LineFormat};
 #[derive(Clone, Copy, Debug, Default)]
 pub struct Squid;
 
+/// The line with its bytes that are not UTF-8 percent-encoded in the URL (the seventh
+/// whitespace-separated field) and replaced by U+FFFD elsewhere.
+fn repair(line: &[u8]) -> String {
+    let mut out = String::with_capacity(line.len() + 16);
+    let mut field = 0usize;
+    let mut start = 0usize;
+    let mut in_space = true;
+    let flush = |seg: &[u8], field: usize, out: &mut String| {
+        for chunk in seg.utf8_chunks() {
+            out.push_str(chunk.valid());
+            for b in chunk.invalid() {
+                if field == 6 {
+                    out.push_str(&format!("%{b:02X}"));
+                } else {
+                    out.push('\u{FFFD}');
+                }
+            }
+        }
+    };
+    for (i, &b) in line.iter().enumerate() {
+        let space = b.is_ascii_whitespace();
+        if space != in_space {
+            flush(&line[start..i], field, &mut out);
+            if space {
+                field += 1;
+            }
+            start = i;
+            in_space = space;
+        }
+    }
+    flush(&line[start..], field, &mut out);
+    out
+}
+
 impl LineFormat for Squid {
+    fn parse_bytes(&mut self, line: &[u8], opts: &ImportOptions) -> Result<Option<Value>, String> {
+        match std::str::from_utf8(line) {
+            Ok(text) => self.parse_line(text, opts),
+            Err(_) => self.parse_line(&repair(line), opts),
+        }
+    }
+
     fn parse_line(&mut self, line: &str, _opts: &ImportOptions) -> Result<Option<Value>, String> {
         let line = line.strip_suffix('\r').unwrap_or(line);
         if line.trim().is_empty() || line.starts_with('#') {
@@ -37,11 +85,19 @@ impl LineFormat for Squid {
         if f.len() < 7 {
             return Err(format!("{} fields where the native access.log format has 10", f.len()));
         }
-        let time: f64 = f[0].parse().map_err(|_| format!("time: not epoch seconds: {:?}", clip(f[0])))?;
+        let digits = |s: &str| !s.is_empty() && s.bytes().all(|b| b.is_ascii_digit());
+        let epoch = f[0].split_once('.').map_or(digits(f[0]), |(a, b)| digits(a) && digits(b));
+        let time: f64 = f[0].parse().ok().filter(|_| epoch).ok_or_else(|| format!("time: not epoch seconds: {:?}", clip(f[0])))?;
         let stamp = epoch_rfc3339(time).ok_or_else(|| format!("time: out of range: {}", clip(f[0])))?;
         let elapsed: u64 = f[1].parse().map_err(|_| format!("elapsed: not a number of ms: {:?}", clip(f[1])))?;
         let client = f[2];
+        if !client.bytes().all(|b| b.is_ascii_alphanumeric() || matches!(b, b'.' | b':' | b'-' | b'_' | b'%' | b'[' | b']')) {
+            return Err(format!("client: not an address or host name: {:?}", clip(client)));
+        }
         let (code, status) = f[3].split_once('/').ok_or_else(|| format!("result: expected code/status, found {:?}", clip(f[3])))?;
+        if code.is_empty() || !code.bytes().all(|b| b.is_ascii_uppercase() || b == b'_') {
+            return Err(format!("result: not a Squid result code: {:?}", clip(code)));
+        }
         let status: u16 = status.parse().map_err(|_| format!("status: not a number: {:?}", clip(status)))?;
         let bytes: u64 = f[4].parse().map_err(|_| format!("bytes: not a number: {:?}", clip(f[4])))?;
         let method = f[5];
@@ -129,10 +185,22 @@ mod tests {
         assert!(p("x 1 10.1.1.1 TCP_MISS/200 1 GET http://a/").unwrap_err().starts_with("time"));
         assert!(p("1.0 1 10.1.1.1 TCP_MISS 1 GET http://a/").unwrap_err().starts_with("result"));
         assert!(p("1.0 1 10.1.1.1 TCP_MISS/2x0 1 GET http://a/").unwrap_err().starts_with("status"));
-        assert!(p("1e300 1 10.1.1.1 TCP_MISS/200 1 GET http://a/").unwrap_err().contains("out of range"));
+        assert!(p("1e300 1 10.1.1.1 TCP_MISS/200 1 GET http://a/").unwrap_err().starts_with("time"));
+        assert!(p("99999999999999999999 1 10.1.1.1 TCP_MISS/200 1 GET http://a/").unwrap_err().contains("out of range"));
+        assert!(p("1.0 1 \"10.1.1.1 TCP_MISS/200 1 GET http://a/").unwrap_err().starts_with("client"));
+        assert!(p("1.0 1 10.1.1.1 q=BLOCK/200 1 GET http://a/").unwrap_err().starts_with("result"));
         assert_eq!(p("   "), Ok(None));
         let huge = format!("1.0 1 10.1.1.1 TCP_MISS/200 1 GET http://a/{}", "é".repeat(1 << 19));
         assert!(p(&huge).unwrap().is_some());
+    }
+
+    #[test]
+    fn bytes_that_are_not_utf8_are_kept_in_the_url() {
+        let line = b"1157689320.327 2864 10.105.21.199 TCP_MISS/200 10182 GET http://www.example.com/a\xffb\xc3\xa9 us\xfer DIRECT/207.58.145.61 text/html";
+        let v = Squid.parse_bytes(line, &ImportOptions::default()).unwrap().unwrap();
+        assert_eq!(v["url"]["full"], "http://www.example.com/a%FFb\u{e9}");
+        assert_eq!(v["user"]["name"], "us\u{FFFD}r");
+        assert_eq!(v["source"]["ip"], "10.105.21.199");
     }
 
     proptest::proptest! {

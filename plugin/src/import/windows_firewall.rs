@@ -25,8 +25,8 @@
 //!
 //! Times: `#Time Format: Local` (the default) means local time at
 //! [`ImportOptions::utc_offset_ms`]; `#Time Format: UTC` means UTC. Unreadable `size` or `pid`
-//! values are left out; unreadable ports, addresses of the wrong shape in the port columns and a
-//! missing date, time or action are an `Err`.
+//! values are left out; unreadable ports, addresses of the wrong shape in the port columns, a
+//! missing date, time or action and an action the firewall does not write are an `Err`.
 
 use super::fields::{Ev, civil_rfc3339, clip, clock, digits, set_transport};
 use crate::event::parse_ip;
@@ -111,6 +111,11 @@ impl LineFormat for WindowsFirewall {
         let offset = if self.utc { 0 } else { opts.utc_offset_ms };
         let ts = civil_rfc3339(y, m, d, hms, offset).ok_or_else(|| format!("{} {} is not a real time", clip(date), clip(time)))?;
         let action = get("action").ok_or("no action")?.to_ascii_lowercase();
+        // The firewall writes only these: another program's line with the same number of
+        // fields and a date in front is not a record.
+        if !matches!(action.as_str(), "allow" | "drop" | "info-events-lost") {
+            return Err(format!("action {} is not ALLOW, DROP or INFO-EVENTS-LOST", clip(&action)));
+        }
 
         let mut ev = Ev::new(&ts, "windows.firewall", line_in);
         ev.set("observer.type", json!("firewall"));
@@ -295,9 +300,12 @@ mod tests {
         let o = ImportOptions::default();
         assert!(w.parse_line("ÄÖÜ ☃ ünïcödé", &o).is_err());
         assert!(w.parse_line("２０２３-05-06 07:08:09 DROP TCP 198.51.100.7 192.168.1.20 1 3389 52 - - - - - - - RECEIVE", &o).is_err());
-        let v = w.parse_line("2023-05-06 07:08:09 DRÖP TCP hôst 192.168.1.20 1 3389 52 - - - - - - - RECEIVE", &o).unwrap().unwrap();
+        // Only the firewall's own actions make a record.
+        assert!(w.parse_line("2023-05-06 07:08:09 DRÖP TCP hôst 192.168.1.20 1 3389 52 - - - - - - - RECEIVE", &o).unwrap_err().contains("not ALLOW"));
+        assert!(w.parse_line("2023-05-06 07:08:09 BLOCK TCP 10.0.0.7 198.51.100.1 1 8080 52 - - - - - - - SEND", &o).is_err());
+        let v = w.parse_line("2023-05-06 07:08:09 Drop TCP hôst 192.168.1.20 1 3389 52 - - - - - - - RECEIVE", &o).unwrap().unwrap();
         assert_eq!(v["source"]["address"], "hôst");
-        assert_eq!(v["event"]["action"], "drÖp", "ASCII-only lower-casing");
+        assert_eq!(v["event"]["action"], "drop");
         assert_eq!(w.parse_line("#Ünïcödé: ☃", &o).unwrap(), None);
     }
 

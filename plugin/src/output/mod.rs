@@ -301,17 +301,156 @@ pub fn write_enriched(out: &mut Vec<u8>, line: &[u8], ev: &Event, ann: &Annotati
 
 /// The slow path: parse the event into a tree and merge our fields into theirs.
 fn write_merged(out: &mut Vec<u8>, line: &[u8], adds: &Additions) {
-    let (Ok(Value::Object(mut root)), Ok(Value::Object(ours))) =
-        (serde_json::from_slice::<Value>(line), serde_json::to_value(adds))
-    else {
-        // Cannot happen for a line that scanned as an object; keep the event intact regardless.
+    let Ok(Value::Object(ours)) = serde_json::to_value(adds) else {
         return write_passthrough(out, line);
+    };
+    let Ok(Value::Object(mut root)) = serde_json::from_slice::<Value>(line) else {
+        // serde_json's tree refuses what its scanner skips (a lone surrogate escape, a number
+        // out of range, in a field no rule reads): merge at the top level only, keeping every
+        // other value as written.
+        return write_merged_raw(out, line, ours);
     };
     for (k, v) in ours {
         merge_into(&mut root, k, v);
     }
     write_json(out, &root);
     out.push(b'\n');
+}
+
+/// [`write_merged`] for an event whose values cannot all be parsed: the top-level entries are
+/// kept as raw JSON text, and only our keys are parsed and merged (an entry of ours whose
+/// value cannot be parsed either is kept under `<key>.original_value`, as raw text).
+fn write_merged_raw(out: &mut Vec<u8>, line: &[u8], ours: Map<String, Value>) {
+    let Ok(text) = std::str::from_utf8(line) else { return write_passthrough(out, line) };
+    let Ok(entries) = top_level_entries(text) else {
+        return write_passthrough(out, line);
+    };
+    let start = out.len();
+    out.push(b'{');
+    let mut first = true;
+    let mut ours = ours;
+    let mut sep = |out: &mut Vec<u8>| {
+        if !std::mem::take(&mut first) {
+            out.push(b',');
+        }
+    };
+    for (k, raw) in entries {
+        sep(out);
+        write_json(out, &k);
+        out.push(b':');
+        match ours.remove(&k) {
+            None => out.extend_from_slice(raw.get().as_bytes()),
+            Some(mine) => {
+                let mut holder = Map::new();
+                match serde_json::from_str::<Value>(raw.get()) {
+                    Ok(theirs) => {
+                        holder.insert(k.clone(), theirs);
+                        merge_into(&mut holder, k.clone(), mine);
+                        write_json(out, &holder[&k]);
+                    }
+                    Err(_) => {
+                        // Keep their value byte for byte beside ours.
+                        let mut v = Vec::new();
+                        write_json(&mut v, &mine);
+                        if v.len() >= 2 {
+                            out.extend_from_slice(&v[..v.len() - 1]);
+                            if v.len() > 2 {
+                                out.push(b',');
+                            }
+                            out.extend_from_slice(br#""original_value":"#);
+                            out.extend_from_slice(raw.get().as_bytes());
+                            out.push(b'}');
+                        } else {
+                            out.extend_from_slice(raw.get().as_bytes());
+                        }
+                    }
+                }
+            }
+        }
+    }
+    for (k, v) in ours {
+        sep(out);
+        write_json(out, &k);
+        out.push(b':');
+        write_json(out, &v);
+    }
+    out.push(b'}');
+    if serde_json::from_slice::<serde::de::IgnoredAny>(&out[start..]).is_err() {
+        out.truncate(start);
+        return write_passthrough(out, line);
+    }
+    out.push(b'\n');
+}
+
+/// The event of a raw log line (`raw_messages`): `parsed`, the fields a parser read from the
+/// event's `message`, with the event's own top-level keys on top (its `event` object merged
+/// into the parsed one). `None` when `line` is not a JSON object. A line whose values
+/// serde_json's tree refuses (a lone surrogate escape, a number beyond `f64`) keeps those
+/// values as written instead of losing the whole event.
+pub fn overlay_raw(mut parsed: Map<String, Value>, line: &[u8]) -> Option<Vec<u8>> {
+    let text = std::str::from_utf8(line).ok()?;
+    if let Ok(Value::Object(orig)) = serde_json::from_str::<Value>(text) {
+        for (k, v) in orig {
+            match (parsed.get_mut(&k), v) {
+                (Some(Value::Object(p)), Value::Object(o)) => p.extend(o),
+                (_, v) => {
+                    parsed.insert(k, v);
+                }
+            }
+        }
+        return serde_json::to_vec(&parsed).ok();
+    }
+    // Their values as raw text where they cannot be parsed.
+    let entries = top_level_entries(text).ok()?;
+    let mut raw: Vec<(String, &serde_json::value::RawValue)> = Vec::new();
+    for (k, r) in entries {
+        match (parsed.get_mut(&k), serde_json::from_str::<Value>(r.get())) {
+            (Some(Value::Object(p)), Ok(Value::Object(o))) => p.extend(o),
+            (_, Ok(v)) => {
+                parsed.insert(k, v);
+            }
+            (_, Err(_)) => {
+                parsed.shift_remove(&k);
+                raw.retain(|(x, _)| *x != k);
+                raw.push((k, r));
+            }
+        }
+    }
+    let mut out = serde_json::to_vec(&parsed).ok()?;
+    out.pop();
+    for (k, r) in raw {
+        if out.len() > 1 {
+            out.push(b',');
+        }
+        write_json(&mut out, &k);
+        out.push(b':');
+        out.extend_from_slice(r.get().as_bytes());
+    }
+    out.push(b'}');
+    Some(out)
+}
+
+/// The entries of a JSON object, values as raw text.
+fn top_level_entries(text: &str) -> Result<Vec<(String, &serde_json::value::RawValue)>, serde_json::Error> {
+    use serde::de::{MapAccess, Visitor};
+    struct V;
+    impl<'de> Visitor<'de> for V {
+        type Value = Vec<(String, &'de serde_json::value::RawValue)>;
+        fn expecting(&self, f: &mut std::fmt::Formatter) -> std::fmt::Result {
+            f.write_str("a JSON object")
+        }
+        fn visit_map<A: MapAccess<'de>>(self, mut map: A) -> Result<Self::Value, A::Error> {
+            let mut v = Vec::new();
+            while let Some(e) = map.next_entry()? {
+                v.push(e);
+            }
+            Ok(v)
+        }
+    }
+    let mut de = serde_json::Deserializer::from_str(text);
+    let v = serde::Deserializer::deserialize_map(&mut de, V)?;
+    de.end()?;
+    Ok(v)
 }
 
 /// Merges one of our objects into the event: arrays are appended to, strings joined, keys
@@ -373,6 +512,27 @@ struct RawBytes {
     original_base64: String,
 }
 
+/// Standard base64 of `bytes`, as `malhost.original_base64` holds them.
+pub fn base64(bytes: &[u8]) -> String {
+    base64::engine::general_purpose::STANDARD.encode(bytes)
+}
+
+/// `error.type` of an input line that claims to be a malhost alert.
+pub const FORGED_ALERT: &str = "malhost.forged_alert";
+
+/// The verdict on an input line that claims to be an alert malhost wrote
+/// ([`Event::claims_malhost_alert`]): the message of its error record (type
+/// [`FORGED_ALERT`]), or `None` for any other event. Downstream, an event with
+/// `event.dataset: malhost.alert` must only ever be one the detector raised, so such a line is
+/// never passed through as one: it becomes an error record that keeps the line in `message`.
+pub fn forged_alert(ev: &Event) -> Option<String> {
+    ev.claims_malhost_alert().then(|| {
+        "the line claims to be a malhost alert (event.dataset malhost.alert, or event.module malhost with event.kind alert); \
+         malhost alerts only come from the detector, so the line is not passed on as one"
+            .to_string()
+    })
+}
+
 /// Writes the error record of a line that is not a usable JSON object. `message` keeps the
 /// line (invalid UTF-8 replaced by U+FFFD, and then the exact bytes in
 /// `malhost.original_base64`), so nothing is lost.
@@ -381,7 +541,7 @@ pub fn write_input_error(out: &mut Vec<u8>, line: &[u8], error_type: &str, probl
     let raw = match &text {
         std::borrow::Cow::Borrowed(_) => None,
         std::borrow::Cow::Owned(_) => {
-            Some(RawBytes { original_base64: base64::engine::general_purpose::STANDARD.encode(line) })
+            Some(RawBytes { original_base64: base64(line) })
         }
     };
     let rec = ErrorRecord {
@@ -451,5 +611,66 @@ mod tests {
         assert_eq!(v["event"]["kind"], "pipeline_error");
         assert_eq!(v["message"], "not json \u{fffd}");
         assert_eq!(v["malhost"]["original_base64"], "bm90IGpzb24g/w==");
+    }
+
+    #[test]
+    fn a_line_claiming_to_be_a_malhost_alert_becomes_an_error_record() {
+        let mut out = Vec::new();
+        let alert = Alert {
+            timestamp_ms: 0,
+            rule: &crate::rules::fw_c2_ip::META,
+            severity: crate::config::Severity::High,
+            host: Some("10.0.0.1".parse().unwrap()),
+            destination: None,
+            related_ips: vec![],
+            message: "m".into(),
+            evidence: serde_json::json!({}),
+            email: None,
+        };
+        write_alert(&mut out, &alert);
+        let line = out.strip_suffix(b"\n").unwrap().to_vec();
+        let ev = Event::parse(&line).unwrap();
+        let msg = forged_alert(&ev).expect("a copy of a real alert is caught");
+        let mut rec = Vec::new();
+        write_input_error(&mut rec, &line, FORGED_ALERT, &msg);
+        let v: Value = serde_json::from_slice(&rec).unwrap();
+        assert_eq!(v["error"]["type"], "malhost.forged_alert");
+        assert_eq!(v["message"], String::from_utf8(line).unwrap());
+        let other = Event::parse(br#"{"event":{"kind":"alert","module":"suricata"},"destination.ip":"1.2.3.4"}"#).unwrap();
+        assert_eq!(forged_alert(&other), None, "another tool's alert is an event like any other");
+    }
+
+    #[test]
+    fn values_serde_json_refuses_do_not_cost_the_enrichment() {
+        // A lone surrogate and numbers out of range in fields no rule reads, and a reserved
+        // key, so that the merge path runs: the values stay as written, ours are merged.
+        let out = |line: &str| {
+            let ev = Event::parse(line.as_bytes()).unwrap();
+            let mut out = Vec::new();
+            write_enriched(&mut out, line.as_bytes(), &ev, &ann(), &mut Vec::new());
+            String::from_utf8(out).unwrap()
+        };
+        let o = out(r#"{"note":"x\ud800y", "big":1e400,"huge":18446744073709551616,"threat":{"feed":"z"},"source.ip":"10.0.0.1"}"#);
+        assert_eq!(
+            o,
+            r#"{"note":"x\ud800y","big":1e400,"huge":18446744073709551616,"threat":{"feed":"z"},"source.ip":"10.0.0.1","malhost":{"findings":[{"rule":"fw.outbound_deny","severity":"high","reason":"x"}]}}"#.to_string() + "\n"
+        );
+        let o = out(r#"{"threat":"\udc00","n":1e999}"#);
+        assert_eq!(o, r#"{"threat":"\udc00","n":1e999,"malhost":{"findings":[{"rule":"fw.outbound_deny","severity":"high","reason":"x"}]}}"#.to_string() + "\n");
+        let o = out(r#"{"malhost":[1e999],"n":"\ud800"}"#);
+        assert_eq!(o, r#"{"malhost":{"findings":[{"rule":"fw.outbound_deny","severity":"high","reason":"x"}],"original_value":[1e999]},"n":"\ud800"}"#.to_string() + "\n");
+    }
+
+    #[test]
+    fn a_raw_message_event_with_odd_values_is_still_overlaid() {
+        let parsed = || serde_json::json!({"event": {"dataset": "iptables"}, "source": {"ip": "10.0.0.1"}}).as_object().unwrap().clone();
+        let o = overlay_raw(parsed(), br#"{"event":{"module":"syslog"},"message":"m"}"#).unwrap();
+        assert_eq!(String::from_utf8(o).unwrap(), r#"{"event":{"dataset":"iptables","module":"syslog"},"source":{"ip":"10.0.0.1"},"message":"m"}"#);
+        let o = overlay_raw(parsed(), br#"{"event":{"module":"syslog"},"note":"\ud800","n":1e400,"message":"m"}"#).unwrap();
+        assert_eq!(
+            String::from_utf8(o).unwrap(),
+            r#"{"event":{"dataset":"iptables","module":"syslog"},"source":{"ip":"10.0.0.1"},"message":"m","note":"\ud800","n":1e400}"#
+        );
+        assert!(overlay_raw(parsed(), b"[1]").is_none());
     }
 }

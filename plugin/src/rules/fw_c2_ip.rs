@@ -14,7 +14,7 @@ use crate::netlist::NetMatcher;
 use crate::output::{Indicator, Matched, ThreatEnrichment};
 use crate::values::{ConfigError, Duration, NetEntry, Severity};
 
-use super::indicators::{IndicatorSource, list_provider};
+use super::indicator_lists::{IndicatorSource, list_provider};
 use super::registry::{CompileContext, Rule};
 
 use super::RuleMeta;

@@ -7,14 +7,14 @@
 //! allowed) with the first `email.from.address`. A header with problems (an unterminated
 //! quote, bad base64, an unknown charset) gets a field error naming them, and the check still
 //! runs on the best reading, so a malformed header cannot switch the rule off. One alert per
-//! message (`email.message_id`).
+//! message (id, From and the finding; see [`super::mail_message`]) per `dedup_window`.
 
 use serde_json::json;
 
 use serde::Deserialize;
 
 use crate::event::SourceKind;
-use crate::values::{ConfigError, Severity};
+use crate::values::{ConfigError, Duration, Severity};
 
 use super::context::RuleContext;
 use super::registry::{CompileContext, Rule};
@@ -38,11 +38,12 @@ pub static META: RuleMeta = RuleMeta {
 pub struct Settings {
     enabled: bool,
     severity: Severity,
+    dedup_window: Duration,
 }
 
 impl Default for Settings {
     fn default() -> Self {
-        Settings { enabled: true, severity: Severity::High }
+        Settings { enabled: true, severity: Severity::High, dedup_window: Duration::secs(86_400) }
     }
 }
 
@@ -51,6 +52,8 @@ impl Default for Settings {
 pub struct DisplayNameSpoofConfig {
     /// Severity of finding and alert.
     pub severity: Severity,
+    /// The same message alerts at most once within this time, ms.
+    pub dedup_ms: i64,
 }
 
 impl Rule for DisplayNameSpoofConfig {
@@ -60,7 +63,7 @@ impl Rule for DisplayNameSpoofConfig {
     type Settings = Settings;
 
     fn compile(m: Settings, _: &CompileContext) -> Result<Option<Self>, ConfigError> {
-        Ok(m.enabled.then_some(DisplayNameSpoofConfig { severity: m.severity }))
+        Ok(m.enabled.then_some(DisplayNameSpoofConfig { severity: m.severity, dedup_ms: m.dedup_window.ms }))
     }
 
     fn apply(&self, cx: &mut RuleContext) {
@@ -100,5 +103,5 @@ pub fn apply(ev: &Event, rc: &DisplayNameSpoofConfig, hosts: &HostTable, message
         "addresses_in_display_name": spoof.found,
         "field": field.name(),
     });
-    mail_message::alert(ev, &META, super::registry::message_bit(&META), rc.severity, reason, evidence, hosts, messages, ann);
+    mail_message::alert(ev, &META, super::registry::message_bit(&META), rc.severity, rc.dedup_ms, reason, evidence, hosts, messages, ann);
 }

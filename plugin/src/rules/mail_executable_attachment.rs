@@ -10,14 +10,15 @@
 //! continuations, RFC 2047 inside quotes). A name that only *looks* executable to the reader
 //! (the system would open it as something else) is flagged too unless `displayed` is off.
 //! Header problems become a field error and the check runs on the best reading. One alert per
-//! message, listing every offending name.
+//! message (id, From and the offending names; see [`super::mail_message`]) per
+//! `dedup_window`, listing every offending name.
 
 use serde_json::json;
 
 use serde::Deserialize;
 
 use crate::event::SourceKind;
-use crate::values::{ConfigError, Severity};
+use crate::values::{ConfigError, Duration, Severity};
 
 use super::context::RuleContext;
 use super::registry::{CompileContext, Rule};
@@ -43,11 +44,12 @@ pub struct Settings {
     extensions: Option<Vec<String>>,
     displayed: bool,
     severity: Severity,
+    dedup_window: Duration,
 }
 
 impl Default for Settings {
     fn default() -> Self {
-        Settings { enabled: true, extensions: None, displayed: true, severity: Severity::High }
+        Settings { enabled: true, extensions: None, displayed: true, severity: Severity::High, dedup_window: Duration::secs(86_400) }
     }
 }
 
@@ -61,6 +63,8 @@ pub struct ExecutableAttachmentConfig {
     pub displayed: bool,
     /// Severity of finding and alert.
     pub severity: Severity,
+    /// The same message alerts at most once within this time, ms.
+    pub dedup_ms: i64,
 }
 
 impl Rule for ExecutableAttachmentConfig {
@@ -88,7 +92,7 @@ impl Rule for ExecutableAttachmentConfig {
                 }
             }
         }
-        Ok(Some(ExecutableAttachmentConfig { extensions, displayed: x.displayed, severity: x.severity }))
+        Ok(Some(ExecutableAttachmentConfig { extensions, displayed: x.displayed, severity: x.severity, dedup_ms: x.dedup_window.ms }))
     }
 
     fn apply(&self, cx: &mut RuleContext) {
@@ -149,5 +153,5 @@ pub fn apply(ev: &Event, rc: &ExecutableAttachmentConfig, hosts: &HostTable, mes
         })
         .collect();
     let evidence = json!({ "attachments": attachments, "attachments_seen": names.len() });
-    mail_message::alert(ev, &META, super::registry::message_bit(&META), rc.severity, reason, evidence, hosts, messages, ann);
+    mail_message::alert(ev, &META, super::registry::message_bit(&META), rc.severity, rc.dedup_ms, reason, evidence, hosts, messages, ann);
 }

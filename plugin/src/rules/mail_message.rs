@@ -1,5 +1,15 @@
 //! What the mail rules share: the message an alert is about (`email.*` copied into the
-//! alert), once-per-message deduplication by `email.message_id`, and mail alerts.
+//! alert), once-per-message deduplication, and mail alerts.
+//!
+//! A message is known by what its sender chose as a whole, not by its `Message-ID` alone
+//! (which the sender picks too): the id, the From header (`email.headers.from`, else the
+//! `email.from.address` values) and the rule's finding (the offending attachment names, the
+//! spoofed display name). The same message logged again — once per recipient, per delivery
+//! attempt — alerts once; another message reusing the id with another sender or attachment
+//! alerts. Deduplication is bounded in time by the rule's `dedup_window` (default one day): a
+//! repeat within the window either side of the last alert is suppressed, a repeat after it
+//! alerts again ([`SeenMessages::first_alert_at`]). Recipients are not part of the key: a
+//! message logged once per recipient is one message.
 
 use serde_json::{Map, Value, json};
 
@@ -27,14 +37,36 @@ pub fn email_fields(ev: &Event) -> Option<Value> {
     (!m.is_empty()).then_some(Value::Object(m))
 }
 
-/// Raises a mail alert unless the same message (by `email.message_id`) already raised one for
-/// this rule; events without a message id are each their own message.
+/// The dedup key of a message for a rule: the message id, the From header (raw, else the From
+/// addresses) and the rule's finding.
+fn message_key(ev: &Event, id: &str, finding: &str, hosts: &HostTable) -> u64 {
+    let from_addresses: Vec<&str>;
+    let from: (&str, &[&str]) = match ev.str(Field::EmailHeadersFrom) {
+        Some(raw) => (raw.trim(), &[]),
+        None => {
+            from_addresses = ev.texts(Field::EmailFromAddress).map(str::trim).collect();
+            ("", &from_addresses)
+        }
+    };
+    hosts.key_hash("message", &(id, from, finding))
+}
+
+/// Whether this message (id, sender and finding) should alert for the rule at `ts`: not if it
+/// alerted within `window_ms` either side. Events without a message id always do.
+fn first_alert(ev: &Event, finding: &str, rule_bit: u8, ts: i64, window_ms: i64, hosts: &HostTable, messages: &mut SeenMessages) -> bool {
+    let Some(id) = ev.str(Field::EmailMessageId).map(str::trim).filter(|s| !s.is_empty()) else { return true };
+    messages.first_alert_at(message_key(ev, id, finding, hosts), rule_bit, ts, window_ms)
+}
+
+/// Raises a mail alert unless the same message (id, sender, finding) already raised one for
+/// this rule within `window_ms`; events without a message id are each their own message.
 #[allow(clippy::too_many_arguments)]
 pub fn alert(
     ev: &Event,
     rule: &'static RuleMeta,
     rule_bit: u8,
     severity: Severity,
+    window_ms: i64,
     message: String,
     evidence: Value,
     hosts: &HostTable,
@@ -45,10 +77,8 @@ pub fn alert(
         Ok(t) => t,
         Err(e) => return ann.field_error(rule.id, e),
     };
-    if let Some(id) = ev.str(Field::EmailMessageId).map(str::trim).filter(|s| !s.is_empty()) {
-        if !messages.first_alert(hosts.key_hash("message", id), rule_bit) {
-            return;
-        }
+    if !first_alert(ev, &message, rule_bit, ts, window_ms, hosts, messages) {
+        return;
     }
     let host = match ev.source_ip() {
         Ok(h) => h,
@@ -78,4 +108,61 @@ pub fn finding(rule: &'static RuleMeta, severity: Severity, reason: String, ann:
 /// Records a header problem as a field error (the rule still runs on its best reading).
 pub fn header_problem(rule: &'static RuleMeta, field: Field, problem: &crate::mail::MailError, ann: &mut Annotations) {
     ann.field_error(rule.id, FieldError { field: field.name(), problem: problem.message.clone() });
+}
+
+#[cfg(test)]
+mod tests {
+    fn alerts(lines: &[String]) -> Vec<String> {
+        let mut d = crate::Detector::default();
+        let mut out = Vec::new();
+        for l in lines {
+            d.process_line(l.as_bytes(), &mut out);
+        }
+        String::from_utf8(out).unwrap().lines().filter(|l| l.contains(r#""kind":"alert""#)).map(str::to_string).collect()
+    }
+
+    fn mail(ts: &str, id: &str, from: &str, to: &str, attachment: &str) -> String {
+        format!(
+            r#"{{"@timestamp":"{ts}","event":{{"dataset":"mail"}},"email":{{"message_id":"{id}","headers":{{"from":"{from}"}},"to":{{"address":["{to}"]}},"attachments":[{{"file":{{"name":"{attachment}"}}}}]}}}}"#
+        )
+    }
+
+    #[test]
+    fn a_reused_message_id_does_not_hide_another_message() {
+        let a = "Billing <billing@vendor.example>";
+        let lines = [
+            mail("2024-05-01T09:00:00Z", "<x@mx>", a, "alice@corp.example", "invoice.exe"),
+            // The same message logged once per recipient: one message.
+            mail("2024-05-01T09:00:01Z", "<x@mx>", a, "bob@corp.example", "invoice.exe"),
+            // The same id, another sender and attachment, the same day: another message.
+            mail("2024-05-01T10:00:00Z", "<x@mx>", "Boss <boss@evil.example>", "alice@corp.example", "payload.scr"),
+            // The first message again a month later: the dedup window (1 day) has passed.
+            mail("2024-06-01T09:00:00Z", "<x@mx>", a, "alice@corp.example", "invoice.exe"),
+        ];
+        let got = alerts(&lines);
+        assert_eq!(got.len(), 3, "{got:#?}");
+        assert!(got[1].contains("payload.scr") && got[2].contains("2024-06-01"), "{got:#?}");
+    }
+
+    #[test]
+    fn a_repeat_within_the_window_alerts_once_even_across_a_period_boundary() {
+        let a = "Billing <billing@vendor.example>";
+        let lines = [
+            mail("2024-05-01T23:59:00Z", "<y@mx>", a, "alice@corp.example", "invoice.exe"),
+            mail("2024-05-02T00:01:00Z", "<y@mx>", a, "bob@corp.example", "invoice.exe"),
+            mail("2024-05-02T20:00:00Z", "<y@mx>", a, "carol@corp.example", "invoice.exe"),
+            mail("2024-05-05T00:00:00Z", "<y@mx>", a, "dave@corp.example", "invoice.exe"),
+        ];
+        let got = alerts(&lines);
+        assert_eq!(got.len(), 2, "{got:#?}");
+        assert!(got[1].contains("2024-05-05"), "{got:#?}");
+    }
+
+    #[test]
+    fn the_window_is_configurable() {
+        let c = crate::Config::from_json(br#"{"rules":{"mail_executable_attachment":{"dedup_window":"1h"},"mail_display_name_spoof":{"dedup_window":60}}}"#).unwrap();
+        assert_eq!(c.rules.mail_executable_attachment.unwrap().dedup_ms, 3_600_000);
+        assert_eq!(c.rules.mail_display_name_spoof.unwrap().dedup_ms, 60_000);
+        assert_eq!(crate::Config::default().rules.mail_executable_attachment.unwrap().dedup_ms, 86_400_000);
+    }
 }

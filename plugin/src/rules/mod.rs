@@ -14,7 +14,7 @@
 
 pub mod context;
 pub mod fw_c2_ip;
-pub mod indicators;
+pub mod indicator_lists;
 pub mod fw_outbound_deny;
 pub mod learned_list;
 pub mod mail_display_name_spoof;

@@ -1,32 +1,33 @@
-//! `proxy.ioc`: a proxy request whose URL, domain (or any parent domain up to the registered
-//! domain, by the public suffix list) or destination address is in an indicator list.
+//! `proxy.ioc`: a proxy request whose URL, domain (or any parent domain) or destination
+//! address is in an indicator list.
 //!
 //! URLs are compared normalised (the learned lists' normaliser), with and without their query;
-//! domains are those of [`super::web_destination`] (percent-decoded, IDNA, lower case),
-//! walking `a.b.evil.example` → `b.evil.example` → `evil.example` and stopping at the
-//! registered domain, so a listed
-//! `evil.example` matches its subdomains while a listed public suffix (`co.uk`) matches
-//! nothing by accident. Lookups are hash lookups: the list size does not matter. Each match
-//! is a `threat.enrichments[]` entry; a host alerts once per indicator per `dedup_window`.
+//! domains are those of [`super::web_destination`] (percent-decoded, IDNA, lower case). Every
+//! label suffix of the requested host is looked up, `a.b.evil.example` → `b.evil.example` →
+//! `evil.example` → `example` (at most [`crate::indicators::MAX_LABELS`]), so a listed
+//! `evil.example` matches its subdomains wherever the public suffix list puts the
+//! registered-domain boundary (`x.trycloudflare.com`, `a.github.io`), and `*.evil.example`
+//! matches the subdomains only (see [`crate::indicators`]); the most specific entry wins.
+//! Lookups are hash lookups: the list size does not matter. Each match is a
+//! `threat.enrichments[]` entry; a host alerts once per indicator per `dedup_window`.
 
 use serde_json::json;
 
 use serde::Deserialize;
 
 use crate::event::{Event, Field, SourceKind, time::format_ms};
+use crate::indicators;
+use crate::lists::extract::{ExtractOptions, normalise_url};
 use crate::netlist::NetMatcher;
 use crate::values::{ConfigError, Duration, NetEntry, Severity};
-
-use super::indicators::{IndicatorSource, list_provider};
-use super::registry::{CompileContext, Rule};
-use super::shared::Shared;
-use super::web_destination::normalise_domain;
-use crate::lists::extract::{ExtractOptions, normalise_url};
 use crate::output::{Alert, Finding, Indicator, IndicatorUrl, Matched, ThreatEnrichment};
 use crate::state::HostTable;
 
-use super::web_destination::WebDestination;
 use super::context::RuleContext;
+use super::indicator_lists::list_provider;
+use super::registry::{CompileContext, Rule};
+use super::shared::Shared;
+use super::web_destination::WebDestination;
 use super::{Annotations, RuleMeta};
 
 /// Rule identity.
@@ -61,28 +62,37 @@ struct IocList {
     #[serde(default)]
     provider: Option<String>,
     #[serde(default)]
-    domains: Vec<String>,
+    domains: indicators::DomainList,
     #[serde(default)]
     urls: Vec<String>,
     #[serde(default)]
     ips: Vec<NetEntry>,
 }
 
-/// `rules.proxy_ioc`, compiled.
+/// `rules.proxy_ioc`, compiled: the entries of every list, each pointing to its list (a later
+/// list naming the same entry wins); domains and URLs are their own entry text.
 #[derive(Clone, Debug)]
 pub struct ProxyIocConfig {
-    /// Domain (lower-case, IDNA) → source.
-    pub domains: std::collections::HashMap<String, u32>,
-    /// Normalised URL → source.
-    pub urls: std::collections::HashMap<String, u32>,
-    /// Addresses and blocks → source.
-    pub ips: NetMatcher<u32>,
-    /// Where each entry came from.
-    pub sources: Vec<IndicatorSource>,
+    /// Domain (lower-case, IDNA) → the lists naming it as itself-and-subdomains and as
+    /// subdomains only ([`crate::indicators`]).
+    pub domains: indicators::StrTable<indicators::DomainMatch>,
+    /// Normalised URL → list.
+    pub urls: indicators::StrTable<u32>,
+    /// Addresses and blocks → (list, the entry as written).
+    pub ips: NetMatcher<(u32, Box<str>)>,
+    /// Each list's name and provider.
+    pub lists: Vec<(String, String)>,
     /// At most one alert per (host, indicator) within this time, ms.
     pub dedup_ms: i64,
     /// Severity.
     pub severity: Severity,
+}
+
+impl ProxyIocConfig {
+    /// Distinct entries of all lists.
+    pub fn entries(&self) -> usize {
+        self.domains.len() + self.urls.len() + self.ips.len()
+    }
 }
 
 impl Rule for ProxyIocConfig {
@@ -98,36 +108,33 @@ impl Rule for ProxyIocConfig {
             domains: Default::default(),
             urls: Default::default(),
             ips: NetMatcher::new(),
-            sources: Vec::new(),
+            lists: Vec::new(),
             dedup_ms: p.dedup_window.ms,
             severity: p.severity,
         };
         let opts = ExtractOptions { keep_query: true };
+        let (keys, bytes) = p.lists.iter().map(|l| l.domains.size()).fold((0, 0), |a, b| (a.0 + b.0, a.1 + b.1));
+        cfg.domains.reserve(keys, bytes);
         for (i, list) in p.lists.into_iter().enumerate() {
             let provider = list_provider(&list.name, list.provider, cx, i)?;
-            let add = |entry: String, sources: &mut Vec<IndicatorSource>| -> u32 {
-                sources.push(IndicatorSource { entry, list: list.name.clone(), provider: provider.clone() });
-                (sources.len() - 1) as u32
-            };
-            for (j, d) in list.domains.into_iter().enumerate() {
-                let Some(n) = normalise_domain(&d) else {
-                    return Err(cx.err(&format!("lists[{i}].domains[{j}]"), format!("not a domain name: {d:?}")));
-                };
-                let id = add(n.clone(), &mut cfg.sources);
-                cfg.domains.insert(n, id);
+            let id = cfg.lists.len() as u32;
+            cfg.lists.push((list.name, provider));
+            for (name, subdomains_only) in list.domains.iter() {
+                let none = indicators::NONE;
+                cfg.domains.upsert(name, [none, none], |v| v[subdomains_only as usize] = id);
             }
             for (j, u) in list.urls.into_iter().enumerate() {
                 let Some(n) = normalise_url(&u, None, &opts) else {
                     return Err(cx.err(&format!("lists[{i}].urls[{j}]"), format!("not an absolute http(s) URL: {u:?}")));
                 };
-                let id = add(n.clone(), &mut cfg.sources);
-                cfg.urls.insert(n, id);
+                cfg.urls.upsert(&n, id, |v| *v = id);
             }
             for e in list.ips {
-                let id = add(e.1.trim().to_string(), &mut cfg.sources);
-                cfg.ips.insert(e.0, id);
+                cfg.ips.insert(e.0, (id, e.1.trim().into()));
             }
         }
+        cfg.domains.shrink();
+        cfg.urls.shrink();
         Ok(Some(cfg))
     }
 
@@ -139,7 +146,12 @@ impl Rule for ProxyIocConfig {
 }
 
 struct Hit {
-    source: u32,
+    /// The entry as shown (`evil.example`, `*.evil.example`, a URL, an address or block).
+    entry: String,
+    /// The domain of a domain entry (ECS `indicator.url.domain`).
+    domain: Option<String>,
+    /// Index of the list in [`ProxyIocConfig::lists`].
+    list: u32,
     kind: &'static str,
     atomic: String,
     field: &'static str,
@@ -155,36 +167,25 @@ pub fn apply(ev: &Event, dest: Option<&WebDestination>, shared: &Shared, rc: &Pr
         // normaliser drops the fragment, and `?` cannot occur unescaped before the query).
         if let Some(full) = normalise_url(raw, domain_field, &ExtractOptions { keep_query: true }) {
             let bare = full.split_once('?').map(|(b, _)| b);
-            let hit = rc.urls.get(&full).map(|&id| (id, full.as_str())).or_else(|| bare.and_then(|b| rc.urls.get(b).map(|&id| (id, b))));
-            if let Some((id, n)) = hit {
-                hits.push(Hit { source: id, kind: "url", atomic: n.to_owned(), field: "url.full" });
+            let hit = rc.urls.get(&full).map(|id| (id, full.as_str())).or_else(|| bare.and_then(|b| rc.urls.get(b).map(|id| (id, b))));
+            if let Some((list, n)) = hit {
+                hits.push(Hit { entry: n.to_owned(), domain: None, list, kind: "url", atomic: n.to_owned(), field: "url.full" });
             }
         }
     }
-    if let (Some(d), false) = (dest.filter(|d| d.ip.is_none()), rc.domains.is_empty()) {
-        let stop = d.key();
-        let mut x: &str = &d.host;
-        loop {
-            if let Some(&id) = rc.domains.get(x) {
-                hits.push(Hit { source: id, kind: "domain-name", atomic: d.host.clone(), field: "url.domain" });
-                break;
-            }
-            if x == stop {
-                break;
-            }
-            match x.find('.') {
-                Some(i) => x = &x[i + 1..],
-                None => break,
-            }
-        }
+    if let (Some(d), false) = (dest.filter(|d| d.ip.is_none()), rc.domains.is_empty())
+        && let Some((list, name, subdomains_only)) = indicators::match_domain(&rc.domains, &d.host)
+    {
+        let entry = if subdomains_only { format!("*.{name}") } else { name.to_owned() };
+        hits.push(Hit { entry, domain: Some(name.to_owned()), list, kind: "domain-name", atomic: d.host.clone(), field: "url.domain" });
     }
     if !rc.ips.is_empty() {
         let ip = ev.destination_ip().ok().flatten().or_else(|| dest.and_then(|d| d.ip));
         if let Some(ip) = ip {
             let port = ev.destination_port().ok().flatten();
-            if let Some((_, &id)) = rc.ips.lookup(ip, port) {
+            if let Some((_, &(list, ref entry))) = rc.ips.lookup(ip, port) {
                 let kind = if ip.is_ipv4() { "ipv4-addr" } else { "ipv6-addr" };
-                hits.push(Hit { source: id, kind, atomic: ip.to_string(), field: "destination.ip" });
+                hits.push(Hit { entry: entry.to_string(), domain: None, list, kind, atomic: ip.to_string(), field: "destination.ip" });
             }
         }
     }
@@ -194,10 +195,10 @@ pub fn apply(ev: &Event, dest: Option<&WebDestination>, shared: &Shared, rc: &Pr
     let src = ev.source_ip().ok().flatten();
     let ts = ev.timestamp_ms().ok();
     for h in hits {
-        let s = &rc.sources[h.source as usize];
+        let (list, provider) = &rc.lists[h.list as usize];
         let url = match h.kind {
-            "url" => Some(IndicatorUrl { full: Some(s.entry.clone()), domain: None }),
-            "domain-name" => Some(IndicatorUrl { full: None, domain: Some(s.entry.clone()) }),
+            "url" => Some(IndicatorUrl { full: Some(h.entry.clone()), domain: None }),
+            "domain-name" => Some(IndicatorUrl { full: None, domain: h.domain.clone() }),
             _ => None,
         };
         ann.enrichments.push(ThreatEnrichment {
@@ -206,15 +207,15 @@ pub fn apply(ev: &Event, dest: Option<&WebDestination>, shared: &Shared, rc: &Pr
                 ip: (h.field == "destination.ip").then(|| h.atomic.clone()),
                 url,
                 port: None,
-                name: s.entry.clone(),
-                provider: s.provider.clone(),
+                name: h.entry.clone(),
+                provider: provider.clone(),
             },
             matched: Matched { atomic: h.atomic.clone(), field: h.field, kind: "indicator_match_rule" },
         });
-        let reason = format!("{} {} is in indicator list {:?} (entry {})", h.field, h.atomic, s.list, s.entry);
+        let reason = format!("{} {} is in indicator list {:?} (entry {})", h.field, h.atomic, list, h.entry);
         ann.findings.push(Finding { rule: META.id, severity: rc.severity, reason: reason.clone() });
         let (Some(src), Some(ts)) = (src, ts) else { continue };
-        let key = hosts.key_hash(META.id, s.entry.as_str());
+        let key = hosts.key_hash(META.id, h.entry.as_str());
         if !hosts.get_mut(src).dedup.should_alert(key, ts, rc.dedup_ms, shared.state.max_keys_per_host) {
             continue;
         }
@@ -227,10 +228,10 @@ pub fn apply(ev: &Event, dest: Option<&WebDestination>, shared: &Shared, rc: &Pr
             related_ips: vec![src],
             message: format!("{src}: {reason}"),
             evidence: json!({
-                "indicator": s.entry,
+                "indicator": h.entry,
                 "type": h.kind,
-                "list": s.list,
-                "provider": s.provider,
+                "list": list,
+                "provider": provider,
                 "matched": h.atomic,
                 "field": h.field,
                 "url": raw,
