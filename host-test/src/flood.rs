@@ -75,7 +75,7 @@ pub fn craft(seed: u64, n: usize, bits: u32) -> (Vec<String>, u64) {
         let handles: Vec<_> = (0..threads)
             .map(|t| {
                 s.spawn(move || {
-                    let hosts = malhost::state::HostTable::new(1, seed);
+                    let hosts = malhost::rules::host_state::HostTable::new(1, seed);
                     let mut found = Vec::with_capacity(per);
                     let mut name = String::with_capacity(24);
                     let mut i: u64 = 0;
@@ -211,7 +211,7 @@ mod tests {
         let (domains, _) = craft(0, 40, 8);
         assert_eq!(domains.len(), 40);
         let slot = |seed: u64, d: &str| {
-            let hosts = malhost::state::HostTable::new(1, seed);
+            let hosts = malhost::rules::host_state::HostTable::new(1, seed);
             malhost::state::destinations::slot_hash(seed, malhost::state::destinations::destination_hash(&hosts, d)) & 0xff
         };
         assert!(domains.iter().all(|d| slot(0, d) == 0));

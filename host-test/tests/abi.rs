@@ -233,7 +233,7 @@ fn the_module_hashes_like_the_native_core_and_takes_the_host_seed() {
     g.process_checked(event, &mut |_| {}).unwrap();
     let snap: serde_json::Value = serde_json::from_slice(&g.snapshot().unwrap()).unwrap();
     assert_eq!(snap["hash_seed"], 0);
-    let native = malhost::state::destinations::destination_hash(&malhost::state::HostTable::new(1, 0), "example.com");
+    let native = malhost::state::destinations::destination_hash(&malhost::rules::host_state::HostTable::new(1, 0), "example.com");
     assert_eq!(snap["destinations"][0][0], native);
 
     // Without hash_seed in the config the host's random seed (malhost_seed) is in force, and

@@ -653,6 +653,15 @@ fn check_input_line(line: &[u8], max_line_bytes: usize, out_line: &[u8], out: &V
             }
         }
         Ok(v) => {
+            // A line claiming to be a malhost alert is never passed on as one.
+            let claims_alert = v["event"]["dataset"] == "malhost.alert" || (v["event"]["module"] == "malhost" && v["event"]["kind"] == "alert");
+            if claims_alert {
+                return if is_error_record(out) && out["error"]["type"] == "malhost.forged_alert" {
+                    Ok(())
+                } else {
+                    Err("claims to be a malhost alert, but the output is not a malhost.forged_alert error record".into())
+                };
+            }
             if is_error_record(out) {
                 return Err("a JSON object, but the output is an error record".into());
             }

@@ -12,7 +12,7 @@ use serde::Deserialize;
 use crate::netlist::{NetMatcher, NetSpec};
 
 pub use crate::rules::shared::{ADDRESS_SPACE_BYTES, DestinationAllow, MAX_KEYS_PER_HOST, MAX_TABLE_ENTRIES, MemoryEstimate, RareDestinations, Shared, StateLimits};
-pub use crate::rules::web_destination::normalise_domain;
+pub use crate::webhost::normalise_domain;
 pub use crate::values::{ConfigError, Duration, PositiveInt, Severity};
 use crate::rules::registry::{CompileContext, RawRules, Rules};
 use crate::values::{NetEntry, err};

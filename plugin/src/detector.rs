@@ -5,41 +5,15 @@
 //! The detector never panics on input; a line it cannot read becomes an error record and the
 //! next line is processed as usual.
 
-use serde::Serialize;
 
 use crate::config::Config;
 use crate::event::Event;
 use crate::output;
 use crate::rules::{self, Annotations};
-use crate::state::{DestinationTable, HostTable, SeenMessages};
+use crate::rules::host_state::HostTable;
+use crate::state::{DestinationTable, SeenMessages};
+pub use crate::state::Stats;
 
-/// Counters since the detector was created.
-#[derive(Clone, Debug, Default, Serialize, serde::Deserialize, PartialEq, Eq)]
-#[serde(default)]
-pub struct Stats {
-    /// Input lines that were events or error records (blank lines excluded).
-    pub lines: u64,
-    /// Events written unchanged.
-    pub passed_through: u64,
-    /// Events written with added fields.
-    pub enriched: u64,
-    /// Alerts written.
-    pub alerts: u64,
-    /// Lines that were not usable JSON objects.
-    pub input_errors: u64,
-    /// Events with an `error.message` about a field.
-    pub field_errors: u64,
-    /// Hosts currently tracked.
-    pub hosts_tracked: u64,
-    /// Hosts evicted to stay within `state.max_hosts`.
-    pub host_evictions: u64,
-    /// Web destinations whose distinct hosts are counted.
-    pub destinations_tracked: u64,
-    /// Destinations evicted to stay within `state.max_destinations`.
-    pub destination_evictions: u64,
-    /// (host, rare destination) pairs followed by `proxy.daily_beacon`.
-    pub beacon_tracks: u64,
-}
 
 /// The detector: a compiled config, per-host state and reusable buffers.
 pub struct Detector {
@@ -211,7 +185,7 @@ mod snapshot_tests {
 
     #[test]
     fn the_committed_snapshots_keep_restoring_or_are_refused_by_format() {
-        let current = crate::state::snapshot::SNAPSHOT_FORMAT;
+        let current = crate::snapshot::SNAPSHOT_FORMAT;
         if std::env::var_os("MALHOST_BLESS").is_some() {
             let mut a = Detector::new(Config::from_json(CONFIG).unwrap());
             a.set_host_seed(42);
@@ -579,8 +553,8 @@ impl Detector {
     pub fn snapshot_into(&self, out: &mut Vec<u8>) {
         out.clear();
         let s = self.stats();
-        let doc = crate::state::snapshot::SnapshotOut {
-            malhost_snapshot: crate::state::snapshot::SNAPSHOT_FORMAT,
+        let doc = crate::snapshot::SnapshotOut {
+            malhost_snapshot: crate::snapshot::SNAPSHOT_FORMAT,
             hash_seed: self.hash_seed(),
             host_evictions: s.host_evictions,
             destination_evictions: s.destination_evictions,
@@ -597,12 +571,12 @@ impl Detector {
 
     /// Replaces the state with a snapshot's (the config stays). On error nothing changes.
     pub fn restore(&mut self, bytes: &[u8]) -> Result<(), String> {
-        let doc: crate::state::snapshot::Snapshot = serde_json::from_slice(bytes).map_err(|e| format!("not a malhost snapshot: {e}"))?;
-        if doc.malhost_snapshot != crate::state::snapshot::SNAPSHOT_FORMAT {
+        let doc: crate::snapshot::Snapshot = serde_json::from_slice(bytes).map_err(|e| format!("not a malhost snapshot: {e}"))?;
+        if doc.malhost_snapshot != crate::snapshot::SNAPSHOT_FORMAT {
             return Err(format!(
                 "snapshot format {} is not supported (expected {})",
                 doc.malhost_snapshot,
-                crate::state::snapshot::SNAPSHOT_FORMAT
+                crate::snapshot::SNAPSHOT_FORMAT
             ));
         }
         // The keys were hashed with the snapshot's seed: a config that names another one

@@ -54,7 +54,7 @@ impl DomainIndicator {
         if rest.split('.').any(str::is_empty) {
             return Err(format!("not a domain name: {entry:?} (empty label)"));
         }
-        let name = crate::config::normalise_domain(rest).ok_or_else(|| format!("not a domain name: {entry:?}"))?;
+        let name = crate::webhost::normalise_domain(rest).ok_or_else(|| format!("not a domain name: {entry:?}"))?;
         if name.split('.').any(str::is_empty) {
             return Err(format!("not a domain name: {entry:?} (empty label)"));
         }

@@ -10,6 +10,7 @@
 //! - [`event`]: one pass over the JSON reading only the fields a rule needs ([`event::Event`]),
 //!   typed accessors and the source classification;
 //! - [`values`]: the value types of the config (durations, ports, severities, …) and its error;
+//! - [`webhost`]: host-name normalisation shared by the web rules and indicator lists;
 //! - [`config`]: the operator's JSON configuration, with every error naming its JSON path;
 //! - [`calendar`]: local days, business hours and off-hours periods from event time;
 //! - [`netlist`]: IP / CIDR / IP:port lists matched by longest prefix;
@@ -34,8 +35,10 @@ pub mod mail;
 pub mod netlist;
 pub mod output;
 pub mod rules;
+pub mod snapshot;
 pub mod state;
 pub mod values;
+pub mod webhost;
 
 pub use config::{Config, ConfigError};
 pub use detector::{Detector, Stats};

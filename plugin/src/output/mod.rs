@@ -12,9 +12,62 @@ use base64::Engine as _;
 use serde::Serialize;
 use serde_json::{Map, Value};
 
-use crate::config::Severity;
-use crate::event::{Event, time::format_ms};
-use crate::rules::{Annotations, RuleMeta};
+use crate::values::Severity;
+use crate::event::{Event, FieldError, time::format_ms};
+
+/// Identity of a rule, copied into alerts (`rule.*`).
+#[derive(Debug)]
+pub struct RuleMeta {
+    /// `rule.id`, e.g. `fw.outbound_deny`.
+    pub id: &'static str,
+    /// `rule.name`.
+    pub name: &'static str,
+    /// `rule.description`.
+    pub description: &'static str,
+    /// `rule.category`.
+    pub category: &'static str,
+}
+
+/// What the rules found on one event; cleared and reused for the next one.
+#[derive(Default, Debug)]
+pub struct Annotations {
+    /// `malhost.findings[]`.
+    pub findings: Vec<Finding>,
+    /// `threat.enrichments[]`.
+    pub enrichments: Vec<ThreatEnrichment>,
+    /// `malhost.list_hits[]`.
+    pub list_hits: Vec<ListHit>,
+    /// Fields a rule needed but could not use (`error.message`).
+    pub field_errors: Vec<(&'static str, FieldError)>,
+    /// Alerts raised by this event.
+    pub alerts: Vec<Alert>,
+}
+
+impl Annotations {
+    /// Forgets the previous event (keeps the allocations).
+    pub fn clear(&mut self) {
+        self.findings.clear();
+        self.enrichments.clear();
+        self.list_hits.clear();
+        self.field_errors.clear();
+        self.alerts.clear();
+    }
+
+    /// Whether the event comes out changed.
+    pub fn changes_event(&self) -> bool {
+        !self.findings.is_empty()
+            || !self.enrichments.is_empty()
+            || !self.list_hits.is_empty()
+            || !self.field_errors.is_empty()
+    }
+
+    /// Records that `rule` could not use a field.
+    pub fn field_error(&mut self, rule: &'static str, e: FieldError) {
+        if !self.field_errors.iter().any(|(_, x)| x.field == e.field) {
+            self.field_errors.push((rule, e));
+        }
+    }
+}
 
 /// One `malhost.findings[]` entry.
 #[derive(Clone, Debug, Serialize, PartialEq)]
@@ -619,7 +672,7 @@ mod tests {
         let alert = Alert {
             timestamp_ms: 0,
             rule: &crate::rules::fw_c2_ip::META,
-            severity: crate::config::Severity::High,
+            severity: crate::values::Severity::High,
             host: Some("10.0.0.1".parse().unwrap()),
             destination: None,
             related_ips: vec![],

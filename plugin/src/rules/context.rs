@@ -10,7 +10,8 @@ use std::net::IpAddr;
 use crate::values::Severity;
 use crate::event::{Event, FieldError, SourceKind};
 use crate::output::{Alert, Finding};
-use crate::state::{DestinationTable, HostState, HostTable, SeenMessages};
+use super::host_state::{HostState, HostTable};
+use crate::state::{DestinationTable, SeenMessages};
 
 use super::registry::Rules;
 use super::shared::Shared;

@@ -20,7 +20,8 @@ use super::context::RuleContext;
 use super::registry::{CompileContext, Rule};
 use crate::event::{Event, Field};
 use crate::mail::{self, FromHeader};
-use crate::state::{HostTable, SeenMessages};
+use super::host_state::HostTable;
+use crate::state::SeenMessages;
 
 use super::{Annotations, RuleMeta, mail_message};
 

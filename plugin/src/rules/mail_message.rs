@@ -13,10 +13,11 @@
 
 use serde_json::{Map, Value, json};
 
-use crate::config::Severity;
+use crate::values::Severity;
 use crate::event::{Event, Field, FieldError};
 use crate::output::{Alert, Finding};
-use crate::state::{HostTable, SeenMessages};
+use super::host_state::HostTable;
+use crate::state::SeenMessages;
 
 use super::{Annotations, RuleMeta};
 

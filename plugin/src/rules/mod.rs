@@ -1,6 +1,6 @@
 //! Rule families. Each rule reads an [`Event`], may add findings, indicator enrichments and
 //! field errors to the event's [`Annotations`], and may raise alerts; stateful rules keep
-//! their per-host state in [`crate::state::HostState`].
+//! their per-host state in [`host_state::HostState`].
 //!
 //! - [`fw_outbound_deny`]: outbound connections denied by the firewall (SPEC §5.2);
 //! - [`fw_c2_ip`]: destination in a C&C indicator list (SPEC §5.2);
@@ -16,6 +16,7 @@ pub mod context;
 pub mod fw_c2_ip;
 pub mod indicator_lists;
 pub mod fw_outbound_deny;
+pub mod host_state;
 pub mod learned_list;
 pub mod mail_display_name_spoof;
 pub mod mail_executable_attachment;
@@ -30,66 +31,16 @@ pub mod registry;
 pub mod shared;
 pub mod web_destination;
 
-use crate::event::{Event, FieldError, SourceKind};
-use crate::output::{Alert, Finding, ListHit, ThreatEnrichment};
-use crate::state::{DestinationTable, HostTable, SeenMessages};
+use crate::event::{Event, SourceKind};
+pub use crate::output::{Annotations, RuleMeta};
+use crate::state::{DestinationTable, SeenMessages};
+use host_state::HostTable;
 use context::RuleContext;
 use registry::{REGISTRY, Rules};
 use shared::Shared;
 
-/// Identity of a rule, copied into alerts (`rule.*`).
-#[derive(Debug)]
-pub struct RuleMeta {
-    /// `rule.id`, e.g. `fw.outbound_deny`.
-    pub id: &'static str,
-    /// `rule.name`.
-    pub name: &'static str,
-    /// `rule.description`.
-    pub description: &'static str,
-    /// `rule.category`.
-    pub category: &'static str,
-}
 
-/// What the rules found on one event; cleared and reused for the next one.
-#[derive(Default, Debug)]
-pub struct Annotations {
-    /// `malhost.findings[]`.
-    pub findings: Vec<Finding>,
-    /// `threat.enrichments[]`.
-    pub enrichments: Vec<ThreatEnrichment>,
-    /// `malhost.list_hits[]`.
-    pub list_hits: Vec<ListHit>,
-    /// Fields a rule needed but could not use (`error.message`).
-    pub field_errors: Vec<(&'static str, FieldError)>,
-    /// Alerts raised by this event.
-    pub alerts: Vec<Alert>,
-}
 
-impl Annotations {
-    /// Forgets the previous event (keeps the allocations).
-    pub fn clear(&mut self) {
-        self.findings.clear();
-        self.enrichments.clear();
-        self.list_hits.clear();
-        self.field_errors.clear();
-        self.alerts.clear();
-    }
-
-    /// Whether the event comes out changed.
-    pub fn changes_event(&self) -> bool {
-        !self.findings.is_empty()
-            || !self.enrichments.is_empty()
-            || !self.list_hits.is_empty()
-            || !self.field_errors.is_empty()
-    }
-
-    /// Records that `rule` could not use a field.
-    pub fn field_error(&mut self, rule: &'static str, e: FieldError) {
-        if !self.field_errors.iter().any(|(_, x)| x.field == e.field) {
-            self.field_errors.push((rule, e));
-        }
-    }
-}
 
 /// The proxy rules over time share the host, time and destination of the request
 /// ([`RuleContext::over_time`]); a missing field is reported against the first of them that

@@ -21,7 +21,7 @@ use crate::lists::extract::{ExtractOptions, normalise_url};
 use crate::netlist::NetMatcher;
 use crate::values::{ConfigError, Duration, NetEntry, Severity};
 use crate::output::{Alert, Finding, Indicator, IndicatorUrl, Matched, ThreatEnrichment};
-use crate::state::HostTable;
+use super::host_state::HostTable;
 
 use super::context::RuleContext;
 use super::indicator_lists::list_provider;

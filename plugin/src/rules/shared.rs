@@ -6,7 +6,7 @@ use crate::calendar::Calendar;
 use crate::netlist::{NetMatcher, NetSpec};
 use crate::values::{ConfigError, err};
 
-use super::web_destination::normalise_domain;
+use crate::webhost::normalise_domain;
 
 /// The parts of the config the rules share.
 #[derive(Clone, Debug)]

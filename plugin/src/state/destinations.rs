@@ -13,7 +13,7 @@ use super::{BoundedLru, HostTable, SeededState};
 
 /// The seeded hash a destination (its registered domain or address, as
 /// `WebDestination::key` gives it) is counted under.
-pub fn destination_hash(hosts: &HostTable, dest_key: &str) -> u64 {
+pub fn destination_hash<S: Default>(hosts: &HostTable<S>, dest_key: &str) -> u64 {
     hosts.key_hash("destination", dest_key)
 }
 

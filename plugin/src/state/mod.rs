@@ -8,16 +8,15 @@
 use std::hash::{BuildHasher, Hash, Hasher};
 use std::net::IpAddr;
 
-use crate::rules::fw_outbound_deny::DenyWindow;
-
 pub mod bounded;
 pub mod destinations;
 pub mod messages;
-pub mod snapshot;
+pub mod stats;
 
 pub use bounded::BoundedLru;
 pub use destinations::DestinationTable;
 pub use messages::SeenMessages;
+pub use stats::Stats;
 
 /// Hasher for maps keyed by attacker-controlled values: keyed SipHash-1-3 (the hash std's
 /// `HashMap` uses against flooding), seeded from the config's `hash_seed` or the host's seed.
@@ -156,49 +155,7 @@ impl<T: Timed> TimeOrdered<T> {
     }
 }
 
-/// Everything malhost remembers about one host.
-#[derive(Debug, Default, Clone, serde::Serialize, serde::Deserialize)]
-#[serde(deny_unknown_fields)]
-pub struct HostState {
-    /// `fw.outbound_deny` window.
-    pub deny: DenyWindow,
-    /// When each (rule, key) last alerted, for deduplication.
-    pub dedup: DedupLog,
-    /// Learned-list windows, one per field the host hit.
-    pub lists: Vec<(crate::lists::extract::ListField, crate::lists::window::ListWindow)>,
-    /// `proxy.daily_beacon` tracks, created on the host's first rare destination.
-    #[serde(default, skip_serializing_if = "Option::is_none")]
-    pub beacons: Option<Box<crate::rules::proxy_daily_beacon::BeaconTracks>>,
-    /// `proxy.off_hours` periods.
-    #[serde(default)]
-    pub off_hours: crate::rules::proxy_off_hours::OffHoursLog,
-    /// `proxy.upload_volume` open run.
-    #[serde(default, skip_serializing_if = "Option::is_none")]
-    pub upload: Option<crate::rules::proxy_upload_volume::UploadRun>,
-}
 
-impl HostState {
-    /// Restores every invariant the rules rely on after the state came from outside (a
-    /// snapshot, which may have been edited): windows sorted, collections within `cap`, one
-    /// learned-list window per field. A state that passed this cannot make a rule fail later.
-    pub fn repair(&mut self, cap: usize) {
-        self.deny.repair(cap);
-        self.dedup.repair(cap);
-        let mut seen = Vec::new();
-        self.lists.retain(|(f, _)| {
-            let first = !seen.contains(f);
-            seen.push(*f);
-            first
-        });
-        for (_, w) in &mut self.lists {
-            w.repair(cap);
-        }
-        if let Some(b) = self.beacons.as_mut() {
-            b.repair(cap);
-        }
-        self.off_hours.repair();
-    }
-}
 
 /// Last alert time per (rule, key) of one host, capped; the oldest entry goes first.
 #[derive(Debug, Default, Clone, serde::Serialize, serde::Deserialize)]
@@ -246,21 +203,22 @@ impl DedupLog {
     }
 }
 
-/// Per-host state for every host, bounded.
-pub struct HostTable {
-    map: BoundedLru<IpAddr, HostState>,
+/// Per-host state for every host, bounded; `S` is what is kept per host (the rules' state,
+/// [`crate::rules::host_state::HostState`]).
+pub struct HostTable<S> {
+    map: BoundedLru<IpAddr, S>,
     hasher: SeededState,
 }
 
-impl HostTable {
+impl<S: Default> HostTable<S> {
     /// A table holding at most `max_hosts` hosts.
     pub fn new(max_hosts: usize, seed: u64) -> Self {
         HostTable { map: BoundedLru::new(max_hosts, seeded(seed)), hasher: seeded(seed) }
     }
 
     /// The state of `host`, created if new (evicting the least recently seen host if full).
-    pub fn get_mut(&mut self, host: IpAddr) -> &mut HostState {
-        self.map.get_or_insert_mut(host, HostState::default)
+    pub fn get_mut(&mut self, host: IpAddr) -> &mut S {
+        self.map.get_or_insert_mut(host, S::default)
     }
 
     /// Changes the cap, evicting least recently seen hosts if it shrank.
@@ -284,25 +242,25 @@ impl HostTable {
     }
 
     /// Every host with its state, least recently seen first (for a snapshot).
-    pub fn export(&self) -> Vec<(&IpAddr, &HostState)> {
+    pub fn export(&self) -> Vec<(&IpAddr, &S)> {
         self.map.export()
     }
 
     /// A table holding `entries` (least recently seen first), as [`HostTable::export`] gave
     /// them; beyond `max_hosts` the oldest are evicted and counted.
-    pub fn import(max_hosts: usize, seed: u64, entries: Vec<(IpAddr, HostState)>, evictions: u64) -> Self {
+    pub fn import(max_hosts: usize, seed: u64, entries: Vec<(IpAddr, S)>, evictions: u64) -> Self {
         let mut t = HostTable::new(max_hosts, seed);
         t.map.import(entries, evictions);
         t
     }
 
     /// Every host's state, to adjust it to a new config (does not change recency).
-    pub fn states_mut(&mut self) -> impl Iterator<Item = &mut HostState> {
+    pub fn states_mut(&mut self) -> impl Iterator<Item = &mut S> {
         self.map.values_mut()
     }
 
     /// The tracked hosts' state (for statistics; does not change recency).
-    pub fn states(&self) -> impl Iterator<Item = &HostState> {
+    pub fn states(&self) -> impl Iterator<Item = &S> {
         self.map.values()
     }
 
@@ -315,24 +273,6 @@ impl HostTable {
 #[cfg(test)]
 mod tests {
     use super::*;
-
-    #[test]
-    fn least_recently_seen_host_is_evicted_and_counted() {
-        let mut t = HostTable::new(2, 7);
-        let a: IpAddr = "10.0.0.1".parse().unwrap();
-        let b: IpAddr = "10.0.0.2".parse().unwrap();
-        let c: IpAddr = "10.0.0.3".parse().unwrap();
-        t.get_mut(a).dedup.should_alert(1, 0, 10, 8);
-        t.get_mut(b);
-        t.get_mut(a); // a is now the most recent
-        t.get_mut(c); // evicts b
-        assert_eq!(t.evictions(), 1);
-        assert_eq!(t.len(), 2);
-        assert_eq!(t.get_mut(a).dedup.len(), 1, "a kept its state");
-        assert_eq!(t.evictions(), 1);
-        t.get_mut(b); // b comes back fresh, evicting c
-        assert_eq!(t.evictions(), 2);
-    }
 
     #[test]
     fn dedup_suppresses_within_window_either_side() {
@@ -358,16 +298,16 @@ mod tests {
         // Pinned, so a change of hash shows (snapshots hold these keys: bump their format).
         // That the 32-bit module computes the same values is checked through the module in
         // host-test/tests/abi.rs.
-        assert_eq!(HostTable::new(1, 0).key_hash("destination", "example.com"), PINNED);
+        assert_eq!(HostTable::<()>::new(1, 0).key_hash("destination", "example.com"), PINNED);
     }
 
-    /// `HostTable::new(1, 0).key_hash("destination", "example.com")`.
+    /// `HostTable::<()>::new(1, 0).key_hash("destination", "example.com")`.
     const PINNED: u64 = 14_582_187_992_252_627_204;
 
     #[test]
     fn seeds_change_hashes() {
-        let a = HostTable::new(1, 1).key_hash("r", "k");
-        let b = HostTable::new(1, 2).key_hash("r", "k");
+        let a = HostTable::<()>::new(1, 1).key_hash("r", "k");
+        let b = HostTable::<()>::new(1, 2).key_hash("r", "k");
         assert_ne!(a, b);
     }
 }

@@ -13,10 +13,10 @@ use std::net::IpAddr;
 
 use serde::{Deserialize, Serialize};
 
-use super::HostState;
-use super::destinations::Reach;
-use super::messages::Seen;
-use crate::detector::Stats;
+use crate::rules::host_state::HostState;
+use crate::state::Stats;
+use crate::state::destinations::Reach;
+use crate::state::messages::Seen;
 
 /// Version of the snapshot document; bumped on any incompatible change (2: keys hashed with
 /// SipHash-1-3 instead of ahash, so a format-1 document's keys cannot be read; 3: each message
