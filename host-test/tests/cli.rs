@@ -263,3 +263,30 @@ fn run_processes_everything_before_end_of_input() {
     let replayed = malhost(&["replay", "-q", "--config", "examples/config.json", "examples/firewall.jsonl"]);
     assert_eq!(o.stdout, replayed.stdout, "run and replay give the same bytes");
 }
+
+#[test]
+fn help_lists_the_user_commands_in_order_and_hides_the_developer_ones() {
+    let o = malhost(&["--help"]);
+    assert!(o.status.success(), "{}", stderr(&o));
+    let help = String::from_utf8_lossy(&o.stdout);
+    // The names in a section: its lines that start with two spaces and a name (wrapped help
+    // text is indented further).
+    let section = |heading: &str| -> Vec<String> {
+        help.lines()
+            .skip_while(|l| !l.starts_with(heading))
+            .skip(1)
+            .take_while(|l| !l.trim().is_empty())
+            .filter(|l| l.starts_with("  ") && !l.starts_with("   "))
+            .map(|l| l.split_whitespace().next().unwrap().to_owned())
+            .collect()
+    };
+    assert_eq!(section("Commands:"), ["replay", "run", "import", "check-config", "train", "evaluate", "synth", "bench", "help"], "{help}");
+    assert_eq!(section("Developer commands:"), ["synth-stream", "plot-samples", "bench-import"], "{help}");
+    for hidden in ["synth-stream", "plot-samples", "bench-import"] {
+        let o = malhost(&[hidden, "--help"]);
+        assert!(o.status.success(), "{hidden}: {}", stderr(&o));
+        assert!(String::from_utf8_lossy(&o.stdout).contains(&format!("Usage: malhost {hidden}")), "{hidden}");
+    }
+    let o = malhost(&["synth-stream", "--help"]);
+    assert!(String::from_utf8_lossy(&o.stdout).contains("--events <EVENTS>"));
+}
