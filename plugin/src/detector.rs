@@ -163,13 +163,13 @@ mod snapshot_tests {
             a.process_line(deny(1_714_557_600 + t * 10).as_bytes(), &mut out);
         }
         let mut doc: serde_json::Value = serde_json::from_slice(&a.snapshot()).unwrap();
-        let items = doc["hosts"][0][1]["deny"]["hits"]["items"].as_array_mut().unwrap();
+        let items = doc["hosts"][0][1]["rules"]["fw_outbound_deny"]["hits"]["items"].as_array_mut().unwrap();
         assert_eq!(items.len(), 6);
         items.reverse();
         let mut b = Detector::new(Config::from_json(br#"{"rules":{"fw_outbound_deny":{"min_count":50,"watched_ports":[445]}}}"#).unwrap());
         b.restore(&serde_json::to_vec(&doc).unwrap()).unwrap();
         let again: serde_json::Value = serde_json::from_slice(&b.snapshot()).unwrap();
-        let times: Vec<i64> = again["hosts"][0][1]["deny"]["hits"]["items"].as_array().unwrap().iter().map(|h| h["ts"].as_i64().unwrap()).collect();
+        let times: Vec<i64> = again["hosts"][0][1]["rules"]["fw_outbound_deny"]["hits"]["items"].as_array().unwrap().iter().map(|h| h["ts"].as_i64().unwrap()).collect();
         assert!(times.is_sorted(), "restore sorted the window: {times:?}");
         let deny = deny(1_714_557_600 + 25);
         let deny = deny.as_bytes();
@@ -178,9 +178,10 @@ mod snapshot_tests {
 
     /// Snapshots of each format, committed: the current one must keep restoring exactly, the
     /// older ones must be refused with a message naming their format.
-    const COMMITTED: [(u32, &[u8]); 2] = [
+    const COMMITTED: [(u32, &[u8]); 3] = [
         (3, include_bytes!("../../host-test/snapshot-fixtures/format-3.json")),
         (4, include_bytes!("../../host-test/snapshot-fixtures/format-4.json")),
+        (5, include_bytes!("../../host-test/snapshot-fixtures/format-5.json")),
     ];
 
     #[test]
@@ -267,7 +268,7 @@ mod snapshot_tests {
         let before = b.snapshot();
         assert!(b.restore(&snap).unwrap_err().contains("hash_seed"));
         assert!(b.restore(b"{}").unwrap_err().starts_with("not a malhost snapshot"));
-        let v1 = String::from_utf8(snap).unwrap().replacen("\"malhost_snapshot\":4", "\"malhost_snapshot\":1", 1);
+        let v1 = String::from_utf8(snap).unwrap().replacen("\"malhost_snapshot\":5", "\"malhost_snapshot\":1", 1);
         let mut c = Detector::new(Config::from_json(CONFIG).unwrap());
         assert!(c.restore(v1.as_bytes()).unwrap_err().contains("format 1"), "ahash-era keys");
         assert_eq!(b.snapshot(), before);
@@ -427,7 +428,7 @@ impl Detector {
             _ => Vec::new(),
         };
         for st in self.hosts.states_mut() {
-            st.lists.retain_mut(|(field, window)| match maps.iter().find(|(f, _)| f == field) {
+            st.rules.learned_lists.0.retain_mut(|(field, window)| match maps.iter().find(|(f, _)| f == field) {
                 Some((_, m)) => {
                     window.remap(&|i| m.get(i as usize).copied().flatten());
                     !window.is_empty()
@@ -571,14 +572,20 @@ impl Detector {
 
     /// Replaces the state with a snapshot's (the config stays). On error nothing changes.
     pub fn restore(&mut self, bytes: &[u8]) -> Result<(), String> {
-        let doc: crate::snapshot::Snapshot = serde_json::from_slice(bytes).map_err(|e| format!("not a malhost snapshot: {e}"))?;
-        if doc.malhost_snapshot != crate::snapshot::SNAPSHOT_FORMAT {
+        // The format first: another format's fields need not parse as this one's.
+        #[derive(serde::Deserialize)]
+        struct Format {
+            malhost_snapshot: u32,
+        }
+        let format: Format = serde_json::from_slice(bytes).map_err(|e| format!("not a malhost snapshot: {e}"))?;
+        if format.malhost_snapshot != crate::snapshot::SNAPSHOT_FORMAT {
             return Err(format!(
                 "snapshot format {} is not supported (expected {})",
-                doc.malhost_snapshot,
+                format.malhost_snapshot,
                 crate::snapshot::SNAPSHOT_FORMAT
             ));
         }
+        let doc: crate::snapshot::Snapshot = serde_json::from_slice(bytes).map_err(|e| format!("not a malhost snapshot: {e}"))?;
         // The keys were hashed with the snapshot's seed: a config that names another one
         // cannot read them; otherwise the snapshot's seed becomes the host seed.
         if let Some(configured) = self.config.hash_seed.filter(|s| *s != doc.hash_seed) {
@@ -614,7 +621,7 @@ impl Detector {
         s.host_evictions = self.hosts.evictions();
         s.destinations_tracked = self.dests.len() as u64;
         s.destination_evictions = self.dests.evictions();
-        s.beacon_tracks = self.hosts.states().filter_map(|h| h.beacons.as_ref()).map(|b| b.len() as u64).sum();
+        s.beacon_tracks = self.hosts.states().filter_map(|h| h.rules.proxy_daily_beacon.as_ref()).map(|b| b.len() as u64).sum();
         s
     }
 }

@@ -21,8 +21,8 @@ use crate::state::messages::Seen;
 /// Version of the snapshot document; bumped on any incompatible change (2: keys hashed with
 /// SipHash-1-3 instead of ahash, so a format-1 document's keys cannot be read; 3: each message
 /// remembers when each rule last alerted on it; 4: a message is keyed by its id, sender and
-/// finding).
-pub const SNAPSHOT_FORMAT: u32 = 4;
+/// finding; 5: each host's state is one field per rule, `rules.<key>`, as the registry lists them).
+pub const SNAPSHOT_FORMAT: u32 = 5;
 
 /// The document, generic over how it holds the tables: owned when read ([`Snapshot`]), borrowed
 /// from the live state when written ([`SnapshotOut`], so taking a snapshot needs memory for

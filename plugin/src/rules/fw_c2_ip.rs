@@ -69,6 +69,7 @@ impl Rule for C2IpConfig {
     const META: &'static [&'static RuleMeta] = &[&META];
     const SOURCES: &'static [SourceKind] = &[SourceKind::Firewall, SourceKind::Proxy];
     type Settings = Settings;
+    type HostState = ();
 
     fn compile(c: Settings, cx: &CompileContext) -> Result<Option<Self>, ConfigError> {
         if !c.enabled {

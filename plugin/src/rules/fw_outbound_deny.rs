@@ -21,7 +21,7 @@ use crate::values::{ConfigError, Duration, NetEntry, Port, PositiveInt, Severity
 
 use super::RuleMeta;
 use super::context::{AlertBuilder, RuleContext};
-use super::registry::{CompileContext, Rule};
+use super::registry::{CompileContext, Rule, RuleState};
 
 /// Rule identity.
 pub static META: RuleMeta = RuleMeta {
@@ -87,6 +87,7 @@ impl Rule for OutboundDenyConfig {
     const META: &'static [&'static RuleMeta] = &[&META];
     const SOURCES: &'static [SourceKind] = &[SourceKind::Firewall];
     type Settings = Settings;
+    type HostState = DenyWindow;
 
     fn compile(d: Settings, cx: &CompileContext) -> Result<Option<Self>, ConfigError> {
         if !d.enabled {
@@ -119,6 +120,16 @@ impl Rule for OutboundDenyConfig {
 
     fn apply(&self, cx: &mut RuleContext) {
         apply(self, cx);
+    }
+}
+
+impl RuleState for DenyWindow {
+    fn is_empty(&self) -> bool {
+        self.hits.is_empty()
+    }
+
+    fn repair(&mut self, cap: usize) {
+        self.hits.repair(cap);
     }
 }
 
@@ -166,11 +177,6 @@ impl DenyWindow {
             }
         }
         None
-    }
-
-    /// Restores the invariants after a snapshot (sorted, at most `cap`).
-    pub fn repair(&mut self, cap: usize) {
-        self.hits.repair(cap);
     }
 
     /// Hits in an index range.
@@ -234,11 +240,11 @@ pub fn apply(rc: &OutboundDenyConfig, cx: &mut RuleContext) {
     let Some(ts) = cx.time(&META) else { return };
     let cap = cx.shared.state.max_keys_per_host;
     let hit = DenyHit { ts, dst, port, transport };
-    let Some(range) = cx.host_state(src).deny.record(hit, rc.window_ms, rc.min_count as usize, cap) else { return };
+    let Some(range) = cx.host_state(src).rules.fw_outbound_deny.record(hit, rc.window_ms, rc.min_count as usize, cap) else { return };
     if !cx.once_per(&META, src, "", ts, rc.dedup_ms) {
         return;
     }
-    let hits = cx.host_state(src).deny.hits(range);
+    let hits = cx.host_state(src).rules.fw_outbound_deny.hits(range);
     let mut ports: BTreeMap<String, u64> = BTreeMap::new();
     let mut dsts: BTreeMap<IpAddr, u64> = BTreeMap::new();
     for h in hits {

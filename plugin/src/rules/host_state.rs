@@ -8,43 +8,20 @@ pub type HostTable = crate::state::HostTable<HostState>;
 #[derive(Debug, Default, Clone, serde::Serialize, serde::Deserialize)]
 #[serde(deny_unknown_fields)]
 pub struct HostState {
-    /// `fw.outbound_deny` window.
-    pub deny: crate::rules::fw_outbound_deny::DenyWindow,
     /// When each (rule, key) last alerted, for deduplication.
     pub dedup: crate::state::DedupLog,
-    /// Learned-list windows, one per field the host hit.
-    pub lists: Vec<(crate::lists::extract::ListField, crate::lists::window::ListWindow)>,
-    /// `proxy.daily_beacon` tracks, created on the host's first rare destination.
-    #[serde(default, skip_serializing_if = "Option::is_none")]
-    pub beacons: Option<Box<crate::rules::proxy_daily_beacon::BeaconTracks>>,
-    /// `proxy.off_hours` periods.
+    /// What each rule keeps about the host (generated from the registry).
     #[serde(default)]
-    pub off_hours: crate::rules::proxy_off_hours::OffHoursLog,
-    /// `proxy.upload_volume` open run.
-    #[serde(default, skip_serializing_if = "Option::is_none")]
-    pub upload: Option<crate::rules::proxy_upload_volume::UploadRun>,
+    pub rules: super::registry::RuleStates,
 }
 
 impl HostState {
     /// Restores every invariant the rules rely on after the state came from outside (a
-    /// snapshot, which may have been edited): windows sorted, collections within `cap`, one
-    /// learned-list window per field. A state that passed this cannot make a rule fail later.
+    /// snapshot, which may have been edited): windows sorted, collections within `cap`. A
+    /// state that passed this cannot make a rule fail later.
     pub fn repair(&mut self, cap: usize) {
-        self.deny.repair(cap);
         self.dedup.repair(cap);
-        let mut seen = Vec::new();
-        self.lists.retain(|(f, _)| {
-            let first = !seen.contains(f);
-            seen.push(*f);
-            first
-        });
-        for (_, w) in &mut self.lists {
-            w.repair(cap);
-        }
-        if let Some(b) = self.beacons.as_mut() {
-            b.repair(cap);
-        }
-        self.off_hours.repair();
+        self.rules.repair(cap);
     }
 }
 

@@ -14,7 +14,7 @@ use crate::lists::document::ListDocument;
 use crate::lists::extract::{ExtractOptions, ListField};
 use crate::values::{ConfigError, Duration, Severity, err};
 
-use super::registry::{CompileContext, Rule};
+use super::registry::{CompileContext, Rule, RuleState};
 use crate::lists::window::{Hit, ListWindow};
 use crate::output::ListHit;
 
@@ -36,6 +36,29 @@ pub static TYPES_META: RuleMeta = RuleMeta {
     description: "A host's events carried more distinct values of a learned malicious list than the threshold within the window (s > t_s).",
     category: "malware",
 };
+
+/// A host's learned-list windows, one per field it hit.
+#[derive(Clone, Debug, Default, serde::Serialize, Deserialize)]
+pub struct ListWindows(pub Vec<(ListField, ListWindow)>);
+
+impl RuleState for ListWindows {
+    fn is_empty(&self) -> bool {
+        self.0.is_empty()
+    }
+
+    /// One window per field, each sorted and within `cap`.
+    fn repair(&mut self, cap: usize) {
+        let mut seen = Vec::new();
+        self.0.retain(|(f, _)| {
+            let first = !seen.contains(f);
+            seen.push(*f);
+            first
+        });
+        for (_, w) in &mut self.0 {
+            w.repair(cap);
+        }
+    }
+}
 
 /// `rules.learned_lists` as the config document writes it.
 #[derive(Deserialize)]
@@ -108,6 +131,7 @@ impl Rule for LearnedListsConfig {
     const META: &'static [&'static RuleMeta] = &[&COUNT_META, &TYPES_META];
     const SOURCES: &'static [SourceKind] = &[SourceKind::Firewall, SourceKind::Proxy, SourceKind::Mail];
     type Settings = Settings;
+    type HostState = ListWindows;
 
     fn compile(l: Settings, _: &CompileContext) -> Result<Option<Self>, ConfigError> {
         match (l.enabled, l.list) {
@@ -183,14 +207,14 @@ pub fn apply(rc: &LearnedListsConfig, cx: &mut RuleContext) {
         let Some(ts) = cx.time(&COUNT_META) else { continue };
         let cap = cx.shared.state.max_keys_per_host;
         let state = cx.hosts.get_mut(host);
-        let pos = match state.lists.iter().position(|(f, _)| *f == cf.field) {
+        let pos = match state.rules.learned_lists.0.iter().position(|(f, _)| *f == cf.field) {
             Some(p) => p,
             None => {
-                state.lists.push((cf.field, ListWindow::default()));
-                state.lists.len() - 1
+                state.rules.learned_lists.0.push((cf.field, ListWindow::default()));
+                state.rules.learned_lists.0.len() - 1
             }
         };
-        let Some(scores) = state.lists[pos].1.record(Hit { ts, value: idx }, rc.window_ms, cap) else { continue };
+        let Some(scores) = state.rules.learned_lists.0[pos].1.record(Hit { ts, value: idx }, rc.window_ms, cap) else { continue };
         let checks = [(&COUNT_META, cf.count, scores.w, "w"), (&TYPES_META, cf.types, scores.s, "s")];
         for (meta, threshold, score, name) in checks {
             let Some(t) = threshold else { continue };

@@ -62,6 +62,7 @@ impl Rule for DisplayNameSpoofConfig {
     const SOURCES: &'static [SourceKind] = &[SourceKind::Mail];
     const MESSAGE_DEDUP: bool = true;
     type Settings = Settings;
+    type HostState = ();
 
     fn compile(m: Settings, _: &CompileContext) -> Result<Option<Self>, ConfigError> {
         Ok(m.enabled.then_some(DisplayNameSpoofConfig { severity: m.severity, dedup_ms: m.dedup_window.ms }))

@@ -73,6 +73,7 @@ impl Rule for ExecutableAttachmentConfig {
     const SOURCES: &'static [SourceKind] = &[SourceKind::Mail];
     const MESSAGE_DEDUP: bool = true;
     type Settings = Settings;
+    type HostState = ();
 
     fn compile(x: Settings, cx: &CompileContext) -> Result<Option<Self>, ConfigError> {
         if !x.enabled {

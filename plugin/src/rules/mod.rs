@@ -12,22 +12,13 @@
 //! - [`mail_display_name_spoof`], [`mail_executable_attachment`]: mail checks on the headers
 //!   parsed by [`crate::mail`] (SPEC §5.4), sharing [`mail_message`].
 
-pub mod context;
-pub mod fw_c2_ip;
-pub mod indicator_lists;
-pub mod fw_outbound_deny;
-pub mod host_state;
-pub mod learned_list;
-pub mod mail_display_name_spoof;
-pub mod mail_executable_attachment;
-pub mod mail_message;
-pub mod proxy_connect_port;
-pub mod proxy_daily_beacon;
-pub mod proxy_ioc;
-pub mod proxy_off_hours;
-pub mod proxy_upload_volume;
-pub mod proxy_user_agent;
+#[macro_use]
 pub mod registry;
+
+pub mod context;
+pub mod indicator_lists;
+pub mod host_state;
+pub mod mail_message;
 pub mod shared;
 pub mod web_destination;
 
@@ -36,11 +27,28 @@ pub use crate::output::{Annotations, RuleMeta};
 use crate::state::{DestinationTable, SeenMessages};
 use host_state::HostTable;
 use context::RuleContext;
-use registry::{REGISTRY, Rules};
 use shared::Shared;
 
 
 
+
+// The registry: every rule, one line each (`config key => module::CompiledType`), in the order
+// they run on an event — the order of findings and alerts in the output. The line declares the
+// module and generates the raw and compiled rule sets, the per-host state, the dispatch and the
+// mail dedup bits (`registry::rules!`). Adding a rule is a new module and a line here.
+rules! {
+    fw_outbound_deny => fw_outbound_deny::OutboundDenyConfig,
+    fw_c2_ip => fw_c2_ip::C2IpConfig,
+    proxy_ioc => proxy_ioc::ProxyIocConfig,
+    proxy_connect_port => proxy_connect_port::ConnectPortConfig,
+    proxy_user_agent => proxy_user_agent::UserAgentConfig,
+    proxy_upload_volume => proxy_upload_volume::UploadVolumeConfig,
+    proxy_daily_beacon => proxy_daily_beacon::DailyBeaconConfig,
+    proxy_off_hours => proxy_off_hours::OffHoursConfig,
+    mail_display_name_spoof => mail_display_name_spoof::DisplayNameSpoofConfig,
+    mail_executable_attachment => mail_executable_attachment::ExecutableAttachmentConfig,
+    learned_lists => learned_list::LearnedListsConfig,
+}
 
 /// The proxy rules over time share the host, time and destination of the request
 /// ([`RuleContext::over_time`]); a missing field is reported against the first of them that

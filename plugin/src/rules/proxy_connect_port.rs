@@ -56,6 +56,7 @@ impl Rule for ConnectPortConfig {
     const META: &'static [&'static RuleMeta] = &[&META];
     const SOURCES: &'static [SourceKind] = &[SourceKind::Proxy];
     type Settings = Settings;
+    type HostState = ();
 
     fn compile(c: Settings, _: &CompileContext) -> Result<Option<Self>, ConfigError> {
         if !c.enabled {

@@ -26,7 +26,7 @@ use serde::Deserialize;
 use crate::event::{Field, SourceKind, time::format_ms};
 use crate::values::{ConfigError, PositiveInt, Severity};
 
-use super::registry::{CompileContext, Rule};
+use super::registry::{CompileContext, Rule, RuleState};
 use crate::output::Finding;
 
 use super::RuleMeta;
@@ -68,6 +68,7 @@ impl Rule for DailyBeaconConfig {
     const META: &'static [&'static RuleMeta] = &[&META];
     const SOURCES: &'static [SourceKind] = &[SourceKind::Proxy];
     type Settings = Settings;
+    type HostState = Option<Box<BeaconTracks>>;
 
     fn compile(b: Settings, cx: &CompileContext) -> Result<Option<Self>, ConfigError> {
         if !b.enabled {
@@ -298,6 +299,19 @@ fn spreader() -> Spreader {
     ahash::RandomState::with_seeds(0x243f_6a88, 0x85a3_08d3, 0x1319_8a2e, 0x0370_7344)
 }
 
+/// The tracks are made on the host's first rare destination.
+impl RuleState for Option<Box<BeaconTracks>> {
+    fn is_empty(&self) -> bool {
+        self.is_none()
+    }
+
+    fn repair(&mut self, cap: usize) {
+        if let Some(b) = self {
+            b.repair(cap);
+        }
+    }
+}
+
 impl BeaconTracks {
     /// Restores the invariants after a snapshot: at most `cap` tracks, each with at most
     /// [`CONTACTS`] contacts in ascending order.
@@ -333,12 +347,12 @@ pub fn apply(rc: &DailyBeaconConfig, ot: OverTime, cx: &mut RuleContext) {
     let (st, ann) = (cx.hosts.get_mut(host), &mut *cx.ann);
     let rare = reach <= config.rare_destinations.max_hosts as usize;
     if !rare {
-        if let Some(b) = st.beacons.as_mut() {
+        if let Some(b) = st.rules.proxy_daily_beacon.as_mut() {
             b.map.remove(&dest_hash);
         }
         return;
     }
-    let tracks = st.beacons.get_or_insert_with(|| Box::new(BeaconTracks { map: HashMap::with_hasher(spreader()) }));
+    let tracks = st.rules.proxy_daily_beacon.get_or_insert_with(|| Box::new(BeaconTracks { map: HashMap::with_hasher(spreader()) }));
     let cap = config.state.max_keys_per_host.max(1);
     if tracks.map.len() >= cap && !tracks.map.contains_key(&dest_hash) {
         evict_oldest(&mut tracks.map, cap);

@@ -99,6 +99,7 @@ impl Rule for ProxyIocConfig {
     const META: &'static [&'static RuleMeta] = &[&META];
     const SOURCES: &'static [SourceKind] = &[SourceKind::Proxy];
     type Settings = Settings;
+    type HostState = ();
 
     fn compile(p: Settings, cx: &CompileContext) -> Result<Option<Self>, ConfigError> {
         if !p.enabled || p.lists.is_empty() {

@@ -13,7 +13,7 @@ use serde::Deserialize;
 use crate::event::{Field, SourceKind, time::format_ms};
 use crate::values::{ConfigError, PositiveInt, Severity};
 
-use super::registry::{CompileContext, Rule};
+use super::registry::{CompileContext, Rule, RuleState};
 use crate::output::Finding;
 
 use super::RuleMeta;
@@ -58,6 +58,7 @@ impl Rule for OffHoursConfig {
     const META: &'static [&'static RuleMeta] = &[&META];
     const SOURCES: &'static [SourceKind] = &[SourceKind::Proxy];
     type Settings = Settings;
+    type HostState = OffHoursLog;
 
     fn compile(o: Settings, _: &CompileContext) -> Result<Option<Self>, ConfigError> {
         Ok(o.enabled.then_some(OffHoursConfig { min_count: o.min_count.get(), severity: o.severity, alert_severity: o.alert_severity }))
@@ -92,10 +93,13 @@ pub struct OffHoursLog {
     periods: Vec<Period>,
 }
 
-impl OffHoursLog {
-    /// Restores the invariants after a snapshot: the newest [`PERIODS`] periods, each naming
-    /// at most [`NAMES`] destinations.
-    pub fn repair(&mut self) {
+impl RuleState for OffHoursLog {
+    fn is_empty(&self) -> bool {
+        self.periods.is_empty()
+    }
+
+    /// The newest [`PERIODS`] periods, each naming at most [`NAMES`] destinations.
+    fn repair(&mut self, _cap: usize) {
         self.periods.sort_by_key(|p| p.id);
         self.periods.dedup_by_key(|p| p.id);
         let excess = self.periods.len().saturating_sub(PERIODS);
@@ -129,7 +133,7 @@ pub fn apply(rc: &OffHoursConfig, ot: OverTime, cx: &mut RuleContext) {
             dest.key()
         ),
     });
-    let log = &mut st.off_hours;
+    let log = &mut st.rules.proxy_off_hours;
     let idx = match log.periods.iter().position(|p| p.id == id) {
         Some(i) => i,
         None => {

@@ -17,7 +17,7 @@ use serde::Deserialize;
 use crate::event::{Field, SourceKind, time::format_ms};
 use crate::values::{ConfigError, Duration, Severity};
 
-use super::registry::{CompileContext, Rule};
+use super::registry::{CompileContext, Rule, RuleState};
 use super::shared::DestinationAllow;
 
 use super::RuleMeta;
@@ -65,6 +65,7 @@ impl Rule for UploadVolumeConfig {
     const META: &'static [&'static RuleMeta] = &[&META];
     const SOURCES: &'static [SourceKind] = &[SourceKind::Proxy];
     type Settings = Settings;
+    type HostState = Option<UploadRun>;
 
     fn compile(v: Settings, cx: &CompileContext) -> Result<Option<Self>, ConfigError> {
         if !v.enabled {
@@ -96,6 +97,13 @@ pub struct UploadRun {
     alerted: bool,
 }
 
+/// The open run, if any.
+impl RuleState for Option<UploadRun> {
+    fn is_empty(&self) -> bool {
+        self.is_none()
+    }
+}
+
 /// Applies the rule to one proxy request (its host, time and destination resolved in
 /// [`RuleContext::over_time`]).
 pub fn apply(rc: &UploadVolumeConfig, ot: OverTime, cx: &mut RuleContext) {
@@ -109,7 +117,7 @@ pub fn apply(rc: &UploadVolumeConfig, ot: OverTime, cx: &mut RuleContext) {
     let method = ev.str(Field::HttpRequestMethod).map(str::trim).unwrap_or("");
     let is_post = method.eq_ignore_ascii_case("POST");
     let is_connect = method.eq_ignore_ascii_case("CONNECT");
-    let run = &mut st.upload;
+    let run = &mut st.rules.proxy_upload_volume;
     if let Some(r) = run {
         if r.dest_hash != dest_hash || ts.abs_diff(r.last_ms) > rc.idle_gap_ms.max(0) as u64 {
             *run = None;

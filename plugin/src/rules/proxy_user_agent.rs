@@ -69,6 +69,7 @@ impl Rule for UserAgentConfig {
     const META: &'static [&'static RuleMeta] = &[&META];
     const SOURCES: &'static [SourceKind] = &[SourceKind::Proxy];
     type Settings = Settings;
+    type HostState = ();
 
     fn compile(u: Settings, cx: &CompileContext) -> Result<Option<Self>, ConfigError> {
         if !u.enabled {

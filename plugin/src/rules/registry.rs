@@ -14,6 +14,29 @@ use super::RuleMeta;
 use super::context::RuleContext;
 use super::shared::{RareDestinations, StateLimits};
 
+/// What a rule keeps per host (in [`RuleStates`], snapshotted with the host).
+pub trait RuleState: Default + Clone + std::fmt::Debug + serde::Serialize + for<'de> Deserialize<'de> {
+    /// Whether there is nothing to keep (left out of snapshots).
+    fn is_empty(&self) -> bool;
+    /// Restores the invariants `apply` relies on after the state came from a snapshot, which
+    /// may have been edited: sorted, within `cap` entries.
+    fn repair(&mut self, cap: usize) {
+        let _ = cap;
+    }
+}
+
+/// [`RuleState::is_empty`], as serde's `skip_serializing_if` names a function.
+pub fn state_is_empty<S: RuleState>(s: &S) -> bool {
+    s.is_empty()
+}
+
+/// A rule that keeps nothing per host.
+impl RuleState for () {
+    fn is_empty(&self) -> bool {
+        true
+    }
+}
+
 /// What a rule module provides.
 pub trait Rule: Sized + 'static {
     /// Identities of the alerts it raises; the first is the one its field errors name.
@@ -25,6 +48,8 @@ pub trait Rule: Sized + 'static {
     /// Its `rules.<key>` section as the document writes it (one `Default`: every default is
     /// written once, in the settings type).
     type Settings: for<'de> Deserialize<'de> + Default;
+    /// What it keeps per host (`()` for nothing).
+    type HostState: RuleState;
 
     /// Compiles the settings, with what the rules share; `None` when they turn it off.
     fn compile(settings: Self::Settings, cx: &CompileContext) -> Result<Option<Self>, ConfigError>;
@@ -71,20 +96,44 @@ pub struct RuleEntry {
     pub apply: fn(&mut RuleContext),
 }
 
+pub use super::{RawRules, RuleStates, Rules, REGISTRY};
+
 /// Generates, from one line per rule (`key => module::Type`, in the order rules run on an
 /// event): [`RawRules`] (the `rules` object of the document), [`Rules`] (the compiled rules),
-/// and [`REGISTRY`].
+/// [`RuleStates`] (what each keeps per host) and [`REGISTRY`].
 macro_rules! rules {
-    ($($key:ident => $ty:ty),* $(,)?) => {
+    ($($key:ident => $module:ident :: $name:ident),* $(,)?) => {
+        $( pub mod $module; )*
+        rules!(@items $($key => $module::$name),*);
+    };
+    (@items $($key:ident => $ty:ty),*) => {
         /// The `rules` object of the config document: one section per rule.
-        #[derive(Deserialize, Default)]
+        #[derive(serde::Deserialize, Default)]
         #[serde(deny_unknown_fields)]
         pub struct RawRules {
             $(
                 #[serde(default)]
                 #[allow(missing_docs)]
-                pub $key: <$ty as Rule>::Settings,
+                pub $key: <$ty as $crate::rules::registry::Rule>::Settings,
             )*
+        }
+
+        /// Every rule's per-host state, one field per rule (`HostState::rules`).
+        #[derive(Clone, Debug, Default, serde::Serialize, serde::Deserialize)]
+        #[serde(default, deny_unknown_fields)]
+        pub struct RuleStates {
+            $(
+                #[serde(skip_serializing_if = "crate::rules::registry::state_is_empty")]
+                #[allow(missing_docs)]
+                pub $key: <$ty as $crate::rules::registry::Rule>::HostState,
+            )*
+        }
+
+        impl RuleStates {
+            /// Repairs every rule's state ([`RuleState::repair`]).
+            pub fn repair(&mut self, cap: usize) {
+                $( $crate::rules::registry::RuleState::repair(&mut self.$key, cap); )*
+            }
         }
 
         /// Every rule, compiled: `None` when the config turned it off.
@@ -98,26 +147,26 @@ macro_rules! rules {
 
         impl Rules {
             /// Compiles every rule's settings, in registry order.
-            pub fn compile(raw: RawRules, shared: &CompileContext) -> Result<Rules, ConfigError> {
+            pub fn compile(raw: RawRules, shared: &$crate::rules::registry::CompileContext) -> Result<Rules, $crate::values::ConfigError> {
                 Ok(Rules {
                     $(
-                        $key: <$ty as Rule>::compile(raw.$key, &CompileContext { key: stringify!($key), ..*shared })?,
+                        $key: <$ty as $crate::rules::registry::Rule>::compile(raw.$key, &$crate::rules::registry::CompileContext { key: stringify!($key), ..*shared })?,
                     )*
                 })
             }
         }
 
         /// Every rule, in the order they run on an event (the order of findings and alerts).
-        pub static REGISTRY: &[RuleEntry] = &[
+        pub static REGISTRY: &[$crate::rules::registry::RuleEntry] = &[
             $(
-                RuleEntry {
+                $crate::rules::registry::RuleEntry {
                     key: stringify!($key),
-                    meta: <$ty as Rule>::META,
-                    sources: <$ty as Rule>::SOURCES,
-                    message_dedup: <$ty as Rule>::MESSAGE_DEDUP,
+                    meta: <$ty as $crate::rules::registry::Rule>::META,
+                    sources: <$ty as $crate::rules::registry::Rule>::SOURCES,
+                    message_dedup: <$ty as $crate::rules::registry::Rule>::MESSAGE_DEDUP,
                     apply: |cx| {
                         if let Some(r) = &cx.rules.$key {
-                            r.apply(cx)
+                            $crate::rules::registry::Rule::apply(r, cx)
                         }
                     },
                 },
@@ -125,7 +174,7 @@ macro_rules! rules {
         ];
 
         /// Rules that deduplicate by mail message take one bit each of `state::messages`.
-        const MESSAGE_DEDUP_RULES: usize = 0 $( + <$ty as Rule>::MESSAGE_DEDUP as usize )*;
+        const MESSAGE_DEDUP_RULES: usize = 0 $( + <$ty as $crate::rules::registry::Rule>::MESSAGE_DEDUP as usize )*;
         const _: () = assert!(
             MESSAGE_DEDUP_RULES <= crate::state::messages::RULE_BITS,
             "more rules deduplicate by mail message than state::messages::Seen has bits: widen it (and bump the snapshot format)"
@@ -133,24 +182,6 @@ macro_rules! rules {
     };
 }
 
-use super::{
-    fw_c2_ip, fw_outbound_deny, learned_list, mail_display_name_spoof, mail_executable_attachment, proxy_connect_port,
-    proxy_daily_beacon, proxy_ioc, proxy_off_hours, proxy_upload_volume, proxy_user_agent,
-};
-
-rules! {
-    fw_outbound_deny => fw_outbound_deny::OutboundDenyConfig,
-    fw_c2_ip => fw_c2_ip::C2IpConfig,
-    proxy_ioc => proxy_ioc::ProxyIocConfig,
-    proxy_connect_port => proxy_connect_port::ConnectPortConfig,
-    proxy_user_agent => proxy_user_agent::UserAgentConfig,
-    proxy_upload_volume => proxy_upload_volume::UploadVolumeConfig,
-    proxy_daily_beacon => proxy_daily_beacon::DailyBeaconConfig,
-    proxy_off_hours => proxy_off_hours::OffHoursConfig,
-    mail_display_name_spoof => mail_display_name_spoof::DisplayNameSpoofConfig,
-    mail_executable_attachment => mail_executable_attachment::ExecutableAttachmentConfig,
-    learned_lists => learned_list::LearnedListsConfig,
-}
 
 /// The bit of `state::messages` that `rule` deduplicates mail messages with: its place among
 /// the registry's rules with [`Rule::MESSAGE_DEDUP`].
