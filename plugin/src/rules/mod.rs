@@ -39,6 +39,7 @@ use shared::Shared;
 rules! {
     fw_outbound_deny => fw_outbound_deny::OutboundDenyConfig,
     fw_c2_ip => fw_c2_ip::C2IpConfig,
+    fw_c2_port => fw_c2_port::C2PortConfig,
     proxy_ioc => proxy_ioc::ProxyIocConfig,
     proxy_connect_port => proxy_connect_port::ConnectPortConfig,
     proxy_user_agent => proxy_user_agent::UserAgentConfig,

@@ -1,0 +1,213 @@
+//! `fw.c2_port`: an internal host keeps connecting to one external address on a port outside
+//! the business ports, allowed or denied — how implants retry their controller (Remcos on
+//! TCP/5888, njRAT on TCP/1177).
+//!
+//! Per host the rule follows each (external address, port) outside `business_ports`: the
+//! connections since the first one of the current window (`window` long; a connection after it
+//! starts a new one). When `min_count` fall in one window the host alerts, at most once per
+//! (address, port) per `dedup_window`. ICMP, inbound traffic and internal destinations are
+//! not followed. Events are not enriched: one connection to an odd port says little, the
+//! repetition does. At most `state.max_keys_per_host` pairs are followed per host, the least
+//! recently active dropped first.
+
+use std::net::IpAddr;
+
+use serde::Deserialize;
+use serde_json::json;
+
+use crate::event::{SourceKind, Transport, flags, time::format_ms};
+use crate::values::{ConfigError, Duration, Port, PositiveInt, Severity};
+
+use super::RuleMeta;
+use super::context::{AlertBuilder, IfNoHost, RuleContext};
+use super::registry::{CompileContext, Rule, RuleState};
+
+/// Rule identity.
+pub static META: RuleMeta = RuleMeta {
+    id: "fw.c2_port",
+    name: "Repeated connections to an external address on an unusual port",
+    description: "An internal host kept connecting, or trying to connect, to one external address on a port that business traffic does not use, as malware retrying its command-and-control server does.",
+    category: "command_and_control",
+};
+
+/// `rules.fw_c2_port` as the config document writes it.
+#[derive(Deserialize)]
+#[serde(default, deny_unknown_fields)]
+pub struct Settings {
+    enabled: bool,
+    business_ports: Vec<Port>,
+    min_count: PositiveInt,
+    window: Duration,
+    dedup_window: Duration,
+    severity: Severity,
+}
+
+impl Default for Settings {
+    fn default() -> Self {
+        Settings {
+            enabled: true,
+            business_ports: [20, 21, 22, 25, 53, 80, 110, 123, 143, 443, 465, 587, 853, 993, 995].into_iter().map(Port).collect(),
+            min_count: PositiveInt::new(10),
+            window: Duration::secs(3600),
+            dedup_window: Duration::secs(86_400),
+            severity: Severity::High,
+        }
+    }
+}
+
+/// `rules.fw_c2_port`, compiled.
+#[derive(Clone, Debug)]
+pub struct C2PortConfig {
+    /// Ports business traffic uses, sorted.
+    pub business_ports: Vec<u16>,
+    /// Connections to one (address, port) within `window_ms` that raise an alert.
+    pub min_count: u32,
+    /// Window, ms.
+    pub window_ms: i64,
+    /// At most one alert per (host, address, port) within this time, ms.
+    pub dedup_ms: i64,
+    /// Severity of the alert.
+    pub severity: Severity,
+}
+
+impl Rule for C2PortConfig {
+    const META: &'static [&'static RuleMeta] = &[&META];
+    const SOURCES: &'static [SourceKind] = &[SourceKind::Firewall];
+    type Settings = Settings;
+    type HostState = PortTracks;
+
+    fn compile(s: Settings, _: &CompileContext) -> Result<Option<Self>, ConfigError> {
+        if !s.enabled {
+            return Ok(None);
+        }
+        let mut ports: Vec<u16> = s.business_ports.into_iter().map(|p| p.0).collect();
+        ports.sort_unstable();
+        ports.dedup();
+        Ok(Some(C2PortConfig {
+            business_ports: ports,
+            min_count: s.min_count.get(),
+            window_ms: s.window.ms,
+            dedup_ms: s.dedup_window.ms,
+            severity: s.severity,
+        }))
+    }
+
+    fn apply(&self, cx: &mut RuleContext) {
+        apply(self, cx);
+    }
+}
+
+/// Connections of one host to one (address, port) in the current window.
+#[derive(Clone, Debug, PartialEq, Eq, serde::Serialize, Deserialize)]
+pub struct PortTrack {
+    dst: IpAddr,
+    port: u16,
+    transport: Option<Transport>,
+    first_ms: i64,
+    last_ms: i64,
+    count: u32,
+    denied: u32,
+}
+
+/// A host's followed (address, port) pairs, least recently active first.
+#[derive(Clone, Debug, Default, serde::Serialize, Deserialize)]
+pub struct PortTracks(Vec<PortTrack>);
+
+impl RuleState for PortTracks {
+    fn is_empty(&self) -> bool {
+        self.0.is_empty()
+    }
+
+    fn repair(&mut self, cap: usize) {
+        self.0.sort_by_key(|t| t.last_ms);
+        let excess = self.0.len().saturating_sub(cap.max(1));
+        self.0.drain(..excess);
+        for t in &mut self.0 {
+            t.first_ms = t.first_ms.min(t.last_ms);
+            t.denied = t.denied.min(t.count);
+        }
+    }
+}
+
+impl PortTracks {
+    /// Counts a connection at `ts`; returns the pair's track once it reached `min_count`
+    /// within the window.
+    fn record(&mut self, key: (IpAddr, u16, Option<Transport>), ts: i64, denied: bool, rc: &C2PortConfig, cap: usize) -> Option<&PortTrack> {
+        let (dst, port, transport) = key;
+        let i = match self.0.iter().position(|t| t.dst == dst && t.port == port) {
+            Some(i) => i,
+            None => {
+                if self.0.len() >= cap.max(1) {
+                    self.0.remove(0);
+                }
+                self.0.push(PortTrack { dst, port, transport, first_ms: ts, last_ms: ts, count: 0, denied: 0 });
+                self.0.len() - 1
+            }
+        };
+        // The most recently active pair goes last.
+        let mut t = self.0.remove(i);
+        if ts.saturating_sub(t.first_ms) > rc.window_ms {
+            t = PortTrack { first_ms: ts, last_ms: ts, count: 0, denied: 0, ..t };
+        }
+        t.first_ms = t.first_ms.min(ts);
+        t.last_ms = t.last_ms.max(ts);
+        t.count = t.count.saturating_add(1);
+        t.denied = t.denied.saturating_add(u32::from(denied));
+        t.transport = t.transport.or(transport);
+        self.0.push(t);
+        self.0.last().filter(|t| t.count >= rc.min_count)
+    }
+}
+
+/// Applies the rule to one firewall event.
+pub fn apply(rc: &C2PortConfig, cx: &mut RuleContext) {
+    let ev = cx.ev;
+    if ev.flags() & flags::DIR_INBOUND != 0 {
+        return;
+    }
+    let Some(dst) = cx.optional(&META, ev.destination_ip()) else { return };
+    let Some(port) = cx.optional(&META, ev.destination_port()) else { return };
+    let transport = cx.optional(&META, ev.transport());
+    if transport == Some(Transport::Icmp) || cx.shared.is_internal(dst) || rc.business_ports.binary_search(&port).is_ok() {
+        return;
+    }
+    let Some(src) = cx.host(&META, IfNoHost::Skip) else { return };
+    if !cx.shared.is_internal(src) {
+        return;
+    }
+    let Some(ts) = cx.time(&META) else { return };
+    let cap = cx.shared.state.max_keys_per_host;
+    let Some(t) = cx.host_state(src).rules.fw_c2_port.record((dst, port, transport), ts, ev.is_denied(), rc, cap).cloned() else {
+        return;
+    };
+    if !cx.once_per(&META, src, &(dst, port), ts, rc.dedup_ms) {
+        return;
+    }
+    let to = match t.transport {
+        Some(tr) => format!("{}/{port}", tr.name().to_uppercase()),
+        None => format!("port {port}"),
+    };
+    let window = humantime::format_duration(std::time::Duration::from_millis(rc.window_ms.max(0) as u64));
+    let alert = AlertBuilder::new(&META, ts, rc.severity)
+        .host(Some(src))
+        .destination(Some((dst, Some(port))))
+        .related([dst])
+        .message(format!(
+            "{src}: {} connections to {dst} on {to} within {window} ({} denied); {port} is not a business port",
+            t.count, t.denied
+        ))
+        .evidence(json!({
+            "destination": {"ip": dst.to_string(), "port": port},
+            "transport": t.transport.map(|tr| tr.name()),
+            "count": t.count,
+            "denied": t.denied,
+            "allowed": t.count - t.denied,
+            "min_count": rc.min_count,
+            "window_seconds": rc.window_ms / 1000,
+            "first_seen": format_ms(t.first_ms),
+            "last_seen": format_ms(t.last_ms),
+            "threshold": format!("count {} >= min_count {}", t.count, rc.min_count),
+        }))
+        .build();
+    cx.raise(alert);
+}
