@@ -279,6 +279,7 @@ impl LineFormat for Argus {
 #[cfg(test)]
 mod tests {
     use super::*;
+    use crate::import::test_support::detector_output;
     use proptest::prelude::*;
 
     const HEADER: &str = "StartTime,Dur,Proto,SrcAddr,Sport,Dir,DstAddr,Dport,State,sTos,dTos,TotPkts,TotBytes,SrcBytes,Label";
@@ -293,13 +294,6 @@ mod tests {
         a.parse_line(line, &ImportOptions::default()).unwrap().unwrap()
     }
 
-    /// What the detector writes for one imported event.
-    fn detector_output(v: &Value) -> String {
-        let mut d = crate::Detector::default();
-        let mut out = Vec::new();
-        d.process_line(serde_json::to_string(v).unwrap().as_bytes(), &mut out);
-        String::from_utf8(out).unwrap()
-    }
     #[test]
     fn the_detector_sees_a_refused_connection_as_firewall_traffic() {
         let mut a = fresh();

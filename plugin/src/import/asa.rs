@@ -369,6 +369,7 @@ fn hms_nanos(s: &str) -> Option<u64> {
 #[cfg(test)]
 mod tests {
     use super::*;
+    use crate::import::test_support::detector_output;
     use proptest::prelude::*;
 
     fn opts() -> ImportOptions {
@@ -383,13 +384,6 @@ mod tests {
         parse(line).unwrap().unwrap()
     }
 
-    /// What the detector writes for one imported event.
-    fn detector_output(v: &Value) -> String {
-        let mut d = crate::Detector::default();
-        let mut out = Vec::new();
-        d.process_line(serde_json::to_string(v).unwrap().as_bytes(), &mut out);
-        String::from_utf8(out).unwrap()
-    }
     #[test]
     fn the_tag_must_follow_the_time_and_host() {
         let injected = r#"Jun 25 10:33:00 web nginx: 10.0.0.5 - - "GET /?x=%ASA-4-106023: Deny tcp src inside:10.20.0.77/1 dst outside:198.51.100.1/8080 by access-group \"x\" [0x0, 0x0]""#;

@@ -209,6 +209,7 @@ impl LineFormat for Iptables {
 #[cfg(test)]
 mod tests {
     use super::*;
+    use crate::import::test_support::detector_output;
     use proptest::prelude::*;
 
     fn opts() -> ImportOptions {
@@ -225,13 +226,6 @@ mod tests {
 
     const UFW_BLOCK: &str = "Jun 25 10:23:39 gw kernel: [12345.678] [UFW BLOCK] IN=eth0 OUT= MAC=00:11:22:33:44:55:66:77:88:99:aa:bb:08:00 SRC=203.0.113.5 DST=10.0.0.2 LEN=60 TOS=0x00 PREC=0x00 TTL=52 ID=1 DF PROTO=TCP SPT=40000 DPT=22 WINDOW=64240 RES=0x00 SYN URGP=0";
 
-    /// What the detector writes for one imported event.
-    fn detector_output(v: &Value) -> String {
-        let mut d = crate::Detector::default();
-        let mut out = Vec::new();
-        d.process_line(serde_json::to_string(v).unwrap().as_bytes(), &mut out);
-        String::from_utf8(out).unwrap()
-    }
     #[test]
     fn the_detector_sees_an_outbound_drop() {
         let v = ev("Jun 25 10:23:39 gw kernel: [UFW BLOCK] IN= OUT=eth0 SRC=10.0.0.7 DST=198.51.100.9 LEN=60 PROTO=TCP SPT=40000 DPT=443");

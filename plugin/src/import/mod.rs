@@ -122,3 +122,17 @@ pub trait LineFormat {
         }
     }
 }
+
+/// What the importers' tests share.
+#[cfg(test)]
+pub(crate) mod test_support {
+    use serde_json::Value;
+
+    /// What the detector (default config) writes for one imported event.
+    pub fn detector_output(v: &Value) -> String {
+        let mut d = crate::Detector::default();
+        let mut out = Vec::new();
+        d.process_line(serde_json::to_string(v).unwrap().as_bytes(), &mut out);
+        String::from_utf8(out).unwrap()
+    }
+}

@@ -170,6 +170,7 @@ impl LineFormat for WindowsFirewall {
 #[cfg(test)]
 mod tests {
     use super::*;
+    use crate::import::test_support::detector_output;
     use proptest::prelude::*;
 
     const HEADER: [&str; 5] = [
@@ -192,13 +193,6 @@ mod tests {
         w.parse_line(line, &ImportOptions::default()).unwrap().unwrap()
     }
 
-    /// What the detector writes for one imported event.
-    fn detector_output(v: &Value) -> String {
-        let mut d = crate::Detector::default();
-        let mut out = Vec::new();
-        d.process_line(serde_json::to_string(v).unwrap().as_bytes(), &mut out);
-        String::from_utf8(out).unwrap()
-    }
     #[test]
     fn the_detector_sees_an_outbound_drop() {
         let mut w = fresh();

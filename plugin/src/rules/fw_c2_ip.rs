@@ -12,9 +12,9 @@ use serde::Deserialize;
 use crate::event::SourceKind;
 use crate::netlist::NetMatcher;
 use crate::output::{Indicator, Matched, ThreatEnrichment};
-use crate::values::{ConfigError, Duration, NetEntry, Severity};
+use crate::values::{ConfigError, NetEntry, Severity};
 
-use super::indicator_lists::{IndicatorSource, list_provider};
+use super::indicator_lists::{IndicatorSource, ListSettings, list_provider};
 use super::registry::{CompileContext, Rule};
 
 use super::RuleMeta;
@@ -29,25 +29,12 @@ pub static META: RuleMeta = RuleMeta {
 };
 
 /// `rules.fw_c2_ip` as the config document writes it.
-#[derive(Deserialize)]
-#[serde(default, deny_unknown_fields)]
-pub struct Settings {
-    enabled: bool,
-    dedup_window: Duration,
-    severity: Severity,
-    lists: Vec<IndicatorList>,
-}
-
-impl Default for Settings {
-    fn default() -> Self {
-        Settings { enabled: true, dedup_window: Duration::secs(3600), severity: Severity::High, lists: Vec::new() }
-    }
-}
+pub type Settings = ListSettings<IndicatorList>;
 
 /// One C&C list: addresses, blocks and `address:port` entries.
 #[derive(Deserialize)]
 #[serde(deny_unknown_fields)]
-struct IndicatorList {
+pub struct IndicatorList {
     name: String,
     #[serde(default)]
     provider: Option<String>,

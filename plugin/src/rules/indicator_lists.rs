@@ -1,7 +1,9 @@
 //! What the indicator-list rules (`fw.c2_ip`, `proxy.ioc`) share: where an indicator came
 //! from, and the check of a list's name.
 
-use crate::values::ConfigError;
+use serde::Deserialize;
+
+use crate::values::{ConfigError, Duration, Severity};
 
 use super::registry::CompileContext;
 
@@ -22,4 +24,25 @@ pub fn list_provider(name: &str, provider: Option<String>, cx: &CompileContext, 
         return Err(cx.err(&format!("lists[{i}].name"), "must not be empty"));
     }
     Ok(provider.unwrap_or_else(|| name.to_owned()))
+}
+
+/// The settings of an indicator-list rule (`rules.fw_c2_ip`, `rules.proxy_ioc`): its lists of
+/// type `L`, one alert per (host, entry) per `dedup_window`.
+#[derive(Deserialize)]
+#[serde(default, deny_unknown_fields)]
+pub struct ListSettings<L> {
+    /// Off turns the rule off.
+    pub enabled: bool,
+    /// At most one alert per (host, entry) within this time.
+    pub dedup_window: Duration,
+    /// Severity of finding and alert.
+    pub severity: Severity,
+    /// The lists.
+    pub lists: Vec<L>,
+}
+
+impl<L> Default for ListSettings<L> {
+    fn default() -> Self {
+        ListSettings { enabled: true, dedup_window: Duration::secs(3600), severity: Severity::High, lists: Vec::new() }
+    }
 }

@@ -19,12 +19,12 @@ use crate::event::{Event, Field, SourceKind, time::format_ms};
 use crate::indicators;
 use crate::lists::extract::{ExtractOptions, normalise_url};
 use crate::netlist::NetMatcher;
-use crate::values::{ConfigError, Duration, NetEntry, Severity};
+use crate::values::{ConfigError, NetEntry, Severity};
 use crate::output::{Alert, Finding, Indicator, IndicatorUrl, Matched, ThreatEnrichment};
 use super::host_state::HostTable;
 
 use super::context::RuleContext;
-use super::indicator_lists::list_provider;
+use super::indicator_lists::{ListSettings, list_provider};
 use super::registry::{CompileContext, Rule};
 use super::shared::Shared;
 use super::web_destination::WebDestination;
@@ -39,25 +39,12 @@ pub static META: RuleMeta = RuleMeta {
 };
 
 /// `rules.proxy_ioc` as the config document writes it.
-#[derive(Deserialize)]
-#[serde(default, deny_unknown_fields)]
-pub struct Settings {
-    enabled: bool,
-    dedup_window: Duration,
-    severity: Severity,
-    lists: Vec<IocList>,
-}
-
-impl Default for Settings {
-    fn default() -> Self {
-        Settings { enabled: true, dedup_window: Duration::secs(3600), severity: Severity::High, lists: Vec::new() }
-    }
-}
+pub type Settings = ListSettings<IocList>;
 
 /// One indicator list: domains, URLs and addresses.
 #[derive(Deserialize)]
 #[serde(deny_unknown_fields)]
-struct IocList {
+pub struct IocList {
     name: String,
     #[serde(default)]
     provider: Option<String>,
