@@ -273,8 +273,13 @@ pub struct Guest {
     ex: Exports,
     /// Input buffer in guest memory: (address, capacity).
     input: Option<(u32, u32)>,
-    /// The last config accepted, re-applied after a recovery.
+    /// The last config accepted.
     config: Option<Vec<u8>>,
+    /// The config in force when the checkpoint was taken: a recovery starts from it and
+    /// replays the configs the journal recorded since.
+    checkpoint_config: Option<Vec<u8>>,
+    /// The clock the last batch was given (`malhost_set_clock`), recorded in the journal.
+    last_clock: Option<i64>,
     /// The last state snapshot taken with [`Guest::checkpoint`] (or restored by
     /// [`Guest::restore`]), restored after a recovery.
     checkpoint: Option<Vec<u8>>,
@@ -336,6 +341,8 @@ impl Guest {
             ex,
             input: None,
             config: None,
+            checkpoint_config: None,
+            last_clock: None,
             checkpoint: None,
             journal: Journal::default(),
             poisoned: false,
@@ -367,6 +374,7 @@ impl Guest {
     pub fn checkpoint(&mut self) -> Result<(), GuestFailure> {
         if self.ex.snapshot.is_some() {
             self.checkpoint = Some(self.snapshot()?);
+            self.checkpoint_config = self.config.clone();
             self.journal.clear();
         }
         Ok(())
@@ -384,13 +392,16 @@ impl Guest {
         self.journal.bytes.len() >= JOURNAL_MAX_BYTES / 2
     }
 
-    /// Replaces the instance with a fresh one, re-applies the last accepted config, restores
-    /// the last checkpoint and replays the journal (discarding its output, which was written
-    /// already), so that the new instance holds what the old one held before the failing
-    /// call. Says what was lost when that cannot be done; `Err` when no working instance
-    /// could be made at all.
+    /// Replaces the instance with a fresh one under the config of the last checkpoint,
+    /// restores the checkpoint and replays the journal — the batches with the clock they were
+    /// given, and the configs accepted since, in order — discarding the output, which was
+    /// written already, so that the new instance holds what the old one held before the
+    /// failing call. Says what was lost when that cannot be done; `Err` when no working
+    /// instance could be made at all.
     pub fn recover(&mut self) -> Result<Recovery> {
-        self.fresh_instance()?;
+        let latest = self.config.clone();
+        let at_checkpoint = self.checkpoint_config.clone();
+        self.fresh_instance(at_checkpoint.as_deref())?;
         let mut lost = Vec::new();
         if let Some(doc) = self.checkpoint.clone() {
             match self.restore_doc(&doc) {
@@ -402,7 +413,7 @@ impl Guest {
                 Err(e) => {
                     lost.push(format!("restoring the checkpoint failed ({e})"));
                     self.checkpoint = None;
-                    self.fresh_instance()?;
+                    self.fresh_instance(at_checkpoint.as_deref())?;
                 }
             }
         }
@@ -410,14 +421,22 @@ impl Guest {
             lost.push(format!("more than {} MiB of input came since the last checkpoint", JOURNAL_MAX_BYTES >> 20));
         } else if lost.is_empty() {
             let journal = std::mem::take(&mut self.journal);
-            for batch in journal.batches() {
-                if let Err(e) = self.call_process(batch) {
+            for entry in journal.entries() {
+                let replayed = match entry {
+                    Replay::Batch(batch, clock) => self.give_clock(clock).and_then(|()| self.call_process(batch).map(|_| ())),
+                    Replay::Configure(json) => match self.configure(json) {
+                        Ok(Ok(())) => Ok(()),
+                        Ok(Err(e)) => Err(GuestFailure::BadResult(format!("a config accepted before is refused now: {e}"))),
+                        Err(e) => Err(e),
+                    },
+                };
+                if let Err(e) = replayed {
                     lost.push(format!("replaying the input since the checkpoint failed ({e})"));
-                    self.fresh_instance()?;
+                    self.fresh_instance(at_checkpoint.as_deref())?;
                     if let Some(doc) = self.checkpoint.clone() {
                         if !matches!(self.restore_doc(&doc), Ok(Ok(()))) {
                             self.checkpoint = None;
-                            self.fresh_instance()?;
+                            self.fresh_instance(at_checkpoint.as_deref())?;
                         }
                     }
                     break;
@@ -432,13 +451,21 @@ impl Guest {
         if lost.is_empty() {
             return Ok(Recovery::Complete);
         }
-        // What the new instance holds is now the last good state.
+        // What the new instance holds is now the last good state, under the latest config.
+        if let Some(cfg) = latest.filter(|c| Some(c) != self.config.as_ref()) {
+            match self.configure(&cfg) {
+                Ok(Ok(())) => {}
+                Ok(Err(e)) => bail!("config rejected after recovery: {e}"),
+                Err(e) => bail!("configure failed after recovery: {e}"),
+            }
+        }
+        self.checkpoint_config = self.config.clone();
         self.journal.clear();
         Ok(Recovery::StateLost(format!("per-host state since the last checkpoint is lost: {}", lost.join("; "))))
     }
 
-    /// A new instance with the last accepted config.
-    fn fresh_instance(&mut self) -> Result<()> {
+    /// A new instance with `config` (none: the defaults).
+    fn fresh_instance(&mut self, config: Option<&[u8]>) -> Result<()> {
         let engine = self.store.engine().clone();
         let (store, ex) = Self::instantiate(&self.pre, &engine, self.limits, self.seed)?;
         self.store = store;
@@ -446,8 +473,9 @@ impl Guest {
         self.input = None;
         self.poisoned = false;
         self.recoveries += 1;
-        if let Some(cfg) = self.config.clone() {
-            match self.configure(&cfg) {
+        self.config = None;
+        if let Some(cfg) = config {
+            match self.configure_untracked(cfg) {
                 Ok(Ok(())) => {}
                 Ok(Err(e)) => bail!("config rejected after recovery: {e}"),
                 Err(e) => bail!("configure failed after recovery: {e}"),
@@ -459,6 +487,15 @@ impl Guest {
     /// Loads a config. `Ok(Err(message))` when the module rejected it (message names the JSON
     /// path); the previous config stays in force.
     pub fn configure(&mut self, json: &[u8]) -> Result<Result<(), String>, GuestFailure> {
+        let r = self.configure_untracked(json)?;
+        if r.is_ok() {
+            self.journal.push_config(json);
+        }
+        Ok(r)
+    }
+
+    /// [`Guest::configure`] without a journal entry (a recovery re-applying a config).
+    fn configure_untracked(&mut self, json: &[u8]) -> Result<Result<(), String>, GuestFailure> {
         let f = self.ex.configure.clone();
         let out = self.call_with_input(json, |store, p, l| f.call(store, (p, l)))?;
         let v: serde_json::Value =
@@ -488,20 +525,23 @@ impl Guest {
     /// produced; for one without, the output must have at least one line per record. On
     /// success the batch joins the journal that a recovery replays.
     pub fn process_checked(&mut self, batch: &[u8], sink: &mut dyn FnMut(&[u8])) -> Result<(), GuestFailure> {
-        self.set_clock()?;
+        let now = std::time::SystemTime::now().duration_since(std::time::UNIX_EPOCH).map_or(0, |d| d.as_millis() as i64);
+        self.give_clock(Some(now))?;
         let out = self.call_process(batch)?;
         sink(out);
-        self.journal.push(batch);
+        let clock = self.last_clock;
+        self.journal.push(batch, clock);
         Ok(())
     }
 
-    /// Gives the module the wall clock, if it takes one (`limits.max_future`).
-    fn set_clock(&mut self) -> Result<(), GuestFailure> {
+    /// Gives the module a clock (the wall clock, or in a replay the one a batch had), if it
+    /// takes one (`limits.max_future`).
+    fn give_clock(&mut self, now: Option<i64>) -> Result<(), GuestFailure> {
         if self.poisoned {
             return Err(GuestFailure::Poisoned);
         }
-        let Some(f) = self.ex.set_clock.clone() else { return Ok(()) };
-        let now = std::time::SystemTime::now().duration_since(std::time::UNIX_EPOCH).map_or(0, |d| d.as_millis() as i64);
+        let (Some(f), Some(now)) = (self.ex.set_clock.clone(), now) else { return Ok(()) };
+        self.last_clock = Some(now);
         self.arm()?;
         match f.call(&mut self.store, now) {
             Ok(1) => Ok(()),
@@ -563,6 +603,7 @@ impl Guest {
         let r = self.restore_doc(doc)?;
         if r.is_ok() {
             self.checkpoint = Some(doc.to_vec());
+            self.checkpoint_config = self.config.clone();
             self.journal.clear();
         }
         Ok(r)
@@ -672,42 +713,67 @@ impl Guest {
     }
 }
 
-/// Input batches since the last checkpoint, bounded by [`JOURNAL_MAX_BYTES`].
+/// What came since the last checkpoint, bounded by [`JOURNAL_MAX_BYTES`]: input batches (with
+/// the clock each was given) and accepted configs, in order.
 #[derive(Default)]
 struct Journal {
     /// Off for benchmarks, which never recover.
     disabled: bool,
     bytes: Vec<u8>,
-    /// End offset of each batch in `bytes`.
-    ends: Vec<usize>,
+    /// Where each entry ends in `bytes`, and what it is.
+    entries: Vec<Entry>,
     /// More came than the bound: a recovery cannot replay it.
     overflowed: bool,
 }
 
+/// A batch (with the clock it was given, if any) or an accepted config.
+struct Entry {
+    end: usize,
+    clock: Option<i64>,
+    is_config: bool,
+}
+
+/// One journal entry to replay.
+enum Replay<'a> {
+    Batch(&'a [u8], Option<i64>),
+    Configure(&'a [u8]),
+}
+
 impl Journal {
-    fn push(&mut self, batch: &[u8]) {
+    fn append(&mut self, bytes: &[u8], clock: Option<i64>, is_config: bool) {
         if self.overflowed || self.disabled {
             return;
         }
-        if self.bytes.len() + batch.len() > JOURNAL_MAX_BYTES {
+        if self.bytes.len() + bytes.len() > JOURNAL_MAX_BYTES {
             self.overflowed = true;
             self.bytes = Vec::new();
-            self.ends = Vec::new();
+            self.entries = Vec::new();
             return;
         }
-        self.bytes.extend_from_slice(batch);
-        self.ends.push(self.bytes.len());
+        self.bytes.extend_from_slice(bytes);
+        self.entries.push(Entry { end: self.bytes.len(), clock, is_config });
+    }
+
+    fn push(&mut self, batch: &[u8], clock: Option<i64>) {
+        self.append(batch, clock, false);
+    }
+
+    fn push_config(&mut self, json: &[u8]) {
+        self.append(json, None, true);
     }
 
     fn clear(&mut self) {
         self.overflowed = self.disabled;
         self.bytes.clear();
-        self.ends.clear();
+        self.entries.clear();
     }
 
-    fn batches(&self) -> impl Iterator<Item = &[u8]> {
-        let starts = std::iter::once(0).chain(self.ends.iter().copied());
-        starts.zip(self.ends.iter().copied()).map(|(a, b)| &self.bytes[a..b])
+    fn entries(&self) -> impl Iterator<Item = Replay<'_>> {
+        let starts = std::iter::once(0).chain(self.entries.iter().map(|e| e.end));
+        starts.zip(self.entries.iter()).map(|(a, e)| {
+            let bytes = &self.bytes[a..e.end];
+            if e.is_config { Replay::Configure(bytes) } else { Replay::Batch(bytes, e.clock) }
+        })
     }
 }
 
