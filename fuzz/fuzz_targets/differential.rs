@@ -87,15 +87,19 @@ fn run(st: &mut State, data: &[u8]) {
     let g = st.guest.get_or_insert_with(|| {
         Guest::new(runtime(), LIMITS).unwrap_or_else(|e| panic!("cannot instantiate the module: {e:#}"))
     });
-    for c in [RESET_A, RESET_B, &cfg[..]] {
-        match g.configure(c) {
-            Ok(Ok(())) => {}
-            r => panic!("resetting the guest failed: {r:?}"),
-        }
-    }
     let mut native = CoreAbi::default();
     native.set_host_seed(0x5eed);
     verdict(native.configure(cfg)).expect("fixed config");
+    // The guest starts from the same empty state and counters: the native side's snapshot.
+    let empty = native.snapshot().to_vec();
+    match g.configure(cfg) {
+        Ok(Ok(())) => {}
+        r => panic!("configuring the guest failed: {r:?}"),
+    }
+    match g.restore(&empty) {
+        Ok(Ok(())) => {}
+        r => panic!("the guest refused the native core's empty snapshot: {r:?}"),
+    }
 
     // Set once a batch ran while the module's clock is not known to the millisecond: a
     // difference from then on (in output, counters or state) may be the clock's.
