@@ -21,7 +21,7 @@ if [ -z "${MALHOST_WASM:-}" ]; then
   MALHOST_WASM=$PWD/target/wasm32-unknown-unknown/wasm/malhost.wasm
   if [ ! -f "$MALHOST_WASM" ]; then
     echo "fuzz.sh: building the module ($MALHOST_WASM is missing)"
-    env -u RUSTFLAGS -u RUSTC_WRAPPER cargo build -q -p malhost-plugin --target wasm32-unknown-unknown --profile wasm
+    env -u RUSTFLAGS -u RUSTC_WRAPPER cargo build -q --locked -p malhost-plugin --target wasm32-unknown-unknown --profile wasm
   fi
 fi
 export MALHOST_WASM
@@ -47,18 +47,19 @@ for f in examples/mail/*.eml; do { printf '\006'; cat "$f"; } > "$OUT/corpus/imp
 # guest and differential read a program (fuzz/fuzz_targets/common/mod.rs): a byte picking one
 # of the fixed configs, a batch, then operations each after "\n~" and a letter (p batch,
 # c config bytes, C fixed config, k checkpoint, s snapshot edits + restore, r recover,
-# R replay options + stream, f flush). Seeds: each fixture's input under each of a few
-# configs, as one batch and as a program using every operation; each fixture's config.
+# R replay options + stream, f flush). Seeds, within the 1 KiB they run with: each fixture's
+# input under one of the configs, as one batch and as a program using every operation, and
+# each fixture's config applied to its input.
 i=0
 for f in host-test/fixtures/*/input.jsonl; do
   n=$(basename "$(dirname "$f")")
-  for t in guest differential; do
-    { printf "\\$(printf %03o $((i % 12)))"; cat "$f"; } > "$OUT/corpus/$t/$n-batch"
-    { printf "\\$(printf %03o $(((i + 5) % 12)))"; head -c 1500 "$f"; printf '\n~k\n~s\n~p'; head -c 600 "$f"
-      printf '\n~r\n~s\001\000x\n~R\003'; head -c 800 "$f"; printf '\n~f'; } > "$OUT/corpus/$t/$n-program"
-  done
   c=${f%input.jsonl}config.json
-  for t in guest differential; do { printf '\000\n~c'; cat "$c"; printf '\n~p'; head -c 1500 "$f"; } > "$OUT/corpus/$t/$n-config"; done
+  for t in guest differential; do
+    { printf "\\$(printf %03o $((i % 12)))"; head -c 1000 "$f"; } > "$OUT/corpus/$t/$n-batch"
+    { printf "\\$(printf %03o $(((i + 5) % 12)))"; head -c 300 "$f"; printf '\n~k\n~s\n~p'; head -c 200 "$f"
+      printf '\n~r\n~s\001\000x\n~R\003'; head -c 300 "$f"; printf '\n~C\002\n~f'; } > "$OUT/corpus/$t/$n-program"
+    { printf '\000\n~c'; head -c 700 "$c"; printf '\n~p'; head -c 300 "$f"; } > "$OUT/corpus/$t/$n-config"
+  done
   i=$((i + 1))
 done
 
