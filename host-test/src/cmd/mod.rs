@@ -15,13 +15,13 @@ use std::path::{Path, PathBuf};
 use std::process::ExitCode;
 use std::time::Duration;
 
-use anyhow::{Context, Result, anyhow};
+use anyhow::{Context, Result, anyhow, bail};
 use clap::Subcommand;
 
 use malhost::lists::extract::ListField;
 use malhost_host::module_path;
 use malhost_host::replay::ReplaySummary;
-use malhost_host::runtime::{Limits, Runtime};
+use malhost_host::runtime::{Guest, Limits, Runtime};
 
 pub mod bench;
 pub mod bench_import;
@@ -141,6 +141,21 @@ pub struct ModuleArgs {
 }
 
 impl ModuleArgs {
+    /// The module loaded and instantiated under these limits, with `config` applied if given;
+    /// a config the module refuses or a failed call is fatal (`failed` opens that message).
+    pub fn configured_guest(&self, config: Option<&[u8]>, failed: &str) -> Result<Guest> {
+        let rt = self.runtime()?;
+        let mut guest = Guest::new(&rt, self.limits())?;
+        if let Some(cfg) = config {
+            match guest.configure(cfg) {
+                Ok(Ok(())) => {}
+                Ok(Err(e)) => bail!("the module rejected the config: {e}"),
+                Err(e) => bail!("{failed}: {e}"),
+            }
+        }
+        Ok(guest)
+    }
+
     /// The guest's memory and time limits.
     pub fn limits(&self) -> Limits {
         Limits {

@@ -8,7 +8,6 @@ use std::process::ExitCode;
 use anyhow::{Context, Result, anyhow, bail};
 
 use malhost_host::replay::{self, Input, ReplayOptions};
-use malhost_host::runtime::Guest;
 
 use super::{BatchArgs, ConfigArg, ModuleArgs, OutputArg, exit_code, memory_report};
 
@@ -63,15 +62,7 @@ pub fn run(args: ReplayArgs) -> Result<ExitCode> {
             eprintln!("malhost: warning: {line}: the state can outgrow the limit, and the module would then fail on lines");
         }
     }
-    let rt = module.runtime()?;
-    let mut guest = Guest::new(&rt, module.limits())?;
-    if let Some(cfg) = &cfg {
-        match guest.configure(cfg) {
-            Ok(Ok(())) => {}
-            Ok(Err(e)) => bail!("the module rejected the config: {e}"),
-            Err(e) => bail!("configure failed: {e}"),
-        }
-    }
+    let mut guest = module.configured_guest(cfg.as_deref(), "configure failed")?;
     if let Some(p) = &snapshot_in {
         let doc = std::fs::read(p).with_context(|| format!("cannot read snapshot {}", p.display()))?;
         match guest.restore(&doc) {

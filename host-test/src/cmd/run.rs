@@ -5,10 +5,9 @@ use std::process::ExitCode;
 use std::sync::Arc;
 use std::sync::atomic::{AtomicBool, Ordering};
 
-use anyhow::{Context, Result, bail};
+use anyhow::{Context, Result};
 
 use malhost_host::replay::ReplayOptions;
-use malhost_host::runtime::Guest;
 
 use super::{BatchArgs, ConfigArg, ModuleArgs, exit_code};
 
@@ -28,15 +27,7 @@ pub struct RunArgs {
 pub fn run(args: RunArgs) -> Result<ExitCode> {
     let RunArgs { config, batch, module } = args;
     let cfg = config.read()?;
-    let rt = module.runtime()?;
-    let mut guest = Guest::new(&rt, module.limits())?;
-    if let Some(cfg) = &cfg {
-        match guest.configure(cfg) {
-            Ok(Ok(())) => {}
-            Ok(Err(e)) => bail!("the module rejected the config: {e}"),
-            Err(e) => bail!("the module failed while configuring: {e}"),
-        }
-    }
+    let mut guest = module.configured_guest(cfg.as_deref(), "the module failed while configuring")?;
     let stop = Arc::new(AtomicBool::new(false));
     let flag = stop.clone();
     ctrlc::set_handler(move || flag.store(true, Ordering::SeqCst)).context("cannot install the SIGTERM handler")?;
