@@ -260,14 +260,6 @@ fn run_inner(st: &mut State, data: &[u8]) {
                 match g.recover() {
                     Ok(Recovery::Complete) => {
                         let after = g.snapshot().unwrap_or_else(|f| bug("snapshot", &f, restored));
-                        // Open (fuzz/repro/open-hash-seed-change): when the configs since the
-                        // checkpoint change which hash seed is in force, the rebuilt state can
-                        // end under another seed. Skipped until fixed; every other difference
-                        // fails.
-                        let seed = |d: &[u8]| serde_json::from_slice::<serde_json::Value>(d).ok().map(|v| v["hash_seed"].clone());
-                        if seed(&before) != seed(&after) {
-                            continue;
-                        }
                         assert!(
                             before == after,
                             "a recovery said it was complete but the state differs\nbefore: {}\nafter:  {}",

@@ -289,7 +289,8 @@ pub struct Guest {
     poisoned: bool,
     /// Instances created after a failure.
     pub recoveries: u64,
-    /// The hash seed given to every instance (`malhost_seed`).
+    /// The hash seed given to every new instance (`malhost_seed`): drawn at random, then the
+    /// one the module reports after each restore, so that it always equals the instance's.
     seed: u64,
 }
 
@@ -619,6 +620,12 @@ impl Guest {
         let v: serde_json::Value =
             serde_json::from_slice(&out).map_err(|e| GuestFailure::BadResult(format!("restore result is not JSON: {e}")))?;
         if v["ok"] == serde_json::Value::Bool(true) {
+            // A restore under a config without `hash_seed` adopts the snapshot's seed: the
+            // instances this guest creates from now on (a recovery) must start from it too,
+            // or a config replayed later that names no seed would hash with another one.
+            if let Some(seed) = v["host_seed"].as_u64() {
+                self.seed = seed;
+            }
             Ok(Ok(()))
         } else {
             Ok(Err(v["error"]["message"].as_str().unwrap_or("refused").to_string()))

@@ -221,3 +221,26 @@ fn a_recovery_rebuilds_exactly_the_state_before_it_configs_and_clock_included() 
     let out = g.process(deny(1_714_557_800).as_bytes()).unwrap();
     assert!(common::alerts(&out).is_empty());
 }
+
+#[test]
+fn a_recovery_keeps_the_seed_a_restore_adopted_for_configs_without_one() {
+    // Found by the `guest` fuzz target: a restore under a config without `hash_seed` makes the
+    // snapshot's seed the instance's; a checkpoint taken later under a configured seed does
+    // not record it, so a recovery's fresh instance (the guest's first random seed) rebuilt
+    // the state under another seed once a replayed config dropped `hash_seed` again.
+    let mut g = Guest::new(common::runtime(), Limits::default()).unwrap();
+    g.configure(b"{}").unwrap().unwrap();
+    let empty: serde_json::Value = serde_json::from_slice(&g.snapshot().unwrap()).unwrap();
+    let mut adopted = empty.clone();
+    adopted["hash_seed"] = 123_456_789u64.into();
+    g.restore(adopted.to_string().as_bytes()).unwrap().unwrap();
+    g.configure(br#"{"hash_seed":7}"#).unwrap().unwrap();
+    g.checkpoint().unwrap();
+    g.configure(b"{}").unwrap().unwrap();
+    g.process(deny(0, 3).as_bytes()).unwrap();
+    let before = g.snapshot().unwrap();
+    let seed = |d: &[u8]| serde_json::from_slice::<serde_json::Value>(d).unwrap()["hash_seed"].as_u64();
+    assert_eq!(seed(&before), Some(123_456_789));
+    assert_eq!(g.recover().unwrap(), Recovery::Complete);
+    assert_eq!(String::from_utf8(g.snapshot().unwrap()).unwrap(), String::from_utf8(before).unwrap());
+}

@@ -351,6 +351,12 @@ impl Detector {
         self.config.hash_seed.unwrap_or(self.host_seed)
     }
 
+    /// The seed used when the config names none: the host's ([`Detector::set_host_seed`]) or
+    /// the one a restore took from its snapshot.
+    pub fn host_seed(&self) -> u64 {
+        self.host_seed
+    }
+
     /// Sets the seed used when the config names none (a host draws it from its entropy
     /// source, so that an attacker cannot craft keys that collide). If that changes the seed
     /// in force the state starts empty, since every stored key was hashed with the old one:

@@ -113,12 +113,14 @@ impl CoreAbi {
         &self.out
     }
 
-    /// Restores a snapshot. Returns `{"ok":true}` or `{"ok":false,"error":{"message":…}}`; on
+    /// Restores a snapshot. Returns `{"ok":true,"host_seed":…}` (the seed now used when the
+    /// config names none, which a restore may have taken from the snapshot: a host that
+    /// re-creates the instance gives it this seed) or `{"ok":false,"error":{"message":…}}`; on
     /// error the state is unchanged.
     pub fn restore(&mut self, bytes: &[u8]) -> &[u8] {
         self.out.clear();
         let v = match self.detector.restore(bytes) {
-            Ok(()) => serde_json::json!({"ok": true}),
+            Ok(()) => serde_json::json!({"ok": true, "host_seed": self.detector.host_seed()}),
             Err(e) => serde_json::json!({"ok": false, "error": {"message": e}}),
         };
         let _ = serde_json::to_writer(&mut self.out, &v);
