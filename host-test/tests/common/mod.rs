@@ -1,6 +1,9 @@
 //! Helpers shared by the integration tests: the module (built from this workspace once per
-//! test binary), and replaying bytes through it or through the native detector.
+//! test binary), and replaying bytes through it or through the native detector; the JSON
+//! Schemas in [`schema`].
 #![allow(dead_code)]
+
+pub mod schema;
 
 use std::path::PathBuf;
 use std::sync::OnceLock;
