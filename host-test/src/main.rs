@@ -31,6 +31,7 @@ fn main() -> ExitCode {
         Command::Run(a) => cmd::run::run(a),
         Command::Import(a) => cmd::import::run(a),
         Command::CheckConfig(a) => cmd::check_config::run(a),
+        Command::Schema(a) => cmd::schema::run(a),
         Command::Train(a) => cmd::train::run(a),
         Command::Evaluate(a) => cmd::evaluate::run(a),
         Command::Synth(a) => cmd::synth::run(a),

@@ -137,6 +137,28 @@ fn no_schema_file_is_left_out() {
 
 // ---- b) configuration ------------------------------------------------------------------------
 
+/// `schemas/config.schema.json` is generated from the settings types
+/// (`malhost::config::json_schema`, also `malhost schema`): the committed file must be what the
+/// code generates now. `MALHOST_BLESS=1` rewrites it.
+#[test]
+fn the_committed_config_schema_is_the_one_the_settings_types_generate() {
+    let path = schemas_dir().join("config.schema.json");
+    let generated = serde_json::to_string_pretty(&malhost::config::json_schema()).unwrap() + "\n";
+    if std::env::var_os("MALHOST_BLESS").is_some() {
+        fs::write(&path, &generated).unwrap();
+    }
+    let committed = fs::read_to_string(&path).unwrap();
+    if committed != generated {
+        let first = committed.lines().zip(generated.lines()).position(|(a, b)| a != b).unwrap_or(0);
+        panic!(
+            "schemas/config.schema.json is stale (first difference at line {}: {:?} in the file, {:?} generated); regenerate it with `MALHOST_BLESS=1 cargo test -p malhost-host --test schemas` or `malhost schema > schemas/config.schema.json`",
+            first + 1,
+            committed.lines().nth(first).unwrap_or(""),
+            generated.lines().nth(first).unwrap_or("")
+        );
+    }
+}
+
 #[test]
 fn example_and_fixture_configs_are_valid_under_the_schema_and_accepted() {
     let mut docs = vec![(

@@ -6,8 +6,11 @@
 //! `rules.fw_outbound_deny.min_count: expected a positive integer, found 0`. Compilation is
 //! all-or-nothing: the caller swaps a config in only once it compiled.
 
+use std::borrow::Cow;
+
+use schemars::{JsonSchema, Schema, SchemaGenerator, json_schema};
 use serde::de::{self, Deserializer};
-use serde::Deserialize;
+use serde::{Deserialize, Serialize, Serializer};
 
 use crate::netlist::{NetMatcher, NetSpec};
 
@@ -19,53 +22,120 @@ use crate::values::{NetEntry, err};
 
 // ---- raw document ----------------------------------------------------------------------
 
-#[derive(Deserialize)]
-#[serde(deny_unknown_fields)]
+/// The one JSON document an operator gives the detector (module `configure`, `malhost replay
+/// --config`). Every key is optional; an absent key takes the stated default, so `{}` is a
+/// valid configuration. Unknown keys are errors at every level. Some checks are beyond JSON
+/// Schema and made only by malhost (see `host-test/config-cases/README.md`):
+/// `rules.fw_outbound_deny.min_count` must not exceed `state.max_keys_per_host` (while the
+/// rule is enabled), full tables must fit in the module's address space, a duration written
+/// as a string must come to between 1 ms and 366 days, business hours must end after they
+/// start, and integers must be written without a fraction (`600`, not `600.0`).
+#[derive(Deserialize, JsonSchema)]
+#[serde(deny_unknown_fields, expecting = "a JSON object")]
+#[schemars(title = "malhost configuration", extend("$id" = "https://malhost.invalid/schemas/config.schema.json"))]
 struct RawConfig {
+    /// Where editors find this schema. Ignored by malhost.
     #[serde(rename = "$schema", default)]
     _schema: Option<String>,
+    /// Networks whose hosts are ours: the hosts that fw.outbound_deny watches, and the
+    /// destinations it does not count. `null` or absent means the default.
     #[serde(default)]
+    #[schemars(extend("default" = DEFAULT_INTERNAL_NETWORKS))]
     internal_networks: Option<Vec<NetEntry>>,
+    /// Seed of the hash functions (keyed SipHash-1-3) keyed by attacker-controlled values
+    /// (host and destination tables, dedup keys). Leave it out to take the host's secret
+    /// random seed (malhost_seed; the CLI and the WASI flavour draw one); a fixed value lets
+    /// anyone who learns it craft colliding keys. Changing it at run time starts from empty
+    /// state.
     #[serde(default)]
+    #[schemars(extend("maximum" = u64::MAX))]
     hash_seed: Option<u64>,
+    /// Bounds of the per-host state. Tables grow with use, not with their caps; a config whose
+    /// full tables would not fit in the module's 4 GiB address space is refused, and `malhost
+    /// check-config` says how much memory a config can need.
     #[serde(default)]
     state: RawState,
+    /// Input limits.
     #[serde(default)]
     limits: RawLimits,
+    /// Local time of the organisation: the UTC offset that local days follow
+    /// (proxy.daily_beacon) and the business hours (proxy.off_hours).
     #[serde(default)]
     calendar: RawCalendar,
+    /// What a rare web destination is, for proxy.daily_beacon and proxy.off_hours. A
+    /// destination is a registered domain (public suffix list) or an IP address.
     #[serde(default)]
     rare_destinations: RawRareDestinations,
+    /// Events of no known source whose `message` is a raw log line: the first of these formats
+    /// that reads the line turns it into ECS fields (the event's own keys win), and the event
+    /// is detected and written out normalised. Off by default.
     #[serde(default)]
     raw_messages: RawRawMessages,
+    /// Per-rule settings: one section per rule, `rules.<key>`.
     #[serde(default)]
     rules: RawRules,
 }
 
-#[derive(Deserialize, Default)]
-#[serde(deny_unknown_fields)]
+#[derive(Deserialize, Default, JsonSchema)]
+#[serde(deny_unknown_fields, expecting = "an object")]
+#[schemars(inline)]
 struct RawRawMessages {
+    /// Raw-message formats to try, in order.
     #[serde(default)]
+    #[schemars(schema_with = "raw_formats_schema")]
     formats: Vec<String>,
+    /// Offset of times written without one.
     #[serde(default = "d_offset")]
     utc_offset: UtcOffset,
+    /// Year of syslog times that name none.
     #[serde(default)]
+    #[schemars(range(min = 1970, max = 9999), extend("default" = crate::import::ImportOptions::default().syslog_year))]
     syslog_year: Option<i32>,
+    /// iptables/nftables log prefixes that mean dropped (case-insensitive substrings).
     #[serde(default)]
+    #[schemars(extend("default" = crate::import::ImportOptions::default().deny_prefixes))]
     deny_prefixes: Option<Vec<String>>,
 }
 
-#[derive(Deserialize)]
-#[serde(deny_unknown_fields)]
+/// `raw_messages.formats`: the names [`crate::import::Format::from_name`] reads.
+fn raw_formats_schema(_: &mut SchemaGenerator) -> Schema {
+    let mut names: Vec<String> = Vec::new();
+    for f in crate::import::Format::ALL {
+        let name = f.name();
+        names.push(name.to_owned());
+        let dashed = name.replace('_', "-");
+        if dashed != name && crate::import::Format::from_name(&dashed).is_some() {
+            names.push(dashed);
+        }
+    }
+    json_schema!({
+        "description": "Raw-message formats to try, in order.",
+        "type": "array",
+        "items": {"type": "string", "enum": names},
+        "default": []
+    })
+}
+
+#[derive(Deserialize, JsonSchema)]
+#[serde(deny_unknown_fields, expecting = "an object")]
+#[schemars(inline)]
 struct RawCalendar {
+    /// Offset of local time from UTC: "+09:00", "-05:30", "+0900", "Z" or "UTC"; at most
+    /// ±18:00.
     #[serde(default = "d_offset")]
     utc_offset: UtcOffset,
+    /// Days of the week with business hours.
     #[serde(default = "d_business_days")]
     business_days: Vec<WeekdayName>,
+    /// First hour of business (local).
     #[serde(default = "d_start_hour")]
+    #[schemars(range(max = 23))]
     start_hour: u8,
+    /// Hour business ends (local, exclusive; after start_hour).
     #[serde(default = "d_end_hour")]
+    #[schemars(range(min = 1, max = 24))]
     end_hour: u8,
+    /// Local dates without business hours.
     #[serde(default)]
     holidays: Vec<HolidayDate>,
 }
@@ -103,6 +173,29 @@ fn from_text<'de, D: Deserializer<'de>, T>(d: D, parse: impl FnOnce(&str) -> Opt
 #[derive(Clone, Copy, Debug, Default)]
 struct UtcOffset(i64);
 
+/// The schema of an offset: what [`crate::calendar::parse_offset`] reads.
+const UTC_OFFSET_PATTERN: &str = r"^\s*(?:[Zz]|[Uu][Tt][Cc]|[+-][0-9]{1,2}(?::?[0-9]{2})?)\s*$";
+
+impl JsonSchema for UtcOffset {
+    fn schema_name() -> Cow<'static, str> {
+        "utcOffset".into()
+    }
+    fn inline_schema() -> bool {
+        true
+    }
+    fn json_schema(_: &mut SchemaGenerator) -> Schema {
+        json_schema!({"type": "string", "pattern": UTC_OFFSET_PATTERN})
+    }
+}
+
+impl Serialize for UtcOffset {
+    fn serialize<S: Serializer>(&self, s: S) -> Result<S::Ok, S::Error> {
+        let minutes = self.0 / 60_000;
+        let sign = if minutes < 0 { '-' } else { '+' };
+        s.collect_str(&format_args!("{sign}{:02}:{:02}", minutes.abs() / 60, minutes.abs() % 60))
+    }
+}
+
 impl<'de> Deserialize<'de> for UtcOffset {
     fn deserialize<D: Deserializer<'de>>(d: D) -> Result<Self, D::Error> {
         from_text(d, |s| crate::calendar::parse_offset(s).map(UtcOffset), "a UTC offset such as \"+09:00\" (at most ±18:00)")
@@ -124,6 +217,30 @@ impl<'de> Deserialize<'de> for WeekdayName {
     }
 }
 
+impl JsonSchema for WeekdayName {
+    fn schema_name() -> Cow<'static, str> {
+        "weekday".into()
+    }
+    fn inline_schema() -> bool {
+        true
+    }
+    fn json_schema(_: &mut SchemaGenerator) -> Schema {
+        // Each name in any case: the full names first, so that "monday" is not read as "mon".
+        const FULL: [&str; 7] = ["wednesday", "thursday", "saturday", "tuesday", "monday", "friday", "sunday"];
+        let any_case = |name: &str| -> String {
+            name.chars().map(|c| format!("[{}{}]", c.to_ascii_uppercase(), c)).collect()
+        };
+        let names: Vec<String> = FULL.iter().chain(crate::calendar::WEEKDAYS.iter()).map(|n| any_case(n)).collect();
+        json_schema!({"type": "string", "pattern": format!(r"^\s*(?:{})\s*$", names.join("|"))})
+    }
+}
+
+impl Serialize for WeekdayName {
+    fn serialize<S: Serializer>(&self, s: S) -> Result<S::Ok, S::Error> {
+        s.serialize_str(crate::calendar::WEEKDAYS[self.0 % 7])
+    }
+}
+
 /// A date `YYYY-MM-DD`.
 #[derive(Clone, Copy, Debug)]
 struct HolidayDate(i32);
@@ -134,14 +251,39 @@ impl<'de> Deserialize<'de> for HolidayDate {
     }
 }
 
-#[derive(Deserialize)]
-#[serde(deny_unknown_fields)]
+impl JsonSchema for HolidayDate {
+    fn schema_name() -> Cow<'static, str> {
+        "date".into()
+    }
+    fn inline_schema() -> bool {
+        true
+    }
+    fn json_schema(_: &mut SchemaGenerator) -> Schema {
+        json_schema!({"type": "string", "format": "date", "pattern": r"^\s*[0-9]{4}-[0-9]{2}-[0-9]{2}\s*$"})
+    }
+}
+
+impl Serialize for HolidayDate {
+    fn serialize<S: Serializer>(&self, s: S) -> Result<S::Ok, S::Error> {
+        s.serialize_str(&crate::calendar::format_day(self.0))
+    }
+}
+
+#[derive(Deserialize, JsonSchema)]
+#[serde(deny_unknown_fields, expecting = "an object")]
+#[schemars(inline)]
 struct RawRareDestinations {
+    /// A destination reached by at most this many distinct hosts within the period is rare.
     #[serde(default = "d_rare_max_hosts")]
+    #[schemars(extend("maximum" = crate::rules::shared::MAX_RARE_HOSTS))]
     max_hosts: PositiveInt,
+    /// Tracking period the distinct hosts are counted over, before each request.
     #[serde(default = "d_rare_period")]
     period: Duration,
+    /// Destinations never treated as rare: domains (their subdomains too), IP addresses or
+    /// CIDR blocks.
     #[serde(default)]
+    #[schemars(inner(length(min = 1)))]
     allow: Vec<String>,
 }
 fn d_rare_max_hosts() -> PositiveInt {
@@ -156,16 +298,27 @@ impl Default for RawRareDestinations {
     }
 }
 
-#[derive(Deserialize)]
-#[serde(deny_unknown_fields)]
+#[derive(Deserialize, JsonSchema)]
+#[serde(deny_unknown_fields, expecting = "an object")]
+#[schemars(inline)]
 struct RawState {
+    /// Hosts tracked at most; beyond it the least recently seen host is evicted.
     #[serde(default = "d_max_hosts")]
+    #[schemars(extend("maximum" = MAX_TABLE_ENTRIES))]
     max_hosts: PositiveInt,
+    /// Keys (window entries, dedup keys) kept per host and rule at most.
     #[serde(default = "d_max_keys")]
+    #[schemars(extend("maximum" = MAX_KEYS_PER_HOST))]
     max_keys_per_host: PositiveInt,
+    /// Web destinations whose distinct hosts are counted, at most; beyond it the least
+    /// recently seen is evicted.
     #[serde(default = "d_max_destinations")]
+    #[schemars(extend("maximum" = MAX_TABLE_ENTRIES))]
     max_destinations: PositiveInt,
+    /// Mail message ids remembered so that a message logged several times alerts once per
+    /// rule; least recently seen forgotten beyond.
     #[serde(default = "d_max_destinations")]
+    #[schemars(extend("maximum" = MAX_TABLE_ENTRIES))]
     max_messages: PositiveInt,
 }
 fn d_max_hosts() -> PositiveInt {
@@ -188,11 +341,17 @@ impl Default for RawState {
     }
 }
 
-#[derive(Deserialize)]
-#[serde(deny_unknown_fields)]
+#[derive(Deserialize, JsonSchema)]
+#[serde(deny_unknown_fields, expecting = "an object")]
+#[schemars(inline)]
 struct RawLimits {
+    /// An input line longer than this many bytes becomes an error record.
     #[serde(default = "d_max_line")]
     max_line_bytes: PositiveInt,
+    /// Event times further than this ahead of the host's clock (the `malhost` CLI and Fluent
+    /// Bit give the module one) are not used by the rules over time: the event gets a field
+    /// error on `@timestamp` instead of poisoning per-host windows. No check where the host
+    /// gives no clock.
     #[serde(default = "d_max_future")]
     max_future: Duration,
 }
@@ -275,6 +434,46 @@ impl Default for Config {
             Ok(c) => c,
             Err(e) => unreachable!("default config must compile: {e}"),
         }
+    }
+}
+
+/// The config document's JSON Schema, generated from the settings types (their doc comments
+/// are its descriptions, their `Default`s its defaults) and the rule registry (each rule's
+/// section titled with its key and described by what its alerts mean). This is
+/// `schemas/config.schema.json`; `malhost schema` prints it and a test keeps the file current.
+pub fn json_schema() -> serde_json::Value {
+    let generator = schemars::generate::SchemaSettings::draft2020_12().into_generator();
+    let mut doc = generator.into_root_schema_for::<RawConfig>().to_value();
+    unwrap_descriptions(&mut doc);
+    if let Some(sections) = doc.pointer_mut("/properties/rules/properties").and_then(|v| v.as_object_mut()) {
+        for rule in crate::rules::registry::REGISTRY {
+            if let Some(section) = sections.get_mut(rule.key).and_then(|v| v.as_object_mut()) {
+                let what: Vec<String> = rule.meta.iter().map(|m| format!("`{}`: {}", m.id, m.description)).collect();
+                section.insert("title".into(), format!("rules.{}", rule.key).into());
+                section.insert("description".into(), what.join(" ").into());
+            }
+        }
+    }
+    doc
+}
+
+/// Joins the lines of every description (doc comments are wrapped at 96 columns; a schema's
+/// reader wraps text itself), keeping paragraphs.
+fn unwrap_descriptions(v: &mut serde_json::Value) {
+    match v {
+        serde_json::Value::Object(map) => {
+            for (key, value) in map.iter_mut() {
+                match value {
+                    serde_json::Value::String(text) if key == "description" => {
+                        let paragraphs: Vec<String> = text.split("\n\n").map(|p| p.split('\n').map(str::trim).collect::<Vec<_>>().join(" ")).collect();
+                        *text = paragraphs.join("\n\n");
+                    }
+                    _ => unwrap_descriptions(value),
+                }
+            }
+        }
+        serde_json::Value::Array(items) => items.iter_mut().for_each(unwrap_descriptions),
+        _ => {}
     }
 }
 
@@ -370,8 +569,8 @@ impl Config {
             holidays: cal.holidays.into_iter().map(|h| h.0).collect(),
         };
         let r = raw.rare_destinations;
-        if r.max_hosts.get() > 64 {
-            return Err(err("rare_destinations.max_hosts", format!("expected at most 64, found {}", r.max_hosts.get())));
+        if r.max_hosts.get() > crate::rules::shared::MAX_RARE_HOSTS {
+            return Err(err("rare_destinations.max_hosts", format!("expected at most {}, found {}", crate::rules::shared::MAX_RARE_HOSTS, r.max_hosts.get())));
         }
         let rare_destinations = RareDestinations {
             max_hosts: r.max_hosts.get(),

@@ -226,6 +226,23 @@ impl DomainList {
     }
 }
 
+impl schemars::JsonSchema for DomainList {
+    fn schema_name() -> std::borrow::Cow<'static, str> {
+        "domainList".into()
+    }
+    fn inline_schema() -> bool {
+        true
+    }
+    fn json_schema(_: &mut schemars::SchemaGenerator) -> schemars::Schema {
+        schemars::json_schema!({
+            "description": "Domain indicators: `evil.example` matches the name and every subdomain (wherever the public suffix list puts the registered domain: `trycloudflare.com` and `github.io` work); `*.evil.example` and `.evil.example` match the subdomains only. Rejected: empty labels, characters not allowed in host names, labels over 63 and names over 253 bytes, ICANN public suffixes (`com`, `co.uk`).",
+            "type": "array",
+            "items": {"type": "string", "minLength": 1, "maxLength": 1024, "not": {"pattern": r"\.\.|^\*\.?$|^\.?$"}},
+            "default": []
+        })
+    }
+}
+
 struct DomainEntry(DomainIndicator);
 
 impl<'de> de::Deserialize<'de> for DomainEntry {

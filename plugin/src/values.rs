@@ -1,12 +1,17 @@
 //! The value types a config document is written in, shared by every part of the config (the
 //! document itself and each rule's settings): positive integers, durations, ports, address
-//! entries, severities, and the error that names the JSON path of a bad value.
+//! entries, severities, and the error that names the JSON path of a bad value. Each type also
+//! says how the config schema writes it (`JsonSchema`) and how a default is shown there
+//! (`Serialize`).
 
 use std::fmt;
 use std::num::NonZeroU32;
 
-use serde::Deserialize;
+use std::borrow::Cow;
+
+use schemars::{JsonSchema, Schema, SchemaGenerator, json_schema};
 use serde::de::{self, Deserializer, Visitor};
+use serde::{Deserialize, Serialize, Serializer};
 
 use crate::netlist::NetSpec;
 
@@ -33,7 +38,7 @@ pub fn err(path: impl Into<String>, message: impl Into<String>) -> ConfigError {
 }
 
 /// Severity of a finding or alert, mapped to ECS `event.severity` and `event.risk_score`.
-#[derive(Clone, Copy, Debug, PartialEq, Eq, PartialOrd, Ord, Deserialize, serde::Serialize)]
+#[derive(Clone, Copy, Debug, PartialEq, Eq, PartialOrd, Ord, Serialize)]
 #[serde(rename_all = "lowercase")]
 pub enum Severity {
     /// 1, risk 21.
@@ -57,7 +62,29 @@ impl Severity {
     }
     /// Lower-case name.
     pub fn name(self) -> &'static str {
-        ["low", "medium", "high", "critical"][self as usize]
+        Self::NAMES[self as usize]
+    }
+    const NAMES: [&'static str; 4] = ["low", "medium", "high", "critical"];
+    const ALL: [Severity; 4] = [Severity::Low, Severity::Medium, Severity::High, Severity::Critical];
+}
+
+/// Read from its name only. (serde's derived enum reader also takes `{"low": null}`, and
+/// serde_json reports a number or `null` given for an enum as a syntax error, which would
+/// make the config loader say the document is not JSON.)
+impl<'de> Deserialize<'de> for Severity {
+    fn deserialize<D: Deserializer<'de>>(d: D) -> Result<Self, D::Error> {
+        struct V;
+        impl Visitor<'_> for V {
+            type Value = Severity;
+            fn expecting(&self, f: &mut fmt::Formatter) -> fmt::Result {
+                f.write_str("a severity: \"low\", \"medium\", \"high\" or \"critical\"")
+            }
+            fn visit_str<E: de::Error>(self, v: &str) -> Result<Severity, E> {
+                let i = Severity::NAMES.iter().position(|n| *n == v);
+                i.map(|i| Severity::ALL[i]).ok_or_else(|| E::unknown_variant(v, &Severity::NAMES))
+            }
+        }
+        d.deserialize_str(V)
     }
 }
 
@@ -87,7 +114,7 @@ impl<'de> Deserialize<'de> for PositiveInt {
                 Err(E::custom(format!("expected a positive integer, found {v}")))
             }
             fn visit_f64<E: de::Error>(self, v: f64) -> Result<PositiveInt, E> {
-                Err(E::custom(format!("expected a positive integer, found {v}")))
+                Err(E::custom(format!("expected a positive integer, found {v:?}")))
             }
         }
         d.deserialize_any(V)
@@ -138,7 +165,7 @@ impl<'de> Deserialize<'de> for Duration {
                 Err(E::custom(format!("expected a positive duration, found {v}")))
             }
             fn visit_f64<E: de::Error>(self, v: f64) -> Result<Duration, E> {
-                Err(E::custom(format!("expected a whole number of seconds or a string such as \"10m\", found {v}")))
+                Err(E::custom(format!("expected a whole number of seconds or a string such as \"10m\", found {v:?}")))
             }
             fn visit_str<E: de::Error>(self, v: &str) -> Result<Duration, E> {
                 let d = humantime::parse_duration(v.trim()).map_err(|e| {
@@ -195,5 +222,146 @@ impl<'de> Deserialize<'de> for Port {
             }
         }
         d.deserialize_any(V)
+    }
+}
+
+// ---- how the config schema writes them ---------------------------------------------------
+
+impl JsonSchema for Severity {
+    fn schema_name() -> Cow<'static, str> {
+        "severity".into()
+    }
+    fn json_schema(_: &mut SchemaGenerator) -> Schema {
+        json_schema!({
+            "description": "Severity of a finding or alert; in alerts it becomes event.severity 1-4 and event.risk_score 21, 47, 73 or 99.",
+            "type": "string",
+            "enum": ["low", "medium", "high", "critical"]
+        })
+    }
+}
+
+impl Serialize for PositiveInt {
+    fn serialize<S: Serializer>(&self, s: S) -> Result<S::Ok, S::Error> {
+        s.serialize_u32(self.get())
+    }
+}
+
+impl JsonSchema for PositiveInt {
+    fn schema_name() -> Cow<'static, str> {
+        "positiveInt".into()
+    }
+    fn json_schema(_: &mut SchemaGenerator) -> Schema {
+        json_schema!({
+            "description": "A whole number from 1 to 2^32-1, written as a JSON integer.",
+            "type": "integer",
+            "minimum": 1,
+            "maximum": u32::MAX
+        })
+    }
+}
+
+/// Shown in the largest unit that divides it: `"10m"`, `"24h"`, `"2d"` (a day as `"24h"`).
+impl Serialize for Duration {
+    fn serialize<S: Serializer>(&self, s: S) -> Result<S::Ok, S::Error> {
+        const UNITS: [(i64, &str); 5] = [(86_400_000, "d"), (3_600_000, "h"), (60_000, "m"), (1000, "s"), (1, "ms")];
+        let (size, unit) = UNITS
+            .into_iter()
+            .find(|&(size, _)| self.ms % size == 0 && (size != 86_400_000 || self.ms > size))
+            .unwrap_or((1, "ms"));
+        s.collect_str(&format_args!("{}{unit}", self.ms / size))
+    }
+}
+
+impl JsonSchema for Duration {
+    fn schema_name() -> Cow<'static, str> {
+        "duration".into()
+    }
+    fn json_schema(_: &mut SchemaGenerator) -> Schema {
+        // The units humantime reads (`Duration::deserialize`), longest spelling first.
+        const UNITS: &str = "nanos|nsec|ns|usec|us|µs|millis|msec|ms|seconds|second|secs|sec|s|minutes|minute|mins|min|m|hours|hour|hrs|hr|h|days|day|d|weeks|week|wks|wk|w|months|month|M|years|year|yrs|yr|y";
+        json_schema!({
+            "description": "A positive duration: a string of number-unit spans such as \"10m\", \"1h 30m\" or \"1.5d\" (units ns, us, ms, s/sec, m/min, h/hr, d/day, w/week, M/month, y/year and their spelled-out forms), or a whole number of seconds. At most 366 days; a string must come to at least 1 ms.",
+            "oneOf": [
+                {"type": "string", "pattern": format!(r"^\s*(?:[0-9][0-9\s]*(?:\.[0-9\s]*[0-9][0-9\s]*)?(?:{UNITS})\s*)+$")},
+                {"type": "integer", "minimum": 1, "maximum": 366 * 86_400}
+            ],
+            "examples": ["10m", "1h 30m", "24h", 600]
+        })
+    }
+}
+
+impl Serialize for NetEntry {
+    fn serialize<S: Serializer>(&self, s: S) -> Result<S::Ok, S::Error> {
+        s.serialize_str(&self.1)
+    }
+}
+
+impl JsonSchema for NetEntry {
+    fn schema_name() -> Cow<'static, str> {
+        "netEntry".into()
+    }
+    fn json_schema(_: &mut SchemaGenerator) -> Schema {
+        json_schema!({
+            "description": "An IP address (\"203.0.113.7\", \"2001:db8::1\"; an IPv6 zone such as \"%eth0\" is ignored), a CIDR block (\"198.51.100.0/24\"; host bits are dropped) or an address and port (\"198.51.100.7:8443\", \"[2001:db8::1]:443\"), which then matches that port only.",
+            "type": "string",
+            "pattern": net_entry_pattern()
+        })
+    }
+}
+
+/// What [`NetSpec::parse`] reads, as a regular expression: an address (with an IPv6 zone), a
+/// CIDR block (whose IPv4 octets and prefix may have leading zeros) or an address and port.
+fn net_entry_pattern() -> String {
+    const OCTET: &str = "(?:25[0-5]|2[0-4][0-9]|1[0-9]{2}|[1-9]?[0-9])";
+    const OCTET_ZEROS: &str = "(?:25[0-5]|2[0-4][0-9]|[01]?[0-9]?[0-9])";
+    const PORT: &str = "0*(?:[0-9]{1,4}|[1-5][0-9]{4}|6[0-4][0-9]{3}|65[0-4][0-9]{2}|655[0-2][0-9]|6553[0-5])";
+    let v4 = |octet: &str| format!(r"(?:{octet}\.){{3}}{octet}");
+    // RFC 4291 text forms: eight groups, `::` standing for one or more, and an IPv4 tail.
+    let v6 = |tail: &str| {
+        let two = format!("(?:H:H|{tail})");
+        let forms = [
+            format!("(?:H:){{6}}{two}"),
+            format!("::(?:H:){{5}}{two}"),
+            format!("(?:H)?::(?:H:){{4}}{two}"),
+            format!("(?:(?:H:){{0,1}}H)?::(?:H:){{3}}{two}"),
+            format!("(?:(?:H:){{0,2}}H)?::(?:H:){{2}}{two}"),
+            format!("(?:(?:H:){{0,3}}H)?::H:{two}"),
+            format!("(?:(?:H:){{0,4}}H)?::{two}"),
+            "(?:(?:H:){0,5}H)?::H".to_owned(),
+            "(?:(?:H:){0,6}H)?::".to_owned(),
+        ];
+        format!("(?:{})", forms.join("|").replace('H', "[0-9A-Fa-f]{1,4}"))
+    };
+    let (a4, a6) = (v4(OCTET), v6(&v4(OCTET)));
+    let (z4, z6) = (v4(OCTET_ZEROS), v6(&v4(OCTET_ZEROS)));
+    let forms = [
+        format!("(?:{a4}|{a6})"),
+        format!("(?:{z4})/(?:3[0-2]|[12][0-9]|0?[0-9])"),
+        format!("(?:{z6})/(?:12[0-8]|1[01][0-9]|0?[1-9][0-9]|0{{0,2}}[0-9])"),
+        format!(r"(?:{a4}|{a6})%[\s\S]*"),
+        format!("(?:{a4}):{PORT}"),
+        format!(r"\[(?:{a6})(?:%[0-9]+)?\]:{PORT}"),
+    ];
+    format!(r"^\s*(?:{})\s*$", forms.join("|"))
+}
+
+impl Serialize for Port {
+    fn serialize<S: Serializer>(&self, s: S) -> Result<S::Ok, S::Error> {
+        s.serialize_u16(self.0)
+    }
+}
+
+impl JsonSchema for Port {
+    fn schema_name() -> Cow<'static, str> {
+        "port".into()
+    }
+    fn json_schema(_: &mut SchemaGenerator) -> Schema {
+        json_schema!({
+            "description": "A port number from 1 to 65535, as a JSON integer or a string of digits.",
+            "oneOf": [
+                {"type": "integer", "minimum": 1, "maximum": 65535},
+                {"type": "string", "pattern": r"^\s*\+?0*(?:[1-9][0-9]{0,3}|[1-5][0-9]{4}|6[0-4][0-9]{3}|65[0-4][0-9]{2}|655[0-2][0-9]|6553[0-5])\s*$"}
+            ]
+        })
     }
 }

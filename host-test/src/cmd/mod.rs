@@ -31,6 +31,7 @@ pub mod import;
 pub mod plot_samples;
 pub mod replay;
 pub mod run;
+pub mod schema;
 pub mod synth;
 pub mod synth_stream;
 pub mod train;
@@ -42,6 +43,7 @@ pub enum Command {
     Run(run::RunArgs),
     Import(import::ImportArgs),
     CheckConfig(check_config::CheckConfigArgs),
+    Schema(schema::SchemaArgs),
     Train(train::TrainArgs),
     Evaluate(evaluate::EvaluateArgs),
     Synth(synth::SynthArgs),

@@ -31,13 +31,18 @@ pub static META: RuleMeta = RuleMeta {
 /// `rules.fw_c2_ip` as the config document writes it.
 pub type Settings = ListSettings<IndicatorList>;
 
-/// One C&C list: addresses, blocks and `address:port` entries.
-#[derive(Deserialize)]
+/// One named list of C&C indicators.
+#[derive(Deserialize, schemars::JsonSchema)]
 #[serde(deny_unknown_fields)]
+#[schemars(inline)]
 pub struct IndicatorList {
+    /// The list's name, shown in findings and evidence. Must not be blank while the rule is
+    /// enabled.
     name: String,
+    /// ECS threat.enrichments.indicator.provider. `null` or absent: the list's name.
     #[serde(default)]
     provider: Option<String>,
+    /// Addresses, CIDR blocks and IP:port pairs.
     entries: Vec<NetEntry>,
 }
 

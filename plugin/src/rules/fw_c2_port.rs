@@ -12,6 +12,7 @@
 
 use std::net::IpAddr;
 
+use schemars::JsonSchema;
 use serde::Deserialize;
 use serde_json::json;
 
@@ -31,14 +32,21 @@ pub static META: RuleMeta = RuleMeta {
 };
 
 /// `rules.fw_c2_port` as the config document writes it.
-#[derive(Deserialize)]
+#[derive(Deserialize, JsonSchema)]
 #[serde(default, deny_unknown_fields)]
+#[schemars(inline)]
 pub struct Settings {
+    /// Whether the rule runs.
     enabled: bool,
+    /// Ports business traffic uses: connections to them are not followed.
     business_ports: Vec<Port>,
+    /// Connections to one (address, port) within `window` that raise an alert.
     min_count: PositiveInt,
+    /// Counted from the first connection of the window; a connection after it starts a new one.
     window: Duration,
+    /// At most one alert per (host, address, port) within this time.
     dedup_window: Duration,
+    /// Severity of the alert.
     severity: Severity,
 }
 

@@ -12,6 +12,7 @@ use std::net::IpAddr;
 
 use serde_json::json;
 
+use schemars::JsonSchema;
 use serde::Deserialize;
 
 use crate::event::{FieldError, SourceKind, Transport, flags, time::format_ms};
@@ -32,17 +33,29 @@ pub static META: RuleMeta = RuleMeta {
 };
 
 /// `rules.fw_outbound_deny` as the config document writes it.
-#[derive(Deserialize)]
+#[derive(Deserialize, JsonSchema)]
 #[serde(default, deny_unknown_fields)]
+#[schemars(inline)]
 pub struct Settings {
+    /// Whether the rule runs.
     enabled: bool,
+    /// Destination ports malware favours: denies to them get `watched_severity` and count toward
+    /// the alert.
     watched_ports: Vec<Port>,
+    /// Denied attempts to watched ports within `window` that raise an alert. Must not exceed
+    /// `state.max_keys_per_host` (checked by malhost).
     min_count: PositiveInt,
+    /// Sliding event-time window of the count.
     window: Duration,
+    /// At most one alert per host within this time. `null` or absent: the same as `window`.
     dedup_window: Option<Duration>,
+    /// Business destinations: denies to them are neither enriched nor counted.
     allow: Vec<NetEntry>,
+    /// Severity of the finding on a deny to an unwatched port.
     severity: Severity,
+    /// Severity of the finding on a deny to a watched port.
     watched_severity: Severity,
+    /// Severity of the alert.
     alert_severity: Severity,
 }
 

@@ -1,6 +1,7 @@
 //! What the indicator-list rules (`fw.c2_ip`, `proxy.ioc`) share: where an indicator came
 //! from, and the check of a list's name.
 
+use schemars::JsonSchema;
 use serde::Deserialize;
 
 use crate::values::{ConfigError, Duration, Severity};
@@ -28,17 +29,27 @@ pub fn list_provider(name: &str, provider: Option<String>, cx: &CompileContext, 
 
 /// The settings of an indicator-list rule (`rules.fw_c2_ip`, `rules.proxy_ioc`): its lists of
 /// type `L`, one alert per (host, entry) per `dedup_window`.
-#[derive(Deserialize)]
+#[derive(Deserialize, JsonSchema)]
 #[serde(default, deny_unknown_fields)]
+#[schemars(inline, transform = names_not_blank_while_enabled)]
 pub struct ListSettings<L> {
-    /// Off turns the rule off.
+    /// Whether the rule runs.
     pub enabled: bool,
-    /// At most one alert per (host, entry) within this time.
+    /// At most one alert per host and indicator entry within this time.
     pub dedup_window: Duration,
-    /// Severity of finding and alert.
+    /// Severity of the finding and the alert.
     pub severity: Severity,
-    /// The lists.
+    /// Indicator lists. An address matched by several entries takes the most specific one
+    /// (IP:port, then longest prefix).
+    #[schemars(extend("default" = []))]
     pub lists: Vec<L>,
+}
+
+/// What [`list_provider`] checks, as the schema says it: while the rule is enabled, every
+/// list's name has a character other than white space.
+fn names_not_blank_while_enabled(schema: &mut schemars::Schema) {
+    schema.insert("if".into(), serde_json::json!({"required": ["enabled"], "properties": {"enabled": {"const": false}}}));
+    schema.insert("else".into(), serde_json::json!({"properties": {"lists": {"items": {"properties": {"name": {"pattern": "\\S"}}}}}}));
 }
 
 impl<L> Default for ListSettings<L> {

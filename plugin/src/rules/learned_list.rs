@@ -61,15 +61,33 @@ impl RuleState for ListWindows {
 }
 
 /// `rules.learned_lists` as the config document writes it.
-#[derive(Deserialize)]
+#[derive(Deserialize, schemars::JsonSchema)]
 #[serde(default, deny_unknown_fields)]
+#[schemars(inline)]
 pub struct Settings {
+    /// Whether the rule runs.
     enabled: bool,
+    /// Sliding event-time window of w and s.
     window: Duration,
+    /// At most one alert per (host, rule, field) within this time. `null` or absent: the same
+    /// as `window`.
     dedup_window: Option<Duration>,
+    /// Severity of the alerts.
     severity: Severity,
+    /// The document `malhost train` wrote, as is.
+    #[schemars(schema_with = "list_document_schema")]
     list: Option<ListDocument>,
+    /// Per field: count = t_w (alert when w > t_w), types = t_s (alert when s > t_s). A field
+    /// without thresholds is only enriched.
     thresholds: Thresholds,
+}
+
+/// `list`: the document of `schemas/lists.schema.json`, which `malhost train` writes.
+fn list_document_schema(_: &mut schemars::SchemaGenerator) -> schemars::Schema {
+    schemars::json_schema!({
+        "description": "The document `malhost train` wrote, as is.",
+        "anyOf": [{"$ref": "https://malhost.invalid/schemas/lists.schema.json"}, {"type": "null"}]
+    })
 }
 
 impl Default for Settings {
@@ -79,17 +97,22 @@ impl Default for Settings {
 }
 
 /// `thresholds`: t_w and t_s per field.
-#[derive(Deserialize, Default)]
+#[derive(Deserialize, Default, schemars::JsonSchema)]
 #[serde(default, deny_unknown_fields)]
+#[schemars(inline)]
 struct Thresholds {
+    /// Destination IPs of TCP/80 connections.
     dst_ip_tcp80: Option<Threshold>,
+    /// Destination ports.
     dst_port: Option<Threshold>,
+    /// URLs of web requests.
     http_url: Option<Threshold>,
 }
 
 /// One field's thresholds.
-#[derive(Deserialize, Default, Clone, Copy)]
+#[derive(Deserialize, Default, Clone, Copy, schemars::JsonSchema)]
 #[serde(default, deny_unknown_fields)]
+#[schemars(inline)]
 struct Threshold {
     /// t_w: `list.count` fires when w > count.
     count: Option<u32>,

@@ -11,6 +11,7 @@
 
 use serde_json::json;
 
+use schemars::JsonSchema;
 use serde::Deserialize;
 
 use crate::event::SourceKind;
@@ -34,11 +35,16 @@ pub static META: RuleMeta = RuleMeta {
 };
 
 /// `rules.mail_display_name_spoof` as the config document writes it.
-#[derive(Deserialize)]
+#[derive(Deserialize, JsonSchema)]
 #[serde(default, deny_unknown_fields)]
+#[schemars(inline)]
 pub struct Settings {
+    /// Whether the rule runs.
     enabled: bool,
+    /// Severity of the finding and the alert.
     severity: Severity,
+    /// A message (its Message-ID, From header and this rule's finding together) alerts at most
+    /// once within this time; the same message seen again after it alerts again.
     dedup_window: Duration,
 }
 

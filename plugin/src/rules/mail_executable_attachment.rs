@@ -15,6 +15,7 @@
 
 use serde_json::json;
 
+use schemars::JsonSchema;
 use serde::Deserialize;
 
 use crate::event::SourceKind;
@@ -38,13 +39,22 @@ pub static META: RuleMeta = RuleMeta {
 };
 
 /// `rules.mail_executable_attachment` as the config document writes it.
-#[derive(Deserialize)]
+#[derive(Deserialize, JsonSchema)]
 #[serde(default, deny_unknown_fields)]
+#[schemars(inline)]
 pub struct Settings {
+    /// Whether the rule runs.
     enabled: bool,
+    /// Executable extensions (case-insensitive, a leading dot allowed); replaces the default list.
+    #[schemars(inner(regex(pattern = r"^\s*\.?[^.\s/\\]+\s*$")), extend("default" = crate::mail::DEFAULT_EXECUTABLE_EXTENSIONS))]
     extensions: Option<Vec<String>>,
+    /// Also flag names that only look executable to the reader (right-to-left override, look-alike
+    /// characters) while the system would open them as something else.
     displayed: bool,
+    /// Severity of the finding and the alert.
     severity: Severity,
+    /// A message (its Message-ID, From header and this rule's finding together) alerts at most
+    /// once within this time; the same message seen again after it alerts again.
     dedup_window: Duration,
 }
 

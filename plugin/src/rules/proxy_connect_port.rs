@@ -7,6 +7,7 @@
 
 use serde_json::json;
 
+use schemars::JsonSchema;
 use serde::Deserialize;
 
 use crate::event::{Field, FieldError, SourceKind, time::format_ms};
@@ -26,12 +27,17 @@ pub static META: RuleMeta = RuleMeta {
 };
 
 /// `rules.proxy_connect_port` as the config document writes it.
-#[derive(Deserialize)]
+#[derive(Deserialize, JsonSchema)]
 #[serde(default, deny_unknown_fields)]
+#[schemars(inline)]
 pub struct Settings {
+    /// Whether the rule runs.
     enabled: bool,
+    /// Ports CONNECT may go to.
     allowed_ports: Vec<Port>,
+    /// At most one alert per (host, destination:port) within this time.
     dedup_window: Duration,
+    /// Severity of the finding and the alert.
     severity: Severity,
 }
 

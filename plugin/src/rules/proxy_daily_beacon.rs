@@ -21,6 +21,7 @@ use std::collections::HashMap;
 use serde_json::json;
 
 use crate::calendar::format_day;
+use schemars::JsonSchema;
 use serde::Deserialize;
 
 use crate::event::{Field, SourceKind, time::format_ms};
@@ -41,11 +42,16 @@ pub static META: RuleMeta = RuleMeta {
 };
 
 /// `rules.proxy_daily_beacon` as the config document writes it.
-#[derive(Deserialize)]
+#[derive(Deserialize, JsonSchema)]
 #[serde(default, deny_unknown_fields)]
+#[schemars(inline)]
 pub struct Settings {
+    /// Whether the rule runs.
     enabled: bool,
+    /// Consecutive local days with at least one request.
+    #[schemars(extend("maximum" = MAX_MIN_DAYS))]
     min_days: PositiveInt,
+    /// Severity of the alert.
     severity: Severity,
 }
 

@@ -42,16 +42,24 @@ pub static META: RuleMeta = RuleMeta {
 pub type Settings = ListSettings<IocList>;
 
 /// One indicator list: domains, URLs and addresses.
-#[derive(Deserialize)]
+#[derive(Deserialize, schemars::JsonSchema)]
 #[serde(deny_unknown_fields)]
+#[schemars(inline)]
 pub struct IocList {
+    /// The list's name, shown in findings and evidence. Must not be blank while the rule is
+    /// enabled.
     name: String,
+    /// ECS threat.enrichments.indicator.provider. `null` or absent: the list's name.
     #[serde(default)]
     provider: Option<String>,
+    /// Domain indicators.
     #[serde(default)]
     domains: indicators::DomainList,
+    /// URL indicators: a request whose URL, normalised, is one of them matches.
     #[serde(default)]
+    #[schemars(inner(regex(pattern = "^[A-Za-z][A-Za-z0-9+.-]*://")))]
     urls: Vec<String>,
+    /// Destination addresses and CIDR blocks (and IP:port pairs).
     #[serde(default)]
     ips: Vec<NetEntry>,
 }

@@ -8,6 +8,7 @@
 
 use serde_json::json;
 
+use schemars::JsonSchema;
 use serde::Deserialize;
 
 use crate::event::{Field, SourceKind, time::format_ms};
@@ -28,12 +29,18 @@ pub static META: RuleMeta = RuleMeta {
 };
 
 /// `rules.proxy_off_hours` as the config document writes it.
-#[derive(Deserialize)]
+#[derive(Deserialize, JsonSchema)]
 #[serde(default, deny_unknown_fields)]
+#[schemars(inline)]
 pub struct Settings {
+    /// Whether the rule runs.
     enabled: bool,
+    /// Off-hours requests to rare destinations in one night or non-business day that raise an
+    /// alert.
     min_count: PositiveInt,
+    /// Severity of the finding.
     severity: Severity,
+    /// Severity of the alert.
     alert_severity: Severity,
 }
 

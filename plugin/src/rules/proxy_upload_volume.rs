@@ -12,6 +12,7 @@
 
 use serde_json::json;
 
+use schemars::JsonSchema;
 use serde::Deserialize;
 
 use crate::event::{Field, SourceKind, time::format_ms};
@@ -32,13 +33,21 @@ pub static META: RuleMeta = RuleMeta {
 };
 
 /// `rules.proxy_upload_volume` as the config document writes it.
-#[derive(Deserialize)]
+#[derive(Deserialize, JsonSchema)]
 #[serde(default, deny_unknown_fields)]
+#[schemars(inline)]
 pub struct Settings {
+    /// Whether the rule runs.
     enabled: bool,
+    /// A run whose summed request bytes exceed this alerts.
     max_bytes: u64,
+    /// A run ends after this long without a POST or CONNECT to its destination.
     idle_gap: Duration,
+    /// Destinations uploads may go to: domains (their subdomains too), IP addresses or CIDR
+    /// blocks.
+    #[schemars(inner(length(min = 1)))]
     allow: Vec<String>,
+    /// Severity of the alert.
     severity: Severity,
 }
 

@@ -5,6 +5,7 @@
 
 use serde_json::json;
 
+use schemars::JsonSchema;
 use serde::Deserialize;
 
 use crate::event::{Field, FieldError, Scalar, SourceKind, time::format_ms};
@@ -24,14 +25,22 @@ pub static META: RuleMeta = RuleMeta {
 };
 
 /// `rules.proxy_user_agent` as the config document writes it.
-#[derive(Deserialize)]
+#[derive(Deserialize, JsonSchema)]
 #[serde(default, deny_unknown_fields)]
+#[schemars(inline)]
 pub struct Settings {
+    /// Whether the rule runs.
     enabled: bool,
+    /// Exact agents, or patterns with * and ?.
+    #[schemars(inner(length(min = 1)))]
     allowed: Vec<String>,
+    /// Also flag requests with an empty or missing User-Agent.
     flag_missing: bool,
+    /// At most one alert per (host, agent) within this time.
     dedup_window: Duration,
+    /// Severity of the finding.
     severity: Severity,
+    /// Severity of the alert.
     alert_severity: Severity,
 }
 

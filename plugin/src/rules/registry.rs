@@ -47,7 +47,7 @@ pub trait Rule: Sized + 'static {
     const MESSAGE_DEDUP: bool = false;
     /// Its `rules.<key>` section as the document writes it (one `Default`: every default is
     /// written once, in the settings type).
-    type Settings: for<'de> Deserialize<'de> + Default;
+    type Settings: for<'de> Deserialize<'de> + Default + schemars::JsonSchema;
     /// What it keeps per host (`()` for nothing).
     type HostState: RuleState;
 
@@ -108,8 +108,9 @@ macro_rules! rules {
     };
     (@items $($key:ident => $ty:ty),*) => {
         /// The `rules` object of the config document: one section per rule.
-        #[derive(serde::Deserialize, Default)]
-        #[serde(deny_unknown_fields)]
+        #[derive(serde::Deserialize, Default, schemars::JsonSchema)]
+        #[serde(deny_unknown_fields, expecting = "an object")]
+        #[schemars(inline)]
         pub struct RawRules {
             $(
                 #[serde(default)]

@@ -112,6 +112,10 @@ impl DestinationAllow {
     }
 }
 
+/// Largest `rare_destinations.max_hosts`: each destination keeps one more host than that
+/// (to know it is no longer rare), and a destination's hosts are scanned on every request.
+pub const MAX_RARE_HOSTS: u32 = 64;
+
 /// `rare_destinations`, compiled: what "rare" means for the proxy rules.
 #[derive(Clone, Debug)]
 pub struct RareDestinations {
