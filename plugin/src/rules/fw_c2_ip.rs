@@ -64,9 +64,6 @@ impl Rule for C2IpConfig {
     type HostState = ();
 
     fn compile(c: Settings, cx: &CompileContext) -> Result<Option<Self>, ConfigError> {
-        if !c.enabled {
-            return Ok(None);
-        }
         let mut indicators = NetMatcher::new();
         for (i, list) in c.lists.into_iter().enumerate() {
             let provider = list_provider(&list.name, list.provider, cx, i)?;

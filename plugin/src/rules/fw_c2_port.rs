@@ -36,8 +36,6 @@ pub static META: RuleMeta = RuleMeta {
 #[serde(default, deny_unknown_fields)]
 #[schemars(inline)]
 pub struct Settings {
-    /// Whether the rule runs.
-    enabled: bool,
     /// Ports business traffic uses: connections to them are not followed.
     business_ports: Vec<Port>,
     /// Connections to one (address, port) within `window` that raise an alert.
@@ -53,7 +51,6 @@ pub struct Settings {
 impl Default for Settings {
     fn default() -> Self {
         Settings {
-            enabled: true,
             business_ports: [20, 21, 22, 25, 53, 80, 110, 123, 143, 443, 465, 587, 853, 993, 995].into_iter().map(Port).collect(),
             min_count: PositiveInt::new(10),
             window: Duration::secs(3600),
@@ -85,9 +82,6 @@ impl Rule for C2PortConfig {
     type HostState = PortTracks;
 
     fn compile(s: Settings, _: &CompileContext) -> Result<Option<Self>, ConfigError> {
-        if !s.enabled {
-            return Ok(None);
-        }
         let mut ports: Vec<u16> = s.business_ports.into_iter().map(|p| p.0).collect();
         ports.sort_unstable();
         ports.dedup();

@@ -37,8 +37,6 @@ pub static META: RuleMeta = RuleMeta {
 #[serde(default, deny_unknown_fields)]
 #[schemars(inline)]
 pub struct Settings {
-    /// Whether the rule runs.
-    enabled: bool,
     /// Destination ports malware favours: denies to them get `watched_severity` and count toward
     /// the alert.
     watched_ports: Vec<Port>,
@@ -62,7 +60,6 @@ pub struct Settings {
 impl Default for Settings {
     fn default() -> Self {
         Settings {
-            enabled: true,
             watched_ports: [25, 80, 443, 8080].into_iter().map(Port).collect(),
             min_count: PositiveInt::new(5),
             window: Duration::secs(600),
@@ -103,9 +100,6 @@ impl Rule for OutboundDenyConfig {
     type HostState = DenyWindow;
 
     fn compile(d: Settings, cx: &CompileContext) -> Result<Option<Self>, ConfigError> {
-        if !d.enabled {
-            return Ok(None);
-        }
         if d.min_count.get() as usize > cx.state.max_keys_per_host {
             return Err(cx.err(
                 "min_count",

@@ -33,8 +33,6 @@ pub fn list_provider(name: &str, provider: Option<String>, cx: &CompileContext, 
 #[serde(default, deny_unknown_fields)]
 #[schemars(inline, transform = names_not_blank_while_enabled)]
 pub struct ListSettings<L> {
-    /// Whether the rule runs.
-    pub enabled: bool,
     /// At most one alert per host and indicator entry within this time.
     pub dedup_window: Duration,
     /// Severity of the finding and the alert.
@@ -54,6 +52,6 @@ fn names_not_blank_while_enabled(schema: &mut schemars::Schema) {
 
 impl<L> Default for ListSettings<L> {
     fn default() -> Self {
-        ListSettings { enabled: true, dedup_window: Duration::secs(3600), severity: Severity::High, lists: Vec::new() }
+        ListSettings { dedup_window: Duration::secs(3600), severity: Severity::High, lists: Vec::new() }
     }
 }

@@ -65,8 +65,6 @@ impl RuleState for ListWindows {
 #[serde(default, deny_unknown_fields)]
 #[schemars(inline)]
 pub struct Settings {
-    /// Whether the rule runs.
-    enabled: bool,
     /// Sliding event-time window of w and s.
     window: Duration,
     /// At most one alert per (host, rule, field) within this time. `null` or absent: the same
@@ -92,7 +90,7 @@ fn list_document_schema(_: &mut schemars::SchemaGenerator) -> schemars::Schema {
 
 impl Default for Settings {
     fn default() -> Self {
-        Settings { enabled: true, window: Duration::secs(86_400), dedup_window: None, severity: Severity::High, list: None, thresholds: Thresholds::default() }
+        Settings { window: Duration::secs(86_400), dedup_window: None, severity: Severity::High, list: None, thresholds: Thresholds::default() }
     }
 }
 
@@ -157,16 +155,15 @@ impl Rule for LearnedListsConfig {
     type HostState = ListWindows;
 
     fn compile(l: Settings, _: &CompileContext) -> Result<Option<Self>, ConfigError> {
-        match (l.enabled, l.list) {
-            (true, Some(doc)) => Ok(Some(compile_lists(doc, l.thresholds, l.window, l.dedup_window, l.severity)?)),
-            (true, None) => {
+        match l.list {
+            Some(doc) => Ok(Some(compile_lists(doc, l.thresholds, l.window, l.dedup_window, l.severity)?)),
+            None => {
                 let t = l.thresholds;
                 if t.dst_ip_tcp80.is_some() || t.dst_port.is_some() || t.http_url.is_some() {
                     return Err(err("rules.learned_lists.thresholds", "thresholds given but no list loaded (rules.learned_lists.list)"));
                 }
                 Ok(None)
             }
-            (false, _) => Ok(None),
         }
     }
 

@@ -39,8 +39,6 @@ pub static META: RuleMeta = RuleMeta {
 #[serde(default, deny_unknown_fields)]
 #[schemars(inline)]
 pub struct Settings {
-    /// Whether the rule runs.
-    enabled: bool,
     /// Severity of the finding and the alert.
     severity: Severity,
     /// A message (its Message-ID, From header and this rule's finding together) alerts at most
@@ -50,7 +48,7 @@ pub struct Settings {
 
 impl Default for Settings {
     fn default() -> Self {
-        Settings { enabled: true, severity: Severity::High, dedup_window: Duration::secs(86_400) }
+        Settings { severity: Severity::High, dedup_window: Duration::secs(86_400) }
     }
 }
 
@@ -71,7 +69,7 @@ impl Rule for DisplayNameSpoofConfig {
     type HostState = ();
 
     fn compile(m: Settings, _: &CompileContext) -> Result<Option<Self>, ConfigError> {
-        Ok(m.enabled.then_some(DisplayNameSpoofConfig { severity: m.severity, dedup_ms: m.dedup_window.ms }))
+        Ok(Some(DisplayNameSpoofConfig { severity: m.severity, dedup_ms: m.dedup_window.ms }))
     }
 
     fn apply(&self, cx: &mut RuleContext) {

@@ -43,8 +43,6 @@ pub static META: RuleMeta = RuleMeta {
 #[serde(default, deny_unknown_fields)]
 #[schemars(inline)]
 pub struct Settings {
-    /// Whether the rule runs.
-    enabled: bool,
     /// Executable extensions (case-insensitive, a leading dot allowed); replaces the default list.
     #[schemars(inner(regex(pattern = r"^\s*\.?[^.\s/\\]+\s*$")), extend("default" = crate::mail::DEFAULT_EXECUTABLE_EXTENSIONS))]
     extensions: Option<Vec<String>>,
@@ -60,7 +58,7 @@ pub struct Settings {
 
 impl Default for Settings {
     fn default() -> Self {
-        Settings { enabled: true, extensions: None, displayed: true, severity: Severity::High, dedup_window: Duration::secs(86_400) }
+        Settings { extensions: None, displayed: true, severity: Severity::High, dedup_window: Duration::secs(86_400) }
     }
 }
 
@@ -86,9 +84,6 @@ impl Rule for ExecutableAttachmentConfig {
     type HostState = ();
 
     fn compile(x: Settings, cx: &CompileContext) -> Result<Option<Self>, ConfigError> {
-        if !x.enabled {
-            return Ok(None);
-        }
         let mut extensions = Vec::new();
         match x.extensions {
             None => extensions.extend(crate::mail::DEFAULT_EXECUTABLE_EXTENSIONS.iter().map(|e| e.to_string())),

@@ -31,8 +31,6 @@ pub static META: RuleMeta = RuleMeta {
 #[serde(default, deny_unknown_fields)]
 #[schemars(inline)]
 pub struct Settings {
-    /// Whether the rule runs.
-    enabled: bool,
     /// Ports CONNECT may go to.
     allowed_ports: Vec<Port>,
     /// At most one alert per (host, destination:port) within this time.
@@ -43,7 +41,7 @@ pub struct Settings {
 
 impl Default for Settings {
     fn default() -> Self {
-        Settings { enabled: true, allowed_ports: vec![Port(80), Port(443)], dedup_window: Duration::secs(3600), severity: Severity::Medium }
+        Settings { allowed_ports: vec![Port(80), Port(443)], dedup_window: Duration::secs(3600), severity: Severity::Medium }
     }
 }
 
@@ -65,9 +63,6 @@ impl Rule for ConnectPortConfig {
     type HostState = ();
 
     fn compile(c: Settings, _: &CompileContext) -> Result<Option<Self>, ConfigError> {
-        if !c.enabled {
-            return Ok(None);
-        }
         let mut ports: Vec<u16> = c.allowed_ports.iter().map(|p| p.0).collect();
         ports.sort_unstable();
         ports.dedup();

@@ -46,8 +46,6 @@ pub static META: RuleMeta = RuleMeta {
 #[serde(default, deny_unknown_fields)]
 #[schemars(inline)]
 pub struct Settings {
-    /// Whether the rule runs.
-    enabled: bool,
     /// Consecutive local days with at least one request.
     #[schemars(extend("maximum" = MAX_MIN_DAYS))]
     min_days: PositiveInt,
@@ -57,7 +55,7 @@ pub struct Settings {
 
 impl Default for Settings {
     fn default() -> Self {
-        Settings { enabled: true, min_days: PositiveInt::new(3), severity: Severity::High }
+        Settings { min_days: PositiveInt::new(3), severity: Severity::High }
     }
 }
 
@@ -77,9 +75,6 @@ impl Rule for DailyBeaconConfig {
     type HostState = Option<Box<BeaconTracks>>;
 
     fn compile(b: Settings, cx: &CompileContext) -> Result<Option<Self>, ConfigError> {
-        if !b.enabled {
-            return Ok(None);
-        }
         if b.min_days.get() > MAX_MIN_DAYS {
             return Err(cx.err("min_days", format!("expected at most {MAX_MIN_DAYS} days, found {}", b.min_days.get())));
         }

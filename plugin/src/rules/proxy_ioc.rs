@@ -97,7 +97,7 @@ impl Rule for ProxyIocConfig {
     type HostState = ();
 
     fn compile(p: Settings, cx: &CompileContext) -> Result<Option<Self>, ConfigError> {
-        if !p.enabled || p.lists.is_empty() {
+        if p.lists.is_empty() {
             return Ok(None);
         }
         let mut cfg = ProxyIocConfig {

@@ -33,8 +33,6 @@ pub static META: RuleMeta = RuleMeta {
 #[serde(default, deny_unknown_fields)]
 #[schemars(inline)]
 pub struct Settings {
-    /// Whether the rule runs.
-    enabled: bool,
     /// Off-hours requests to rare destinations in one night or non-business day that raise an
     /// alert.
     min_count: PositiveInt,
@@ -46,7 +44,7 @@ pub struct Settings {
 
 impl Default for Settings {
     fn default() -> Self {
-        Settings { enabled: true, min_count: PositiveInt::new(10), severity: Severity::Low, alert_severity: Severity::Medium }
+        Settings { min_count: PositiveInt::new(10), severity: Severity::Low, alert_severity: Severity::Medium }
     }
 }
 
@@ -68,7 +66,7 @@ impl Rule for OffHoursConfig {
     type HostState = OffHoursLog;
 
     fn compile(o: Settings, _: &CompileContext) -> Result<Option<Self>, ConfigError> {
-        Ok(o.enabled.then_some(OffHoursConfig { min_count: o.min_count.get(), severity: o.severity, alert_severity: o.alert_severity }))
+        Ok(Some(OffHoursConfig { min_count: o.min_count.get(), severity: o.severity, alert_severity: o.alert_severity }))
     }
 
     fn apply(&self, cx: &mut RuleContext) {

@@ -37,8 +37,6 @@ pub static META: RuleMeta = RuleMeta {
 #[serde(default, deny_unknown_fields)]
 #[schemars(inline)]
 pub struct Settings {
-    /// Whether the rule runs.
-    enabled: bool,
     /// A run whose summed request bytes exceed this alerts.
     max_bytes: u64,
     /// A run ends after this long without a POST or CONNECT to its destination.
@@ -53,7 +51,7 @@ pub struct Settings {
 
 impl Default for Settings {
     fn default() -> Self {
-        Settings { enabled: true, max_bytes: 10 * 1024 * 1024, idle_gap: Duration::secs(600), allow: Vec::new(), severity: Severity::High }
+        Settings { max_bytes: 10 * 1024 * 1024, idle_gap: Duration::secs(600), allow: Vec::new(), severity: Severity::High }
     }
 }
 
@@ -77,9 +75,6 @@ impl Rule for UploadVolumeConfig {
     type HostState = Option<UploadRun>;
 
     fn compile(v: Settings, cx: &CompileContext) -> Result<Option<Self>, ConfigError> {
-        if !v.enabled {
-            return Ok(None);
-        }
         Ok(Some(UploadVolumeConfig {
             max_bytes: v.max_bytes,
             idle_gap_ms: v.idle_gap.ms,

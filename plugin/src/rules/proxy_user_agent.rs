@@ -29,8 +29,6 @@ pub static META: RuleMeta = RuleMeta {
 #[serde(default, deny_unknown_fields)]
 #[schemars(inline)]
 pub struct Settings {
-    /// Whether the rule runs.
-    enabled: bool,
     /// Exact agents, or patterns with * and ?.
     #[schemars(inner(length(min = 1)))]
     allowed: Vec<String>,
@@ -47,7 +45,6 @@ pub struct Settings {
 impl Default for Settings {
     fn default() -> Self {
         Settings {
-            enabled: true,
             allowed: Vec::new(),
             flag_missing: true,
             dedup_window: Duration::secs(86_400),
@@ -81,9 +78,6 @@ impl Rule for UserAgentConfig {
     type HostState = ();
 
     fn compile(u: Settings, cx: &CompileContext) -> Result<Option<Self>, ConfigError> {
-        if !u.enabled {
-            return Ok(None);
-        }
         let mut exact = std::collections::HashSet::new();
         let mut patterns = Vec::new();
         for (i, a) in u.allowed.into_iter().enumerate() {

@@ -4,7 +4,11 @@
 //! compiled rule sets of the config, the dispatch of events, and the mail dedup bits. Adding a
 //! rule is one module and one line here.
 
+use std::borrow::Cow;
+use std::marker::PhantomData;
+
 use serde::Deserialize;
+use serde::de::{self, DeserializeSeed, IntoDeserializer, MapAccess, Visitor};
 
 use crate::calendar::Calendar;
 use crate::event::SourceKind;
@@ -45,17 +49,143 @@ pub trait Rule: Sized + 'static {
     const SOURCES: &'static [SourceKind];
     /// Whether it alerts at most once per mail message (a bit of `state::messages`).
     const MESSAGE_DEDUP: bool = false;
-    /// Its `rules.<key>` section as the document writes it (one `Default`: every default is
-    /// written once, in the settings type).
+    /// Its `rules.<key>` section as the document writes it, but for `enabled`, which every
+    /// section has ([`Section`]). One `Default`: every default is written once, in the
+    /// settings type; a doc comment per field, which the config schema shows.
     type Settings: for<'de> Deserialize<'de> + Default + schemars::JsonSchema;
     /// What it keeps per host (`()` for nothing).
     type HostState: RuleState;
 
-    /// Compiles the settings, with what the rules share; `None` when they turn it off.
+    /// Compiles the settings of an enabled rule, with what the rules share; `None` when the
+    /// settings leave it nothing to do (no lists loaded).
     fn compile(settings: Self::Settings, cx: &CompileContext) -> Result<Option<Self>, ConfigError>;
 
     /// Applies the rule to one event of a source it reads.
     fn apply(&self, cx: &mut RuleContext);
+}
+
+/// A rule's `rules.<key>` section: `enabled` (default `true`), which the registry reads for
+/// every rule and which turns it off without compiling it, beside the rule's own settings `S`
+/// (which reject unknown keys as before; an error inside them keeps its JSON path).
+pub struct Section<S> {
+    /// Whether the rule runs.
+    pub enabled: bool,
+    /// The rule's own settings.
+    pub settings: S,
+}
+
+impl<S: Default> Default for Section<S> {
+    fn default() -> Self {
+        Section { enabled: true, settings: S::default() }
+    }
+}
+
+impl<'de, S: Deserialize<'de>> Deserialize<'de> for Section<S> {
+    fn deserialize<D: de::Deserializer<'de>>(d: D) -> Result<Self, D::Error> {
+        struct SectionVisitor<S>(PhantomData<S>);
+        impl<'de, S: Deserialize<'de>> Visitor<'de> for SectionVisitor<S> {
+            type Value = Section<S>;
+            fn expecting(&self, f: &mut std::fmt::Formatter) -> std::fmt::Result {
+                f.write_str("an object")
+            }
+            fn visit_map<A: MapAccess<'de>>(self, map: A) -> Result<Section<S>, A::Error> {
+                let mut enabled = None;
+                let settings = S::deserialize(de::value::MapAccessDeserializer::new(WithoutEnabled { map, enabled: &mut enabled }))?;
+                Ok(Section { enabled: enabled.unwrap_or(true), settings })
+            }
+        }
+        d.deserialize_map(SectionVisitor(PhantomData))
+    }
+}
+
+/// The entries of a section but `enabled`, which it takes aside, for the rule's settings.
+struct WithoutEnabled<'a, A> {
+    map: A,
+    enabled: &'a mut Option<bool>,
+}
+
+impl<'de, A: MapAccess<'de>> MapAccess<'de> for WithoutEnabled<'_, A> {
+    type Error = A::Error;
+
+    fn next_key_seed<K: DeserializeSeed<'de>>(&mut self, seed: K) -> Result<Option<K::Value>, A::Error> {
+        // The settings' own key reader runs inside the document's (`KeyOrEnabled`), so that an
+        // unknown key is reported at its own path, `rules.<key>.<unknown>`.
+        let mut seed = Some(seed);
+        loop {
+            let Some(k) = seed.take() else { return Ok(None) };
+            match self.map.next_key_seed(KeyOrEnabled(k))? {
+                None => return Ok(None),
+                Some(Key::Other(v)) => return Ok(Some(v)),
+                Some(Key::Enabled(k)) => {
+                    if self.enabled.is_some() {
+                        return Err(de::Error::duplicate_field("enabled"));
+                    }
+                    *self.enabled = Some(self.map.next_value()?);
+                    seed = Some(k);
+                }
+            }
+        }
+    }
+
+    fn next_value_seed<V: DeserializeSeed<'de>>(&mut self, seed: V) -> Result<V::Value, A::Error> {
+        self.map.next_value_seed(seed)
+    }
+}
+
+/// A section's key: `enabled` (handing the settings' key reader back, unused), or one of the
+/// settings' keys as their reader read it.
+enum Key<K, V> {
+    Enabled(K),
+    Other(V),
+}
+
+struct KeyOrEnabled<K>(K);
+
+impl<'de, K: DeserializeSeed<'de>> DeserializeSeed<'de> for KeyOrEnabled<K> {
+    type Value = Key<K, K::Value>;
+    fn deserialize<D: de::Deserializer<'de>>(self, d: D) -> Result<Self::Value, D::Error> {
+        d.deserialize_str(self)
+    }
+}
+
+impl<'de, K: DeserializeSeed<'de>> Visitor<'de> for KeyOrEnabled<K> {
+    type Value = Key<K, K::Value>;
+    fn expecting(&self, f: &mut std::fmt::Formatter) -> std::fmt::Result {
+        f.write_str("a key")
+    }
+    fn visit_str<E: de::Error>(self, key: &str) -> Result<Self::Value, E> {
+        if key == "enabled" {
+            return Ok(Key::Enabled(self.0));
+        }
+        // serde's message for an unknown key lists the settings' keys; `enabled` is one too.
+        self.0.deserialize(key.into_deserializer()).map(Key::Other).map_err(|e: E| {
+            let message = e.to_string();
+            match message.split_once(", expected one of ") {
+                Some((head, keys)) => E::custom(format!("{head}, expected one of `enabled`, {keys}")),
+                None => e,
+            }
+        })
+    }
+}
+
+impl<S: schemars::JsonSchema> schemars::JsonSchema for Section<S> {
+    fn schema_name() -> Cow<'static, str> {
+        S::schema_name()
+    }
+    fn inline_schema() -> bool {
+        true
+    }
+    fn json_schema(generator: &mut schemars::SchemaGenerator) -> schemars::Schema {
+        let mut schema = S::json_schema(generator);
+        let enabled = serde_json::json!({"type": "boolean", "description": "Whether the rule runs.", "default": true});
+        let mut properties = serde_json::Map::new();
+        properties.insert("enabled".into(), enabled);
+        if let Some(serde_json::Value::Object(own)) = schema.get_mut("properties") {
+            properties.extend(std::mem::take(own));
+        }
+        schema.insert("properties".into(), properties.into());
+        schema
+    }
 }
 
 /// What a rule's compile step may read: the parts of the config every rule shares.
@@ -115,7 +245,7 @@ macro_rules! rules {
             $(
                 #[serde(default)]
                 #[allow(missing_docs)]
-                pub $key: <$ty as $crate::rules::registry::Rule>::Settings,
+                pub $key: $crate::rules::registry::Section<<$ty as $crate::rules::registry::Rule>::Settings>,
             )*
         }
 
@@ -151,7 +281,12 @@ macro_rules! rules {
             pub fn compile(raw: RawRules, shared: &$crate::rules::registry::CompileContext) -> Result<Rules, $crate::values::ConfigError> {
                 Ok(Rules {
                     $(
-                        $key: <$ty as $crate::rules::registry::Rule>::compile(raw.$key, &$crate::rules::registry::CompileContext { key: stringify!($key), ..*shared })?,
+                        $key: match raw.$key {
+                            $crate::rules::registry::Section { enabled: true, settings } => {
+                                <$ty as $crate::rules::registry::Rule>::compile(settings, &$crate::rules::registry::CompileContext { key: stringify!($key), ..*shared })?
+                            }
+                            _ => None,
+                        },
                     )*
                 })
             }
