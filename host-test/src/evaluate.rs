@@ -289,26 +289,82 @@ fn paper_mode(f: ListField) -> Mode {
     if f == ListField::HttpUrl { Mode::Types } else { Mode::Count }
 }
 
+/// The largest threshold of the ROC curves.
+const ROC_MAX: u32 = 100;
+
+/// Which held-out entities (samples or hosts) a list detected in the paper's pairing
+/// ([`paper_mode`]): by a firewall field, or by the URL field.
+struct DetectedBy {
+    firewall: Vec<bool>,
+    proxy: Vec<bool>,
+}
+
+impl DetectedBy {
+    /// None of `n` entities detected yet.
+    fn new(n: usize) -> Self {
+        DetectedBy { firewall: vec![false; n], proxy: vec![false; n] }
+    }
+
+    /// The marks of the family of field `f`.
+    fn of(&mut self, f: ListField) -> &mut [bool] {
+        if f == ListField::HttpUrl { &mut self.proxy } else { &mut self.firewall }
+    }
+
+    /// Detected by either family.
+    fn either(&self) -> Vec<bool> {
+        self.firewall.iter().zip(&self.proxy).map(|(a, b)| *a || *b).collect()
+    }
+}
+
+/// Scores the entities held out in `fold` (`folds[i] == fold`) against threshold `t`: returns
+/// how many score above it and marks those in `detected` when given; `roc[r]` counts those
+/// scoring above each r up to [`ROC_MAX`].
+fn score_held_out(
+    scores: &[(u32, u32)],
+    pick: impl Fn((u32, u32)) -> u32,
+    folds: &[usize],
+    fold: usize,
+    t: u32,
+    mut detected: Option<&mut [bool]>,
+    roc: &mut [u64],
+) -> u64 {
+    let mut above = 0;
+    for (i, &sc) in scores.iter().enumerate() {
+        if folds[i] != fold {
+            continue;
+        }
+        let v = pick(sc);
+        if v > t {
+            above += 1;
+            if let Some(d) = detected.as_deref_mut() {
+                d[i] = true;
+            }
+        }
+        for r in 0..=ROC_MAX {
+            if v > r {
+                roc[r as usize] += 1;
+            }
+        }
+    }
+    above
+}
+
 /// Runs the cross-validation.
 pub fn evaluate(c: &Corpus, s: &EvalSettings) -> Report {
     let k = s.folds.max(2);
     let sf = assign_folds(c.samples.len(), k, s.seed);
     let hf = assign_folds(c.hosts.len(), k, s.seed ^ 0x9e37_79b9_7f4a_7c15);
-    const ROC_MAX: u32 = 100;
     let mut acc: Vec<(u64, u64, Vec<u32>, Vec<usize>, Vec<u64>, Vec<u64>)> =
         MODES.iter().map(|_| (0, 0, Vec::new(), Vec::new(), vec![0; ROC_MAX as usize + 1], vec![0; ROC_MAX as usize + 1])).collect();
     let m_all = c.samples.len();
     let n_all = c.hosts.len();
-    // Per held-out sample: detected by (field, paper mode).
-    let mut fw_detected = vec![false; m_all];
-    let mut px_detected = vec![false; m_all];
-    let mut any_host_flag = vec![false; n_all];
+    // Per held-out sample and host: detected by (field, paper mode).
+    let mut samples_by = DetectedBy::new(m_all);
+    let mut hosts_by = DetectedBy::new(n_all);
     // Firewall values listed in some fold for a held-out sample that had them.
     let mut fw_listed: std::collections::HashSet<String> = std::collections::HashSet::new();
     let mut sample_vals: Vec<Vec<String>> = vec![Vec::new(); m_all];
     let mut host_vals: Vec<Vec<String>> = vec![Vec::new(); n_all];
-    let mut host_fw = vec![false; n_all];
-    let mut host_px = vec![false; n_all];
     for fold in 0..k {
         for f in ListField::ALL {
             let x = fi(f);
@@ -369,49 +425,9 @@ pub fn evaluate(c: &Corpus, s: &EvalSettings) -> Report {
                 let a = &mut acc[mi];
                 a.2.push(t);
                 a.3.push(list_size);
-                for (i, &sc) in sample_scores.iter().enumerate() {
-                    if sf[i] != fold {
-                        continue;
-                    }
-                    let v = pick(sc);
-                    if v > t {
-                        a.0 += 1;
-                        if mode == paper_mode(f) {
-                            if f == ListField::HttpUrl {
-                                px_detected[i] = true;
-                            } else {
-                                fw_detected[i] = true;
-                            }
-                        }
-                    }
-                    for r in 0..=ROC_MAX {
-                        if v > r {
-                            a.4[r as usize] += 1;
-                        }
-                    }
-                }
-                for (i, &sc) in host_scores.iter().enumerate() {
-                    if hf[i] != fold {
-                        continue;
-                    }
-                    let v = pick(sc);
-                    if v > t {
-                        a.1 += 1;
-                        if mode == paper_mode(f) {
-                            any_host_flag[i] = true;
-                            if f == ListField::HttpUrl {
-                                host_px[i] = true;
-                            } else {
-                                host_fw[i] = true;
-                            }
-                        }
-                    }
-                    for r in 0..=ROC_MAX {
-                        if v > r {
-                            a.5[r as usize] += 1;
-                        }
-                    }
-                }
+                let paper = mode == paper_mode(f);
+                a.0 += score_held_out(&sample_scores, pick, &sf, fold, t, paper.then(|| samples_by.of(f)), &mut a.4);
+                a.1 += score_held_out(&host_scores, pick, &hf, fold, t, paper.then(|| hosts_by.of(f)), &mut a.5);
             }
             // Values that carry firewall detections of held-out samples (for the increment).
             if f != ListField::HttpUrl {
@@ -430,7 +446,7 @@ pub fn evaluate(c: &Corpus, s: &EvalSettings) -> Report {
     // Count carriers only among firewall-only detections.
     let mut carriers: HashMap<String, u64> = HashMap::new();
     for (i, (_, e)) in c.samples.iter().enumerate() {
-        if fw_detected[i] && !px_detected[i] {
+        if samples_by.firewall[i] && !samples_by.proxy[i] {
             for f in [ListField::DstIpTcp80, ListField::DstPort] {
                 let x = fi(f);
                 for &v in &e.distinct[x] {
@@ -461,8 +477,7 @@ pub fn evaluate(c: &Corpus, s: &EvalSettings) -> Report {
         })
         .collect();
     let count = |v: &[bool]| v.iter().filter(|&&b| b).count() as f64;
-    let union: Vec<bool> = fw_detected.iter().zip(&px_detected).map(|(a, b)| *a || *b).collect();
-    let fw_only: Vec<bool> = fw_detected.iter().zip(&px_detected).map(|(a, b)| *a && !*b).collect();
+    let fw_only: Vec<bool> = samples_by.firewall.iter().zip(&samples_by.proxy).map(|(a, b)| *a && !*b).collect();
     Report {
         samples: m_all,
         hosts: n_all,
@@ -471,10 +486,10 @@ pub fn evaluate(c: &Corpus, s: &EvalSettings) -> Report {
         t_l: s.t_l,
         target_fpr: s.target_fpr,
         results,
-        union_tpr: count(&union) / m_all as f64,
-        union_fpr: count(&any_host_flag) / n_all as f64,
-        firewall_tpr: count(&fw_detected) / m_all as f64,
-        proxy_tpr: count(&px_detected) / m_all as f64,
+        union_tpr: count(&samples_by.either()) / m_all as f64,
+        union_fpr: count(&hosts_by.either()) / n_all as f64,
+        firewall_tpr: count(&samples_by.firewall) / m_all as f64,
+        proxy_tpr: count(&samples_by.proxy) / m_all as f64,
         firewall_only_increment: count(&fw_only) / m_all as f64,
         firewall_only_values: carriers,
         entities: c
@@ -484,15 +499,15 @@ pub fn evaluate(c: &Corpus, s: &EvalSettings) -> Report {
             .map(|(i, (name, _))| EntityResult {
                 name: name.clone(),
                 malware: true,
-                by_firewall: fw_detected[i],
-                by_proxy: px_detected[i],
+                by_firewall: samples_by.firewall[i],
+                by_proxy: samples_by.proxy[i],
                 listed_values: sample_vals[i].clone(),
             })
             .chain(c.hosts.iter().enumerate().map(|(i, (name, _))| EntityResult {
                 name: name.clone(),
                 malware: false,
-                by_firewall: host_fw[i],
-                by_proxy: host_px[i],
+                by_firewall: hosts_by.firewall[i],
+                by_proxy: hosts_by.proxy[i],
                 listed_values: host_vals[i].clone(),
             }))
             .collect(),

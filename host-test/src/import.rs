@@ -20,21 +20,7 @@ pub struct ImportSummary {
 /// The message files named: files as given, directories expanded to their `*.eml` files in
 /// name order.
 pub fn eml_files(inputs: &[PathBuf]) -> Result<Vec<PathBuf>> {
-    let mut files = Vec::new();
-    for p in inputs {
-        if p.is_dir() {
-            let mut v: Vec<PathBuf> = std::fs::read_dir(p)
-                .with_context(|| format!("cannot read directory {}", p.display()))?
-                .filter_map(|e| e.ok().map(|e| e.path()))
-                .filter(|f| f.extension().is_some_and(|x| x.eq_ignore_ascii_case("eml")))
-                .collect();
-            v.sort();
-            files.extend(v);
-        } else {
-            files.push(p.clone());
-        }
-    }
-    Ok(files)
+    crate::inputs::expand_dirs(inputs, |f| f.extension().is_some_and(|x| x.eq_ignore_ascii_case("eml")))
 }
 
 /// Writes an import error record. The record keeps the line in `message`; a line that is not

@@ -5,6 +5,7 @@
 //! - [`replay`]: stream JSONL files through the module;
 //! - [`run`]: the long-running stdin → stdout filter;
 //! - [`import`]: real log files (mail messages, …) → ECS JSON lines;
+//! - [`inputs`]: the files a command is given, directories expanded;
 //! - [`synth`]: seeded synthetic firewall traffic for benchmarks and tests;
 //! - [`soak`]: the long mixed stream of soak runs, replay's samples of it, and their plot;
 //! - [`bench`]: native core vs module throughput;
@@ -16,6 +17,7 @@ pub mod bench;
 pub mod evaluate;
 pub mod flood;
 pub mod import;
+pub mod inputs;
 pub mod module_path;
 pub mod replay;
 pub mod roc;

@@ -155,21 +155,7 @@ pub fn file_sample_id(p: &Path) -> String {
 
 /// Files named on the command line, directories expanded to the files in them (name order).
 pub fn expand_inputs(inputs: &[PathBuf]) -> Result<Vec<PathBuf>> {
-    let mut out = Vec::new();
-    for p in inputs {
-        if p.is_dir() {
-            let mut v: Vec<PathBuf> = std::fs::read_dir(p)
-                .with_context(|| format!("cannot read directory {}", p.display()))?
-                .filter_map(|e| e.ok().map(|e| e.path()))
-                .filter(|f| f.is_file())
-                .collect();
-            v.sort();
-            out.extend(v);
-        } else {
-            out.push(p.clone());
-        }
-    }
-    Ok(out)
+    crate::inputs::expand_dirs(inputs, Path::is_file)
 }
 
 /// Trains lists from the files.

@@ -7,19 +7,15 @@ use std::process::ExitCode;
 use anyhow::{Context, Result, anyhow, bail};
 
 use malhost::lists::extract::ExtractOptions;
-use malhost_host::{evaluate, train};
+use malhost_host::evaluate;
 
-use super::ListArgs;
+use super::{CorpusArgs, ListArgs};
 
 /// k-fold cross-validation of learned lists: TPR, FPR, thresholds, union and increment.
 #[derive(clap::Args)]
 pub struct EvaluateArgs {
-    /// Malware logs (JSONL; each event names its sample in --sample-field).
-    #[arg(long, required = true, num_args = 1..)]
-    pub malware: Vec<PathBuf>,
-    /// Normal logs (JSONL; hosts by source.ip).
-    #[arg(long, required = true, num_args = 1..)]
-    pub normal: Vec<PathBuf>,
+    #[command(flatten)]
+    pub corpus: CorpusArgs,
     /// Folds.
     #[arg(long, default_value_t = 7)]
     pub folds: usize,
@@ -43,7 +39,7 @@ pub struct EvaluateArgs {
 }
 
 pub fn run(args: EvaluateArgs) -> Result<ExitCode> {
-    let EvaluateArgs { malware, normal, folds, seed, target_fpr, window, json, roc, opts } = args;
+    let EvaluateArgs { corpus, folds, seed, target_fpr, window, json, roc, opts } = args;
     let window_ms = humantime_ms(&window)?;
     let s = evaluate::EvalSettings {
         folds,
@@ -59,7 +55,7 @@ pub fn run(args: EvaluateArgs) -> Result<ExitCode> {
         progress: io::stderr().is_terminal(),
         ..Default::default()
     };
-    let (malware, normal) = (train::expand_inputs(&malware)?, train::expand_inputs(&normal)?);
+    let (malware, normal) = corpus.files()?;
     if folds < 2 {
         bail!("--folds must be at least 2");
     }

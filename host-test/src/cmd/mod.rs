@@ -4,7 +4,8 @@
 //! `run` returning the process's exit code. Options that several commands take are the groups
 //! below, flattened into them: [`ConfigArg`] (`--config`), [`BatchArgs`] (`--batch-lines`,
 //! `--max-line-bytes`), [`OutputArg`] (`-o/--output`), [`ModuleArgs`] (the module and its
-//! limits: `--wasm`, `--max-memory`, `--timeout-ms`) and [`ListArgs`] (learned lists).
+//! limits: `--wasm`, `--max-memory`, `--timeout-ms`), [`CorpusArgs`] (`--malware`, `--normal`)
+//! and [`ListArgs`] (learned lists).
 //!
 //! User commands come first in `--help`; developer commands (soak runs, importer throughput)
 //! are hidden from it and named in a short "Developer commands:" list after it.
@@ -22,6 +23,7 @@ use malhost::lists::extract::ListField;
 use malhost_host::module_path;
 use malhost_host::replay::ReplaySummary;
 use malhost_host::runtime::{Guest, Limits, Runtime};
+use malhost_host::train::expand_inputs;
 
 pub mod bench;
 pub mod bench_import;
@@ -170,6 +172,24 @@ impl ModuleArgs {
     pub fn runtime(&self) -> Result<Runtime> {
         let path = module_path::locate(self.wasm.as_deref())?;
         Runtime::from_file_with(&path, self.timeout_ms > 0)
+    }
+}
+
+// The logs learned lists are trained or evaluated on (train, evaluate).
+#[derive(clap::Args)]
+pub struct CorpusArgs {
+    /// Malware logs (JSONL; each event names its sample in --sample-field).
+    #[arg(long, required = true, num_args = 1..)]
+    pub malware: Vec<PathBuf>,
+    /// Normal logs (JSONL; hosts by source.ip).
+    #[arg(long, required = true, num_args = 1..)]
+    pub normal: Vec<PathBuf>,
+}
+
+impl CorpusArgs {
+    /// The malware and the normal files, directories expanded ([`expand_inputs`]).
+    pub fn files(&self) -> Result<(Vec<PathBuf>, Vec<PathBuf>)> {
+        Ok((expand_inputs(&self.malware)?, expand_inputs(&self.normal)?))
     }
 }
 

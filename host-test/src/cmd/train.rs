@@ -9,17 +9,13 @@ use anyhow::{Context, Result, bail};
 use malhost::lists::extract::ExtractOptions;
 use malhost_host::train;
 
-use super::ListArgs;
+use super::{CorpusArgs, ListArgs};
 
 /// Learn malicious lists from malware (sandbox) logs and normal logs.
 #[derive(clap::Args)]
 pub struct TrainArgs {
-    /// Malware logs (JSONL; each event names its sample in --sample-field).
-    #[arg(long, required = true, num_args = 1..)]
-    pub malware: Vec<PathBuf>,
-    /// Normal logs (JSONL; hosts by source.ip).
-    #[arg(long, required = true, num_args = 1..)]
-    pub normal: Vec<PathBuf>,
+    #[command(flatten)]
+    pub corpus: CorpusArgs,
     /// Write the list document here instead of stdout.
     #[arg(long, short)]
     pub output: Option<PathBuf>,
@@ -28,7 +24,7 @@ pub struct TrainArgs {
 }
 
 pub fn run(args: TrainArgs) -> Result<ExitCode> {
-    let TrainArgs { malware, normal, output, opts } = args;
+    let TrainArgs { corpus, output, opts } = args;
     let settings = train::TrainSettings {
         fields: opts.fields()?,
         t_m: opts.t_m,
@@ -41,7 +37,7 @@ pub fn run(args: TrainArgs) -> Result<ExitCode> {
     if opts.host_per_file {
         bail!("--host-per-file applies to evaluate; training counts normal hosts by source.ip");
     }
-    let (malware, normal) = (train::expand_inputs(&malware)?, train::expand_inputs(&normal)?);
+    let (malware, normal) = corpus.files()?;
     let doc = train::train(&malware, &normal, &settings)?;
     let json = serde_json::to_vec_pretty(&doc)?;
     match &output {

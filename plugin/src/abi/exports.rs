@@ -88,6 +88,17 @@ fn with_abi(f: impl FnOnce(&mut CoreAbi) -> u64) -> u64 {
     ABI.enter(false, CoreAbi::with_host_entropy, |a, _| f(a)).unwrap_or(0)
 }
 
+/// Runs a core ABI call on the bytes the host wrote at `ptr..ptr+len`, and packs the bytes it
+/// returns; 0 when a previous call trapped, as [`with_abi`].
+///
+/// # Safety
+/// See [`input`].
+unsafe fn with_abi_input(ptr: u32, len: u32, call: impl for<'a> FnOnce(&'a mut CoreAbi, &[u8]) -> &'a [u8]) -> u64 {
+    // SAFETY: forwarded contract.
+    let bytes = unsafe { input(ptr, len) };
+    with_abi(|a| pack(call(a, bytes)))
+}
+
 /// ABI version implemented by this module.
 #[unsafe(no_mangle)]
 pub extern "C" fn malhost_abi_version() -> u32 {
@@ -126,8 +137,7 @@ pub unsafe extern "C" fn malhost_free(ptr: u32, len: u32) {
 #[unsafe(no_mangle)]
 pub unsafe extern "C" fn malhost_configure(ptr: u32, len: u32) -> u64 {
     // SAFETY: forwarded contract.
-    let bytes = unsafe { input(ptr, len) };
-    with_abi(|a| pack(a.configure(bytes)))
+    unsafe { with_abi_input(ptr, len, CoreAbi::configure) }
 }
 
 /// Gives the module the hash seed to use when the config names none: a secret random value
@@ -159,8 +169,7 @@ pub extern "C" fn malhost_set_clock(now_ms: i64) -> u32 {
 #[unsafe(no_mangle)]
 pub unsafe extern "C" fn malhost_process(ptr: u32, len: u32) -> u64 {
     // SAFETY: forwarded contract.
-    let bytes = unsafe { input(ptr, len) };
-    with_abi(|a| pack(a.process(bytes)))
+    unsafe { with_abi_input(ptr, len, CoreAbi::process) }
 }
 
 /// [`malhost_process`] with a header that frames the output by record (`schemas/ABI.md`):
@@ -171,8 +180,7 @@ pub unsafe extern "C" fn malhost_process(ptr: u32, len: u32) -> u64 {
 #[unsafe(no_mangle)]
 pub unsafe extern "C" fn malhost_process_framed(ptr: u32, len: u32) -> u64 {
     // SAFETY: forwarded contract.
-    let bytes = unsafe { input(ptr, len) };
-    with_abi(|a| pack(a.process_framed(bytes)))
+    unsafe { with_abi_input(ptr, len, CoreAbi::process_framed) }
 }
 
 /// End of input; returns the lines held back until then.
@@ -194,8 +202,7 @@ pub extern "C" fn malhost_snapshot() -> u64 {
 #[unsafe(no_mangle)]
 pub unsafe extern "C" fn malhost_restore(ptr: u32, len: u32) -> u64 {
     // SAFETY: forwarded contract.
-    let bytes = unsafe { input(ptr, len) };
-    with_abi(|a| pack(a.restore(bytes)))
+    unsafe { with_abi_input(ptr, len, CoreAbi::restore) }
 }
 
 /// Counters as JSON.

@@ -284,19 +284,9 @@ impl<'a> Event<'a> {
             Field::EventKind if s.eq_ignore_ascii_case("alert") => flags::KIND_ALERT,
             Field::EventOutcome if s.eq_ignore_ascii_case("failure") => flags::OUTCOME_FAILURE,
             Field::EventModule if s.eq_ignore_ascii_case("malhost") => flags::MODULE_MALHOST,
-            Field::ObserverType => match classify_name(s) {
-                SourceKind::Firewall => flags::OBS_FIREWALL,
-                SourceKind::Proxy => flags::OBS_PROXY,
-                SourceKind::Mail => flags::OBS_MAIL,
-                SourceKind::Other => 0,
-            },
+            Field::ObserverType => named_source_flag(s, OBSERVER_SOURCE_FLAGS),
             Field::EventDataset if s.eq_ignore_ascii_case("malhost.alert") => flags::DS_MALHOST_ALERT,
-            Field::EventDataset => match classify_name(s) {
-                SourceKind::Firewall => flags::DS_FIREWALL,
-                SourceKind::Proxy => flags::DS_PROXY,
-                SourceKind::Mail => flags::DS_MAIL,
-                SourceKind::Other => 0,
-            },
+            Field::EventDataset => named_source_flag(s, DATASET_SOURCE_FLAGS),
             Field::NetworkDirection if s.eq_ignore_ascii_case("inbound") || s.eq_ignore_ascii_case("ingress") => flags::DIR_INBOUND,
             _ => 0,
         };
@@ -313,18 +303,9 @@ impl<'a> Event<'a> {
         if self.claims_malhost_alert() {
             return SourceKind::Other;
         }
-        for (fw, px, ml) in [
-            (flags::OBS_FIREWALL, flags::OBS_PROXY, flags::OBS_MAIL),
-            (flags::DS_FIREWALL, flags::DS_PROXY, flags::DS_MAIL),
-        ] {
-            if f & fw != 0 {
-                return SourceKind::Firewall;
-            }
-            if f & px != 0 {
-                return SourceKind::Proxy;
-            }
-            if f & ml != 0 {
-                return SourceKind::Mail;
+        for table in [OBSERVER_SOURCE_FLAGS, DATASET_SOURCE_FLAGS] {
+            if let Some((kind, _)) = NAMED_SOURCES.into_iter().zip(table).find(|&(_, bit)| f & bit != 0) {
+                return kind;
             }
         }
         if f & flags::CAT_EMAIL != 0 || f & flags::HAS_EMAIL_FIELDS != 0 {
@@ -494,6 +475,22 @@ pub fn is_deny_word(s: &str) -> bool {
         after_reset = w.eq_ignore_ascii_case("reset");
     }
     false
+}
+
+/// The source kinds a name can give, in the order [`Event::source_kind`] tries their flags;
+/// the flag tables below follow it.
+const NAMED_SOURCES: [SourceKind; 3] = [SourceKind::Firewall, SourceKind::Proxy, SourceKind::Mail];
+
+/// The flag `observer.type` sets for each of [`NAMED_SOURCES`].
+const OBSERVER_SOURCE_FLAGS: [u32; 3] = [flags::OBS_FIREWALL, flags::OBS_PROXY, flags::OBS_MAIL];
+
+/// The flag `event.dataset` sets for each of [`NAMED_SOURCES`].
+const DATASET_SOURCE_FLAGS: [u32; 3] = [flags::DS_FIREWALL, flags::DS_PROXY, flags::DS_MAIL];
+
+/// The flag of `table` for the source kind that [`classify_name`] gives `s`; 0 for none.
+fn named_source_flag(s: &str, table: [u32; 3]) -> u32 {
+    let kind = classify_name(s);
+    NAMED_SOURCES.into_iter().zip(table).find(|&(k, _)| k == kind).map_or(0, |(_, bit)| bit)
 }
 
 /// Classifies an `observer.type` or `event.dataset` value by the words it contains.

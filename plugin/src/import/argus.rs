@@ -39,7 +39,7 @@
 //! `1970/01/01 01:00:06.519466`; they are kept as they are (so their order and spacing are
 //! right, the dates are not).
 
-use super::fields::{Ev, civil_rfc3339, clip, clock, digits, set_transport, transport};
+use super::fields::{Ev, civil_rfc3339, clip, clock, date_parts, digits, set_transport, transport};
 use crate::event::parse_ip;
 use super::{ImportOptions, LineFormat};
 use jiff::Timestamp;
@@ -107,13 +107,7 @@ impl Default for Argus {
 fn start_time(s: &str, offset_ms: i64) -> Option<String> {
     let s = s.trim();
     if let Some((date, time)) = s.split_once([' ', 'T']) {
-        let mut it = date.split(['/', '-']);
-        let y = digits(it.next()?, 4)?;
-        let m = digits(it.next()?, 2)?;
-        let d = digits(it.next()?, 2)?;
-        if it.next().is_some() {
-            return None;
-        }
+        let (y, m, d) = date_parts(date, &['/', '-'])?;
         return civil_rfc3339(y, m, d, clock(time.trim())?, offset_ms);
     }
     // Epoch seconds with an optional fraction.
@@ -279,7 +273,7 @@ impl LineFormat for Argus {
 #[cfg(test)]
 mod tests {
     use super::*;
-    use crate::import::test_support::detector_output;
+    use crate::import::test_support::{detector_output, read_sample};
     use proptest::prelude::*;
 
     const HEADER: &str = "StartTime,Dur,Proto,SrcAddr,Sport,Dir,DstAddr,Dport,State,sTos,dTos,TotPkts,TotBytes,SrcBytes,Label";
@@ -432,32 +426,17 @@ mod tests {
         ];
         for f in files {
             let Ok(text) = std::fs::read_to_string(format!("{dir}/{f}")) else { continue };
-            let mut a = Argus::default();
-            let o = ImportOptions::default();
-            let (mut rows, mut events, mut with_ip, mut rejected, mut errors) = (0, 0, 0, 0, 0);
-            for line in text.lines() {
-                if !line.starts_with("StartTime") {
-                    rows += 1;
+            let rows = text.lines().filter(|l| !l.starts_with("StartTime")).count();
+            let (mut events, mut with_ip, mut rejected) = (0, 0, 0);
+            let errors = read_sample(f, &mut Argus::default(), &text, &ImportOptions::default(), |v| {
+                events += 1;
+                if v["source"].get("ip").is_some() {
+                    with_ip += 1;
                 }
-                match a.parse_line(line, &o) {
-                    Ok(Some(v)) => {
-                        events += 1;
-                        if v["source"].get("ip").is_some() {
-                            with_ip += 1;
-                        }
-                        if v["event"]["action"] == "rejected" {
-                            rejected += 1;
-                        }
-                    }
-                    Ok(None) => {}
-                    Err(e) => {
-                        errors += 1;
-                        if errors < 5 {
-                            eprintln!("{f}: {e}: {}", clip(line));
-                        }
-                    }
+                if v["event"]["action"] == "rejected" {
+                    rejected += 1;
                 }
-            }
+            });
             eprintln!("argus sample {f}: {events}/{rows} rows, {with_ip} with source.ip, {rejected} rejected, {errors} errors");
             assert!(events * 100 >= rows * 99, "{f}: {events}/{rows}");
         }

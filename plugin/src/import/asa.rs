@@ -44,9 +44,8 @@
 //! `UTC`, `GMT`, `Z`, `EST`, `EDT`, `MST`, `MDT`, `PST`, `PDT`, `CET`, `CEST` (ambiguous names
 //! such as `CST` or `IST` are ignored and the configured offset applies).
 //!
-//! This file also holds the small helpers (times, protocols, nested fields) that the other
-//! firewall importers ([`super::iptables`], [`super::windows_firewall`], [`super::argus`])
-//! share.
+//! The helpers the firewall importers share (times, protocols, nested fields) are in
+//! `fields.rs`; the ones here read the text of ASA messages.
 
 use super::fields::{Ev, clip, digits, leading_time, set_transport};
 use super::{ImportOptions, LineFormat};
@@ -204,6 +203,45 @@ fn set_direction(ev: &mut Ev, word: &str) {
     }
 }
 
+/// The action, the protocol and the two ends of a connection.
+fn set_connection(ev: &mut Ev, action: &str, proto: &str, src: Option<&Endpoint>, dst: Option<&Endpoint>) {
+    set_action(ev, action);
+    set_transport(ev, proto);
+    set_ends(ev, src, dst);
+}
+
+/// `… on interface NAME`: the interface the packet came in on.
+fn set_ingress_interface(ev: &mut Ev, t: &[&str]) {
+    if let Some(ifc) = after(t, "interface") {
+        ev.set("observer.ingress.interface.name", json!(ifc));
+    }
+}
+
+/// `ACTION [inbound|outbound] PROTOCOL … SRC_KEY SOURCE … DST_KEY DESTINATION …`, the shape of
+/// the deny messages; the direction is set when the text states it.
+fn read_deny(ev: &mut Ev, t: &[&str], src_key: &str, dst_key: &str) -> Result<(), String> {
+    let action = word(t, 0)?;
+    let mut i = 1;
+    if let Some(d) = t.get(1).filter(|w| w.eq_ignore_ascii_case("inbound") || w.eq_ignore_ascii_case("outbound")) {
+        set_direction(ev, d);
+        i = 2;
+    }
+    let proto = word(t, i)?;
+    let src = endpoint_colon(need(t, src_key)?)?;
+    let dst = endpoint_colon(need(t, dst_key)?)?;
+    set_connection(ev, action, proto, Some(&src), Some(&dst));
+    Ok(())
+}
+
+/// The endpoint after `first` and the one after the `second` that follows it
+/// (`… for FOREIGN … to LOCAL …`, `… from SOURCE … to DESTINATION …`).
+fn endpoint_pair<'a>(t: &[&'a str], first: &str, second: &str) -> Result<(Endpoint<'a>, Endpoint<'a>), String> {
+    let a = endpoint_colon(need(t, first)?)?;
+    let first_at = t.iter().position(|x| x.eq_ignore_ascii_case(first)).unwrap_or(0);
+    let b = endpoint_colon(need(&t[first_at..], second)?)?;
+    Ok((a, b))
+}
+
 /// Fills the network fields of the supported ids; other ids are left as they are.
 fn read_message(id: &str, text: &str, ev: &mut Ev) -> Result<(), String> {
     let t: Vec<&str> = text.split_whitespace().collect();
@@ -211,18 +249,7 @@ fn read_message(id: &str, text: &str, ev: &mut Ev) -> Result<(), String> {
         // Deny tcp src outside:1.2.3.4/5 dst inside:10.0.0.1/80 by access-group "acl" [..]
         // Deny inbound icmp src outside:1.2.3.4 dst inside:10.0.0.1 (type 8, code 0)
         "106023" | "106014" => {
-            let action = word(&t, 0)?;
-            let mut i = 1;
-            if let Some(d) = t.get(1).filter(|w| w.eq_ignore_ascii_case("inbound") || w.eq_ignore_ascii_case("outbound")) {
-                set_direction(ev, d);
-                i = 2;
-            }
-            let proto = word(&t, i)?;
-            let src = endpoint_colon(need(&t, "src")?)?;
-            let dst = endpoint_colon(need(&t, "dst")?)?;
-            set_action(ev, action);
-            set_transport(ev, proto);
-            set_ends(ev, Some(&src), Some(&dst));
+            read_deny(ev, &t, "src", "dst")?;
             if let Some(acl) = after(&t, "access-group") {
                 ev.set("rule.name", json!(acl.trim_matches('"')));
             }
@@ -240,9 +267,7 @@ fn read_message(id: &str, text: &str, ev: &mut Ev) -> Result<(), String> {
                 return Err("expected `->` between the endpoints".into());
             }
             let dst = endpoint_slash(word(&t, 6)?)?;
-            set_action(ev, action);
-            set_transport(ev, proto);
-            set_ends(ev, Some(&src), Some(&dst));
+            set_connection(ev, action, proto, Some(&src), Some(&dst));
             ev.set("rule.name", json!(acl));
         }
         // Deny inbound UDP from 192.0.2.66/137 to 10.1.2.42/137 on interface inside (106006)
@@ -251,21 +276,8 @@ fn read_message(id: &str, text: &str, ev: &mut Ev) -> Result<(), String> {
         // Deny TCP reverse path check from 1.2.3.4 to 5.6.7.8 on interface outside (106021)
         // Deny IP spoof from (0.0.0.0) to 192.88.99.47 on interface Mobile_Traffic (106016)
         "106006" | "106007" | "106015" | "106016" | "106021" => {
-            let action = word(&t, 0)?;
-            let mut i = 1;
-            if let Some(d) = t.get(1).filter(|w| w.eq_ignore_ascii_case("inbound") || w.eq_ignore_ascii_case("outbound")) {
-                set_direction(ev, d);
-                i = 2;
-            }
-            let proto = word(&t, i)?;
-            let src = endpoint_colon(need(&t, "from")?)?;
-            let dst = endpoint_colon(need(&t, "to")?)?;
-            set_action(ev, action);
-            set_transport(ev, proto);
-            set_ends(ev, Some(&src), Some(&dst));
-            if let Some(ifc) = after(&t, "interface") {
-                ev.set("observer.ingress.interface.name", json!(ifc));
-            }
+            read_deny(ev, &t, "from", "to")?;
+            set_ingress_interface(ev, &t);
         }
         // Inbound TCP connection denied from 10.0.0.1/1234 to 10.0.0.2/80 flags SYN on interface outside
         "106001" => {
@@ -274,50 +286,34 @@ fn read_message(id: &str, text: &str, ev: &mut Ev) -> Result<(), String> {
             let action = word(&t, 3)?;
             let src = endpoint_colon(need(&t, "from")?)?;
             let dst = endpoint_colon(need(&t, "to")?)?;
-            set_action(ev, action);
-            set_transport(ev, proto);
-            set_ends(ev, Some(&src), Some(&dst));
-            if let Some(ifc) = after(&t, "interface") {
-                ev.set("observer.ingress.interface.name", json!(ifc));
-            }
+            set_connection(ev, action, proto, Some(&src), Some(&dst));
+            set_ingress_interface(ev, &t);
         }
         // Denied ICMP type=3, code=3 from 10.2.3.5 on interface Outside
         "313001" => {
             let action = word(&t, 0)?;
             let proto = word(&t, 1)?;
             let src = endpoint_colon(need(&t, "from")?)?;
-            set_action(ev, action);
-            set_transport(ev, proto);
-            set_ends(ev, Some(&src), None);
-            if let Some(ifc) = after(&t, "interface") {
-                ev.set("observer.ingress.interface.name", json!(ifc));
-            }
+            set_connection(ev, action, proto, Some(&src), None);
+            set_ingress_interface(ev, &t);
         }
         // Built outbound TCP connection 1 for outside:F/443 (F/443) to inside:L/4952 (M/12834)
         "302013" | "302015" => {
             let dir = word(&t, 1)?;
             let proto = word(&t, 2)?;
-            let foreign = endpoint_colon(need(&t, "for")?)?;
-            let for_at = t.iter().position(|x| x.eq_ignore_ascii_case("for")).unwrap_or(0);
-            let local = endpoint_colon(need(&t[for_at..], "to")?)?;
-            set_action(ev, word(&t, 0)?);
+            let (foreign, local) = endpoint_pair(&t, "for", "to")?;
             set_direction(ev, dir);
-            set_transport(ev, proto);
             if dir.eq_ignore_ascii_case("inbound") {
-                set_ends(ev, Some(&foreign), Some(&local));
+                set_connection(ev, word(&t, 0)?, proto, Some(&foreign), Some(&local));
             } else {
-                set_ends(ev, Some(&local), Some(&foreign));
+                set_connection(ev, word(&t, 0)?, proto, Some(&local), Some(&foreign));
             }
         }
         // Teardown TCP connection 4 for outside:F/1234 to dmz:L/5678 duration 0:01:08 bytes 134781 TCP FINs
         "302014" | "302016" => {
             let proto = word(&t, 1)?;
-            let foreign = endpoint_colon(need(&t, "for")?)?;
-            let for_at = t.iter().position(|x| x.eq_ignore_ascii_case("for")).unwrap_or(0);
-            let local = endpoint_colon(need(&t[for_at..], "to")?)?;
-            set_action(ev, word(&t, 0)?);
-            set_transport(ev, proto);
-            set_ends(ev, Some(&local), Some(&foreign));
+            let (foreign, local) = endpoint_pair(&t, "for", "to")?;
+            set_connection(ev, word(&t, 0)?, proto, Some(&local), Some(&foreign));
             if let Some(b) = after(&t, "bytes").and_then(|b| b.parse::<u64>().ok()) {
                 ev.set("network.bytes", json!(b));
             }
@@ -341,12 +337,8 @@ fn read_message(id: &str, text: &str, ev: &mut Ev) -> Result<(), String> {
             let traffic_at =
                 t.iter().position(|x| x.eq_ignore_ascii_case("traffic")).ok_or("no `traffic` part")?;
             let proto = traffic_at.checked_sub(1).and_then(|i| t.get(i)).copied().unwrap_or_default();
-            let src = endpoint_colon(need(&t, "from")?)?;
-            let from_at = t.iter().position(|x| x.eq_ignore_ascii_case("from")).unwrap_or(0);
-            let dst = endpoint_colon(need(&t[from_at..], "to")?)?;
-            set_action(ev, action);
-            set_transport(ev, proto);
-            set_ends(ev, Some(&src), Some(&dst));
+            let (src, dst) = endpoint_pair(&t, "from", "to")?;
+            set_connection(ev, action, proto, Some(&src), Some(&dst));
         }
         _ => {}
     }
@@ -369,15 +361,11 @@ fn hms_nanos(s: &str) -> Option<u64> {
 #[cfg(test)]
 mod tests {
     use super::*;
-    use crate::import::test_support::detector_output;
+    use crate::import::test_support::{detector_output, read_sample, syslog_2024};
     use proptest::prelude::*;
 
-    fn opts() -> ImportOptions {
-        ImportOptions { syslog_year: 2024, ..ImportOptions::default() }
-    }
-
     fn parse(line: &str) -> Result<Option<Value>, String> {
-        Asa.parse_line(line, &opts())
+        Asa.parse_line(line, &syslog_2024())
     }
 
     fn ev(line: &str) -> Value {
@@ -600,24 +588,17 @@ mod tests {
     fn real_sample_file() {
         let path = concat!(env!("CARGO_MANIFEST_DIR"), "/../../shared/data/formats/elastic-beats-samples/sample.log");
         let Ok(text) = std::fs::read_to_string(path) else { return };
-        let o = ImportOptions { syslog_year: 2024, ..ImportOptions::default() };
-        let (mut total, mut events, mut with_ip, mut denied) = (0, 0, 0, 0);
-        for line in text.lines().filter(|l| !l.trim().is_empty()) {
-            total += 1;
-            match Asa.parse_line(line, &o) {
-                Ok(Some(v)) => {
-                    events += 1;
-                    if v.get("source").and_then(|s| s.get("ip")).is_some() {
-                        with_ip += 1;
-                    }
-                    if v["event"]["action"].as_str().is_some_and(is_deny_word) {
-                        denied += 1;
-                    }
-                }
-                Ok(None) => {}
-                Err(e) => eprintln!("asa sample: {e}: {line}"),
+        let total = text.lines().filter(|l| !l.trim().is_empty()).count();
+        let (mut events, mut with_ip, mut denied) = (0, 0, 0);
+        read_sample("asa sample", &mut Asa, &text, &syslog_2024(), |v| {
+            events += 1;
+            if v.get("source").and_then(|s| s.get("ip")).is_some() {
+                with_ip += 1;
             }
-        }
+            if v["event"]["action"].as_str().is_some_and(is_deny_word) {
+                denied += 1;
+            }
+        });
         eprintln!("asa sample: {events}/{total} events, {with_ip} with source.ip, {denied} denied");
         assert!(events * 100 >= total * 95, "{events}/{total}");
         assert!(with_ip * 100 >= total * 70, "{with_ip}/{total}");
@@ -626,7 +607,7 @@ mod tests {
     proptest! {
         #[test]
         fn never_panics_on_arbitrary_strings(s in any::<String>()) {
-            let _ = Asa.parse_line(&s, &opts());
+            let _ = Asa.parse_line(&s, &syslog_2024());
         }
 
         #[test]
@@ -635,7 +616,7 @@ mod tests {
             id in "(106023|106100|106006|106007|106015|106016|106021|106001|106014|302013|302014|302015|302016|313001|338008|999999|1x)",
             text in r"[ a-zA-Z0-9:/().,\[\]é-]{0,80}",
         ) {
-            let _ = Asa.parse_line(&format!("{head}%ASA-4-{id}: {text}"), &opts());
+            let _ = Asa.parse_line(&format!("{head}%ASA-4-{id}: {text}"), &syslog_2024());
         }
     }
 }

@@ -128,6 +128,19 @@ pub(crate) fn month_number(s: &str) -> Option<i8> {
     M.iter().position(|m| *m == l || (l.len() == 3 && m.starts_with(l.as_str()))).map(|i| i as i8 + 1)
 }
 
+/// `YYYY-MM-DD`, the parts split by any of `separators` → (year, month, day), not checked
+/// against the calendar.
+pub(crate) fn date_parts(s: &str, separators: &[char]) -> Option<(i32, i8, i8)> {
+    let mut it = s.split(separators);
+    let y = digits(it.next()?, 4)?;
+    let m = digits(it.next()?, 2)?;
+    let d = digits(it.next()?, 2)?;
+    if it.next().is_some() {
+        return None;
+    }
+    Some((y, m, d))
+}
+
 /// `hh:mm:ss[.fraction]` → (hour, minute, second, nanosecond).
 pub(crate) fn clock(s: &str) -> Option<(i8, i8, i8, i32)> {
     let mut it = s.splitn(3, ':');

@@ -209,15 +209,11 @@ impl LineFormat for Iptables {
 #[cfg(test)]
 mod tests {
     use super::*;
-    use crate::import::test_support::detector_output;
+    use crate::import::test_support::{detector_output, syslog_2024};
     use proptest::prelude::*;
 
-    fn opts() -> ImportOptions {
-        ImportOptions { syslog_year: 2024, ..ImportOptions::default() }
-    }
-
     fn parse(line: &str) -> Result<Option<Value>, String> {
-        Iptables.parse_line(line, &opts())
+        Iptables.parse_line(line, &syslog_2024())
     }
 
     fn ev(line: &str) -> Value {
@@ -262,10 +258,10 @@ mod tests {
         assert_eq!(v["network"]["direction"], "outbound");
         assert_eq!(v["rule"]["name"], "nft drop");
         assert_eq!(v["network"]["bytes"], 40, "first LEN counts");
-        let o = ImportOptions { deny_prefixes: vec!["FW-BAD".into(), "".into()], ..opts() };
+        let o = ImportOptions { deny_prefixes: vec!["FW-BAD".into(), "".into()], ..syslog_2024() };
         let v = Iptables.parse_line("Jun 25 10:23:39 gw kernel: FW-BAD IN=eth0 OUT= SRC=198.51.100.1 DST=10.0.0.1 PROTO=TCP SPT=1 DPT=2", &o).unwrap().unwrap();
         assert_eq!(v["event"]["action"], "deny");
-        let o = ImportOptions { deny_prefixes: vec!["ipt-rejected".into()], ..opts() };
+        let o = ImportOptions { deny_prefixes: vec!["ipt-rejected".into()], ..syslog_2024() };
         let v = Iptables.parse_line("Jun 25 10:23:39 gw kernel: IPT-REJECTED: IN=eth0 OUT= SRC=198.51.100.1 DST=10.0.0.1 PROTO=TCP SPT=1 DPT=2", &o).unwrap().unwrap();
         assert_eq!(v["event"]["action"], "rejected");
     }
@@ -372,7 +368,7 @@ mod tests {
 
     #[test]
     fn times_use_the_configured_year_and_offset() {
-        let o = ImportOptions { syslog_year: 2023, utc_offset_ms: -5 * 3_600_000, ..opts() };
+        let o = ImportOptions { syslog_year: 2023, utc_offset_ms: -5 * 3_600_000, ..syslog_2024() };
         let v = Iptables.parse_line("Dec 31 22:00:00 gw kernel: X IN=eth0 OUT= SRC=1.2.3.4", &o).unwrap().unwrap();
         assert_eq!(v["@timestamp"], "2024-01-01T03:00:00Z");
     }
@@ -380,7 +376,7 @@ mod tests {
     proptest! {
         #[test]
         fn never_panics_on_arbitrary_strings(s in any::<String>()) {
-            let _ = Iptables.parse_line(&s, &opts());
+            let _ = Iptables.parse_line(&s, &syslog_2024());
         }
 
         #[test]
@@ -389,7 +385,7 @@ mod tests {
             prefix in r"[A-Za-z \[\]:é-]{0,12}",
             kv in proptest::collection::vec(r"(IN|OUT|SRC|DST|PROTO|SPT|DPT|LEN|\[SRC)=[0-9a-fA-F.:xé]{0,12}", 0..10),
         ) {
-            let _ = Iptables.parse_line(&format!("{head}{prefix} IN=eth0 {}", kv.join(" ")), &opts());
+            let _ = Iptables.parse_line(&format!("{head}{prefix} IN=eth0 {}", kv.join(" ")), &syslog_2024());
         }
     }
 }

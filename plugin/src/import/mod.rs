@@ -128,11 +128,38 @@ pub trait LineFormat {
 pub(crate) mod test_support {
     use serde_json::Value;
 
+    use super::fields::clip;
+    use super::{ImportOptions, LineFormat};
+
     /// What the detector (default config) writes for one imported event.
     pub fn detector_output(v: &Value) -> String {
         let mut d = crate::Detector::default();
         let mut out = Vec::new();
         d.process_line(serde_json::to_string(v).unwrap().as_bytes(), &mut out);
         String::from_utf8(out).unwrap()
+    }
+
+    /// The options the syslog importers' tests read with: a time that names no year is in 2024.
+    pub fn syslog_2024() -> ImportOptions {
+        ImportOptions { syslog_year: 2024, ..ImportOptions::default() }
+    }
+
+    /// Reads the lines of a sample file through one `format` reader, giving each event to
+    /// `on_event`; returns how many lines were errors, the first few printed under `name`.
+    pub fn read_sample(name: &str, format: &mut dyn LineFormat, text: &str, opts: &ImportOptions, mut on_event: impl FnMut(&Value)) -> usize {
+        let mut errors = 0;
+        for line in text.lines() {
+            match format.parse_line(line, opts) {
+                Ok(Some(v)) => on_event(&v),
+                Ok(None) => {}
+                Err(e) => {
+                    errors += 1;
+                    if errors < 5 {
+                        eprintln!("{name}: {e}: {}", clip(line));
+                    }
+                }
+            }
+        }
+        errors
     }
 }

@@ -28,7 +28,7 @@
 //! values are left out; unreadable ports, addresses of the wrong shape in the port columns, a
 //! missing date, time or action and an action the firewall does not write are an `Err`.
 
-use super::fields::{Ev, civil_rfc3339, clip, clock, digits, set_transport};
+use super::fields::{Ev, civil_rfc3339, clip, clock, date_parts, set_transport};
 use crate::event::parse_ip;
 use super::{ImportOptions, LineFormat};
 use serde_json::{Value, json};
@@ -59,17 +59,6 @@ impl WindowsFirewall {
     pub fn fields(&self) -> &[String] {
         &self.fields
     }
-}
-
-fn date_parts(s: &str) -> Option<(i32, i8, i8)> {
-    let mut it = s.split('-');
-    let y = digits(it.next()?, 4)?;
-    let m = digits(it.next()?, 2)?;
-    let d = digits(it.next()?, 2)?;
-    if it.next().is_some() {
-        return None;
-    }
-    Some((y, m, d))
 }
 
 impl LineFormat for WindowsFirewall {
@@ -106,7 +95,7 @@ impl LineFormat for WindowsFirewall {
         };
         let date = get("date").ok_or("no date")?;
         let time = get("time").ok_or("no time")?;
-        let (y, m, d) = date_parts(date).ok_or_else(|| format!("date {} is not YYYY-MM-DD", clip(date)))?;
+        let (y, m, d) = date_parts(date, &['-']).ok_or_else(|| format!("date {} is not YYYY-MM-DD", clip(date)))?;
         let hms = clock(time).ok_or_else(|| format!("time {} is not HH:MM:SS", clip(time)))?;
         let offset = if self.utc { 0 } else { opts.utc_offset_ms };
         let ts = civil_rfc3339(y, m, d, hms, offset).ok_or_else(|| format!("{} {} is not a real time", clip(date), clip(time)))?;
@@ -170,7 +159,7 @@ impl LineFormat for WindowsFirewall {
 #[cfg(test)]
 mod tests {
     use super::*;
-    use crate::import::test_support::detector_output;
+    use crate::import::test_support::{detector_output, read_sample};
     use proptest::prelude::*;
 
     const HEADER: [&str; 5] = [
@@ -318,29 +307,14 @@ mod tests {
     fn real_sample_file() {
         let path = concat!(env!("CARGO_MANIFEST_DIR"), "/../../shared/data/formats/windows-pfirewall/pfirewall.log");
         let Ok(text) = std::fs::read_to_string(path) else { return };
-        let mut w = WindowsFirewall::default();
-        let o = ImportOptions::default();
-        let (mut records, mut events, mut dropped, mut errors) = (0, 0, 0, 0);
-        for line in text.lines() {
-            if !line.trim().is_empty() && !line.starts_with('#') {
-                records += 1;
+        let records = text.lines().filter(|l| !l.trim().is_empty() && !l.starts_with('#')).count();
+        let (mut events, mut dropped) = (0, 0);
+        let errors = read_sample("pfirewall sample", &mut WindowsFirewall::default(), &text, &ImportOptions::default(), |v| {
+            events += 1;
+            if v["event"]["action"] == "drop" {
+                dropped += 1;
             }
-            match w.parse_line(line, &o) {
-                Ok(Some(v)) => {
-                    events += 1;
-                    if v["event"]["action"] == "drop" {
-                        dropped += 1;
-                    }
-                }
-                Ok(None) => {}
-                Err(e) => {
-                    errors += 1;
-                    if errors < 5 {
-                        eprintln!("pfirewall sample: {e}: {line}");
-                    }
-                }
-            }
-        }
+        });
         eprintln!("pfirewall sample: {events}/{records} rows, {dropped} DROP, {errors} errors");
         assert!(records > 0);
         assert!(events * 100 >= records * 99, "{events}/{records}");

@@ -396,6 +396,7 @@ fn to_event(rec: &Map<String, Value>, kind: ZeekLog, line: &str) -> Result<Value
 #[cfg(test)]
 mod tests {
     use super::*;
+    use crate::import::test_support::detector_output;
 
     const CONN: &str = "#separator \\x09\n#set_separator\t,\n#empty_field\t(empty)\n#unset_field\t-\n#path\tconn\n#fields\tts\tuid\tid.orig_h\tid.orig_p\tid.resp_h\tid.resp_p\tproto\tservice\tduration\torig_bytes\tresp_bytes\tconn_state\ttunnel_parents\tlabel\tdetailedlabel\n#types\ttime\tstring\taddr\tport\taddr\tport\tenum\tstring\tinterval\tcount\tcount\tstring\tset[string]\tstring\tstring\n1641918754.5\tC1\t10.0.0.5\t49152\t66.63.168.35\t5888\ttcp\t-\t0.5\t0\t0\tREJ\t(empty)\tMalicious\tC&C-RemcosRAT\n12.25\tC2\tfd00::5\t5353\tff02::fb\t5353\tudp\tdns\t-\t-\t-\tS0\t(empty)\t-\t-\n";
 
@@ -422,10 +423,7 @@ mod tests {
         assert_eq!(b["event"]["action"], "allowed");
         assert!(b.get("labels").is_none());
         // The detector reads it as a denied firewall event.
-        let mut d = crate::Detector::default();
-        let mut o = Vec::new();
-        d.process_line(serde_json::to_string(a).unwrap().as_bytes(), &mut o);
-        assert!(String::from_utf8(o).unwrap().contains("fw.outbound_deny"));
+        assert!(detector_output(a).contains("fw.outbound_deny"));
     }
 
     #[test]
@@ -441,10 +439,7 @@ mod tests {
         let m = out[1].as_ref().unwrap();
         assert_eq!(m["email"]["headers"]["from"], "\"johndoess@gmail.com\" <aon.123@aon.at>");
         assert_eq!(m["email"]["to"]["address"], json!(["a@gmail.example", "b@gmail.example"]));
-        let mut d = crate::Detector::default();
-        let mut o = Vec::new();
-        d.process_line(serde_json::to_string(m).unwrap().as_bytes(), &mut o);
-        assert!(String::from_utf8(o).unwrap().contains("mail.display_name_spoof"));
+        assert!(detector_output(m).contains("mail.display_name_spoof"));
     }
 
     #[test]

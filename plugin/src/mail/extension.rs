@@ -220,6 +220,11 @@ mod tests {
             .map(|m| (m.extension, m.basis, m.tricks))
     }
 
+    /// What [`check`] gives for a name that matches as `exe` on `basis`, through `tricks`.
+    fn exe(basis: MatchBasis, tricks: &[Trick]) -> Option<(String, MatchBasis, Vec<Trick>)> {
+        Some(("exe".into(), basis, tricks.to_vec()))
+    }
+
     #[test]
     fn plain_and_benign() {
         assert_eq!(ext("setup.exe"), Some("exe".into()));
@@ -242,47 +247,24 @@ mod tests {
 
     #[test]
     fn double_extension() {
-        assert_eq!(
-            check("invoice.pdf.exe"),
-            Some(("exe".into(), MatchBasis::Real, vec![Trick::DoubleExtension]))
-        );
+        assert_eq!(check("invoice.pdf.exe"), exe(MatchBasis::Real, &[Trick::DoubleExtension]));
         assert_eq!(ext("請求書.pdf.exe"), Some("exe".into()));
     }
 
     #[test]
     fn trailing_dots_spaces_and_case() {
-        assert_eq!(
-            check("a.exe. . "),
-            Some((
-                "exe".into(),
-                MatchBasis::Real,
-                vec![Trick::TrailingDotsOrSpaces]
-            ))
-        );
+        assert_eq!(check("a.exe. . "), exe(MatchBasis::Real, &[Trick::TrailingDotsOrSpaces]));
         assert_eq!(ext("a.exe."), Some("exe".into()));
-        assert_eq!(
-            check("A.ExE"),
-            Some(("exe".into(), MatchBasis::Real, vec![Trick::MixedCase]))
-        );
+        assert_eq!(check("A.ExE"), exe(MatchBasis::Real, &[Trick::MixedCase]));
         assert_eq!(ext("INVOICE.SCR"), Some("scr".into()));
     }
 
     #[test]
     fn right_to_left_override() {
         // Shown as "invoiceexe.pdf"; the real extension is exe.
-        assert_eq!(
-            check("invoice\u{202E}fdp.exe"),
-            Some(("exe".into(), MatchBasis::Real, vec![Trick::BidiControl]))
-        );
+        assert_eq!(check("invoice\u{202E}fdp.exe"), exe(MatchBasis::Real, &[Trick::BidiControl]));
         // Shown as "reportfdp.exe": opens as a PDF but is made to look executable.
-        assert_eq!(
-            check("report\u{202E}exe.pdf"),
-            Some((
-                "exe".into(),
-                MatchBasis::Displayed,
-                vec![Trick::BidiControl]
-            ))
-        );
+        assert_eq!(check("report\u{202E}exe.pdf"), exe(MatchBasis::Displayed, &[Trick::BidiControl]));
         // A closed override run: "photo_" + "gpj" reversed + ".scr" → shown "photo_jpg.scr".
         assert_eq!(ext("photo_\u{202E}gpj\u{202C}.scr"), Some("scr".into()));
         // The other bidi controls are removed for the real reading.
@@ -302,19 +284,10 @@ mod tests {
 
     #[test]
     fn zero_width_and_full_width() {
-        assert_eq!(
-            check("invoice.e\u{200B}xe"),
-            Some(("exe".into(), MatchBasis::Displayed, vec![Trick::ZeroWidth]))
-        );
-        assert_eq!(
-            check("invoice．ｅｘｅ"),
-            Some(("exe".into(), MatchBasis::Displayed, vec![Trick::FullWidth]))
-        );
+        assert_eq!(check("invoice.e\u{200B}xe"), exe(MatchBasis::Displayed, &[Trick::ZeroWidth]));
+        assert_eq!(check("invoice．ｅｘｅ"), exe(MatchBasis::Displayed, &[Trick::FullWidth]));
         // A full-width dot before a real extension: the real reading wins.
-        assert_eq!(
-            check("請求書．pdf.exe"),
-            Some(("exe".into(), MatchBasis::Real, vec![]))
-        );
+        assert_eq!(check("請求書．pdf.exe"), exe(MatchBasis::Real, &[]));
         assert_eq!(ext("report.exe．pdf"), None);
     }
 

@@ -2,7 +2,9 @@
 //! counts what it evicts, whether a new key pushed the least recently seen one out or a
 //! smaller cap cut the table, and that can be exported and rebuilt in recency order for a
 //! snapshot. Memory follows the entries held, not the cap: a cap of millions reserves
-//! nothing up front.
+//! nothing up front. Each table derefs to its map, read-only: how many entries it holds and
+//! has evicted, and its snapshot export, are read off the map, while changes go through the
+//! table's own methods, which keep its invariants.
 
 use std::hash::Hash;
 

@@ -9,6 +9,8 @@
 //! `state.max_destinations` destinations and evicts the least recently seen beyond that,
 //! counting evictions.
 
+use std::ops::Deref;
+
 use super::{BoundedLru, HostTable, SeededState};
 
 /// The seeded hash a destination (its registered domain or address, as
@@ -37,6 +39,16 @@ pub struct Reach {
 pub struct DestinationTable {
     map: BoundedLru<u64, Reach>,
     keep: usize,
+}
+
+/// Read-only, the table is its map: destinations tracked (`len`), evicted (`evictions`) and
+/// exported for a snapshot (`export`, least recently seen first) are the map's.
+impl Deref for DestinationTable {
+    type Target = BoundedLru<u64, Reach>;
+
+    fn deref(&self) -> &Self::Target {
+        &self.map
+    }
 }
 
 impl DestinationTable {
@@ -84,12 +96,7 @@ impl DestinationTable {
         self.map.resize(max_destinations);
     }
 
-    /// Every destination with its hosts, least recently seen first (for a snapshot).
-    pub(crate) fn export(&self) -> Vec<(&u64, &Reach)> {
-        self.map.export()
-    }
-
-    /// Puts back what [`DestinationTable::export`] gave (oldest first), counting evictions
+    /// Puts back what [`BoundedLru::export`] gave (oldest first), counting evictions
     /// beyond the cap.
     pub(crate) fn import(&mut self, entries: Vec<(u64, Reach)>, evictions: u64) {
         let keep = self.keep;
@@ -100,21 +107,6 @@ impl DestinationTable {
             }),
             evictions,
         );
-    }
-
-    /// Destinations tracked.
-    pub fn len(&self) -> usize {
-        self.map.len()
-    }
-
-    /// Whether no destination is tracked.
-    pub fn is_empty(&self) -> bool {
-        self.map.is_empty()
-    }
-
-    /// Destinations evicted so far.
-    pub fn evictions(&self) -> u64 {
-        self.map.evictions()
     }
 }
 

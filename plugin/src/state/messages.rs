@@ -4,6 +4,8 @@
 //! evicted first (and counted). A message alerts again once the rule's dedup window has
 //! passed since it last alerted, so an id chosen by an attacker cannot silence a rule for good.
 
+use std::ops::Deref;
+
 use super::{BoundedLru, SeededState};
 
 /// Rules that can deduplicate by message (one bit each, given by the rule registry).
@@ -20,6 +22,17 @@ pub struct Seen {
 /// Message ids seen, with a bit per rule that alerted on the message.
 pub struct SeenMessages {
     map: BoundedLru<u64, Seen>,
+}
+
+/// Read-only, the table is its map: messages remembered (`len`), forgotten to stay within the
+/// cap (`evictions`) and exported with their rule bits for a snapshot (`export`, least
+/// recently seen first) are the map's.
+impl Deref for SeenMessages {
+    type Target = BoundedLru<u64, Seen>;
+
+    fn deref(&self) -> &Self::Target {
+        &self.map
+    }
 }
 
 impl SeenMessages {
@@ -52,29 +65,9 @@ impl SeenMessages {
         self.map.resize(cap);
     }
 
-    /// Every message id with its rule bits, least recently seen first (for a snapshot).
-    pub fn export(&self) -> Vec<(&u64, &Seen)> {
-        self.map.export()
-    }
-
-    /// Puts back what [`SeenMessages::export`] gave (oldest first).
+    /// Puts back what [`BoundedLru::export`] gave (oldest first).
     pub fn import(&mut self, entries: Vec<(u64, Seen)>, evictions: u64) {
         self.map.import(entries, evictions);
-    }
-
-    /// Messages remembered.
-    pub fn len(&self) -> usize {
-        self.map.len()
-    }
-
-    /// Whether none is remembered.
-    pub fn is_empty(&self) -> bool {
-        self.map.is_empty()
-    }
-
-    /// Messages forgotten to stay within the cap.
-    pub fn evictions(&self) -> u64 {
-        self.map.evictions()
     }
 }
 

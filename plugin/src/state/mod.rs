@@ -7,6 +7,7 @@
 
 use std::hash::{BuildHasher, Hash, Hasher};
 use std::net::IpAddr;
+use std::ops::Deref;
 
 pub mod bounded;
 pub mod destinations;
@@ -210,6 +211,16 @@ pub struct HostTable<S> {
     hasher: SeededState,
 }
 
+/// Read-only, the table is its map: hosts tracked (`len`), evicted (`evictions`) and exported
+/// with their state for a snapshot (`export`, least recently seen first) are the map's.
+impl<S> Deref for HostTable<S> {
+    type Target = BoundedLru<IpAddr, S>;
+
+    fn deref(&self) -> &Self::Target {
+        &self.map
+    }
+}
+
 impl<S: Default> HostTable<S> {
     /// A table holding at most `max_hosts` hosts.
     pub fn new(max_hosts: usize, seed: u64) -> Self {
@@ -226,27 +237,7 @@ impl<S: Default> HostTable<S> {
         self.map.resize(max_hosts);
     }
 
-    /// Hosts currently tracked.
-    pub fn len(&self) -> usize {
-        self.map.len()
-    }
-
-    /// Whether no host is tracked.
-    pub fn is_empty(&self) -> bool {
-        self.map.is_empty()
-    }
-
-    /// Hosts evicted so far.
-    pub fn evictions(&self) -> u64 {
-        self.map.evictions()
-    }
-
-    /// Every host with its state, least recently seen first (for a snapshot).
-    pub fn export(&self) -> Vec<(&IpAddr, &S)> {
-        self.map.export()
-    }
-
-    /// A table holding `entries` (least recently seen first), as [`HostTable::export`] gave
+    /// A table holding `entries` (least recently seen first), as [`BoundedLru::export`] gave
     /// them; beyond `max_hosts` the oldest are evicted and counted.
     pub fn import(max_hosts: usize, seed: u64, entries: Vec<(IpAddr, S)>, evictions: u64) -> Self {
         let mut t = HostTable::new(max_hosts, seed);
