@@ -263,11 +263,14 @@ pub(crate) fn run_batch(
 /// Reads one line into `buf`, its terminator (`\n`, `\r\n` or a lone `\r`, as
 /// [`malhost::event::framing`] cuts lines) written as `\n`. `Ok(None)` at end of input,
 /// `Ok(Some(true))` when the line was longer than `limit`: `buf` then holds its first `limit`
-/// bytes and the rest of the line has been consumed.
+/// bytes and the rest of the line has been consumed. A line of white space only comes back as a
+/// blank line (`\n`), whatever its length: it is not a record.
 pub fn read_line_limited(r: &mut dyn BufRead, buf: &mut Vec<u8>, limit: usize) -> io::Result<Option<bool>> {
     buf.clear();
     let mut read_any = false;
     let mut overflowed = false;
+    // A line of white space only is blank however long it is: no record, so no error record.
+    let mut blank = true;
     loop {
         let avail = r.fill_buf()?;
         if avail.is_empty() {
@@ -278,6 +281,7 @@ pub fn read_line_limited(r: &mut dyn BufRead, buf: &mut Vec<u8>, limit: usize) -
             Some(i) => (&avail[..i], Some((i, avail[i]))),
             None => (avail, None),
         };
+        blank = blank && content.iter().all(u8::is_ascii_whitespace);
         let room = limit.saturating_sub(buf.len());
         if content.len() > room {
             overflowed = true;
@@ -303,6 +307,11 @@ pub fn read_line_limited(r: &mut dyn BufRead, buf: &mut Vec<u8>, limit: usize) -
     if !read_any {
         return Ok(None);
     }
+    if overflowed && blank {
+        buf.clear();
+        buf.push(b'\n');
+        return Ok(Some(false));
+    }
     Ok(Some(overflowed))
 }
 
@@ -324,6 +333,17 @@ mod tests {
         assert_eq!(read_line_limited(&mut r, &mut buf, 100).unwrap(), Some(false));
         assert_eq!(buf, b"last-no-newline");
         assert_eq!(read_line_limited(&mut r, &mut buf, 100).unwrap(), None);
+    }
+
+    #[test]
+    fn a_long_line_of_white_space_is_blank_not_too_long() {
+        let data = format!("{}\nnext\n", " \t".repeat(50));
+        let mut r: &[u8] = data.as_bytes();
+        let mut buf = Vec::new();
+        assert_eq!(read_line_limited(&mut r, &mut buf, 8).unwrap(), Some(false));
+        assert_eq!(buf, b"\n");
+        assert_eq!(read_line_limited(&mut r, &mut buf, 8).unwrap(), Some(false));
+        assert_eq!(buf, b"next\n");
     }
 
     #[test]
