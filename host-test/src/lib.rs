@@ -25,4 +25,5 @@ pub mod run;
 pub mod runtime;
 pub mod soak;
 pub mod synth;
+pub mod tally;
 pub mod train;

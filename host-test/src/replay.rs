@@ -76,6 +76,8 @@ pub struct ReplaySummary {
     pub state_losses: u64,
     /// Samples taken (see [`ReplayOptions::sample_every`]).
     pub samples: Vec<crate::soak::Sample>,
+    /// What the module's output said: alerts per rule and host, lines that were not JSON.
+    pub tally: crate::tally::Tally,
 }
 
 /// Lines collected for one call into the module.
@@ -176,7 +178,10 @@ pub fn replay(
 /// replaces the instance (so that a snapshot can still be taken) and counts as lost state.
 pub(crate) fn finish(guest: &mut Guest, out: &mut dyn Write, log: &mut dyn FnMut(String), summary: &mut ReplaySummary) -> Result<()> {
     match guest.flush() {
-        Ok(tail) => out.write_all(&tail)?,
+        Ok(tail) => {
+            summary.tally.add(&tail);
+            out.write_all(&tail)?
+        }
         Err(e) => {
             log(format!("flush at end of input failed: {e}; lines the module held back are lost"));
             summary.state_losses += 1;
@@ -208,7 +213,9 @@ pub(crate) fn run_batch(
         return Ok(());
     }
     let mut write_err: Option<io::Error> = None;
+    let tally = &mut summary.tally;
     let result = guest.process_checked(&batch.bytes, &mut |o| {
+        tally.add(o);
         if write_err.is_none() {
             if let Err(e) = out.write_all(o) {
                 write_err = Some(e);
@@ -234,7 +241,10 @@ pub(crate) fn run_batch(
             one.extend_from_slice(line);
             one.push(b'\n');
             match guest.process(&one) {
-                Ok(o) => out.write_all(&o)?,
+                Ok(o) => {
+                    summary.tally.add(&o);
+                    out.write_all(&o)?
+                }
                 Err(f) => {
                     if malhost::event::framing::records(&one) == 0 {
                         // A blank line has no answer to lose.

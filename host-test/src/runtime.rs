@@ -824,6 +824,9 @@ fn memchr_count(b: &[u8]) -> usize {
 fn deadline_ticks(timeout: Option<Duration>) -> u64 {
     match timeout {
         Some(t) => (t.as_nanos() / TICK.as_nanos()).max(1) as u64 + 1,
-        None => u64::MAX,
+        // No limit, but not u64::MAX: wasmtime adds the engine's current epoch to it, which
+        // overflows (a panic in a debug build, a deadline already passed in a release one)
+        // once the ticker has ticked. 2^62 ticks is ages.
+        None => 1 << 62,
     }
 }

@@ -41,8 +41,31 @@ fn replay_writes_to_a_file_and_summarises_on_stderr() {
     assert!(o.status.success(), "{}", stderr(&o));
     assert!(o.stdout.is_empty());
     assert!(stderr(&o).contains("\"alerts\":2"), "{}", stderr(&o));
-    assert_eq!(common::alerts(&std::fs::read(&out).unwrap()).len(), 2);
+    // The summary names the rules and the hosts, not only counters.
+    let alerts = common::alerts(&std::fs::read(&out).unwrap());
+    assert_eq!(alerts.len(), 2);
+    let mut rules: Vec<&str> = alerts.iter().map(|a| a["rule"]["id"].as_str().unwrap()).collect();
+    rules.sort();
+    assert!(stderr(&o).contains(&format!("malhost: 2 alert(s): {} 1, {} 1", rules[0], rules[1])), "{}", stderr(&o));
+    let host = alerts[0]["source"]["ip"].as_str().unwrap();
+    assert!(stderr(&o).contains(&format!("malhost: hosts with the most alerts: {host} ")), "{}", stderr(&o));
     let _ = std::fs::remove_dir_all(dir);
+}
+
+#[test]
+fn a_raw_log_given_to_replay_exits_3_and_names_the_import_format() {
+    // A Squid access log is not JSON events: every line becomes an error record, and the
+    // operator is told to import it first.
+    let o = malhost(&["replay", "-q", "-o", "/dev/null", "host-test/import-fixtures/squid/access.log"]);
+    assert_eq!(o.status.code(), Some(3), "{}", stderr(&o));
+    assert!(
+        stderr(&o).contains("no input line was a JSON event; they look like squid logs: did you mean `malhost import --format squid FILE | malhost replay`?"),
+        "{}",
+        stderr(&o)
+    );
+    // Lines that are JSON, with a few bad ones among them, are not that case.
+    let o = malhost(&["replay", "-q", "-o", "/dev/null", "host-test/fixtures/bad_input/input.jsonl"]);
+    assert_eq!(o.status.code(), Some(0), "{}", stderr(&o));
 }
 
 #[test]

@@ -244,3 +244,18 @@ fn a_recovery_keeps_the_seed_a_restore_adopted_for_configs_without_one() {
     assert_eq!(g.recover().unwrap(), Recovery::Complete);
     assert_eq!(String::from_utf8(g.snapshot().unwrap()).unwrap(), String::from_utf8(before).unwrap());
 }
+
+#[test]
+fn a_guest_without_a_time_limit_runs_once_the_epoch_ticker_has_ticked() {
+    // The deadline of "no time limit" was u64::MAX ticks, to which wasmtime adds the current
+    // epoch: an overflow (a panic in a debug build, an immediate interrupt in a release one)
+    // for every guest made after the ticker's first tick.
+    let rt = common::runtime();
+    assert!(rt.interruptible());
+    std::thread::sleep(std::time::Duration::from_millis(50));
+    let mut g = Guest::new(rt, Limits { call_timeout: None, ..Limits::default() }).unwrap();
+    g.configure(b"{}").unwrap().unwrap();
+    let out = g.process(deny(0, 1).as_bytes()).unwrap();
+    assert_eq!(out.iter().filter(|b| **b == b'\n').count(), 1);
+    g.checkpoint().unwrap();
+}

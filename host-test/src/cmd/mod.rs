@@ -231,9 +231,29 @@ impl ListArgs {
     }
 }
 
-/// 3 when a replay did not keep everything ([`ReplaySummary::degraded`]).
+/// 3 when a replay did not keep everything ([`ReplaySummary::degraded`]), or when it had input
+/// and no line of it was a JSON event (there was nothing to detect in).
 pub fn exit_code(summary: &ReplaySummary) -> ExitCode {
-    if summary.degraded() { ExitCode::from(3) } else { ExitCode::SUCCESS }
+    if summary.degraded() || summary.tally.nothing_was_json() { ExitCode::from(3) } else { ExitCode::SUCCESS }
+}
+
+/// Says on stderr what the output held (alerts per rule, the hosts with the most alerts; left
+/// out with `quiet`) and, whatever `quiet` says, when no input line was a JSON event, which
+/// log format the lines look like.
+pub fn print_tally(summary: &ReplaySummary, quiet: bool) {
+    let t = &summary.tally;
+    if !quiet {
+        for line in t.summary() {
+            eprintln!("malhost: {line}");
+        }
+    }
+    if t.nothing_was_json() {
+        let hint = match t.guess_format() {
+            Some(f) => format!("they look like {} logs: did you mean `malhost import --format {} FILE | malhost replay`?", f.name(), f.name()),
+            None => "malhost reads JSON events (ECS field names), one per line; `malhost import --format …` turns zeek, squid, asa, iptables, windows_firewall and argus logs into them".to_owned(),
+        };
+        eprintln!("malhost: no input line was a JSON event; {hint}");
+    }
 }
 
 /// What the state can grow to under `config`, against a memory limit in MiB; and whether the

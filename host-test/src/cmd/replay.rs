@@ -109,6 +109,7 @@ pub fn run(args: ReplayArgs) -> Result<ExitCode> {
         let stats = guest.stats().map(|s| s.to_string()).unwrap_or_else(|e| format!("unavailable ({e})"));
         eprintln!("malhost: {} lines replayed; module stats: {stats}", summary.lines);
     }
+    super::print_tally(&summary, quiet);
     if summary.degraded() {
         eprintln!(
             "malhost: not everything was kept: {} line(s) written as error records because the module failed on them, {} recovery(ies) lost per-host state ({} failed batch(es), {} failed checkpoint(s))",

@@ -36,5 +36,6 @@ pub fn run(args: RunArgs) -> Result<ExitCode> {
     let mut out = stdout.lock();
     let summary =
         malhost_host::run::run(&mut guest, Box::new(BufReader::new(io::stdin())), &mut out, &opts, stop, &mut |m| eprintln!("malhost: {m}"))?;
+    super::print_tally(&summary, false);
     Ok(exit_code(&summary))
 }
