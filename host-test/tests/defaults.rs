@@ -97,3 +97,32 @@ fn the_readme_defaults_and_the_schema_defaults_are_the_codes() {
     }
     assert!(wrong.is_empty(), "defaults disagree:{wrong}");
 }
+
+/// The README's ATT&CK table names, for every rule id the registry knows, the tactic and
+/// technique its alerts carry (`RuleMeta::attack`), and no rule twice or not at all.
+#[test]
+fn the_readme_attack_table_is_the_rules_attack_mapping() {
+    let readme = include_str!("../../README.md");
+    let table = readme.split("| rule | tactic | technique |").nth(1).expect("the README's ATT&CK table");
+    let mut listed = std::collections::BTreeMap::new();
+    for line in table.lines().skip(2).take_while(|l| l.starts_with('|')) {
+        let cells: Vec<&str> = line.trim_matches('|').split('|').map(str::trim).collect();
+        let first_word = |c: &str| c.split_whitespace().next().unwrap_or("").to_owned();
+        for rule in cells[0].split(", ") {
+            assert!(listed.insert(rule.to_owned(), (first_word(cells[1]), first_word(cells[2]))).is_none(), "{rule} listed twice");
+        }
+    }
+    let mut wrong = String::new();
+    for entry in malhost::rules::registry::REGISTRY {
+        for meta in entry.meta {
+            let a = meta.attack;
+            let technique = a.subtechnique.unwrap_or(a.technique).id.to_owned();
+            match listed.remove(meta.id) {
+                Some(row) if row == (a.tactic.id.to_owned(), technique.clone()) => {}
+                row => wrong += &format!("\n  {}: the code says {} {technique}, the README {row:?}", meta.id, a.tactic.id),
+            }
+        }
+    }
+    assert!(listed.is_empty(), "the README lists rules the registry does not have: {listed:?}");
+    assert!(wrong.is_empty(), "ATT&CK table disagrees:{wrong}");
+}

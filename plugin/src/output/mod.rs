@@ -15,6 +15,10 @@ use serde_json::{Map, Value};
 use crate::values::Severity;
 use crate::event::{Event, FieldError, time::format_ms};
 
+pub mod attack;
+
+pub use attack::Attack;
+
 /// Identity of a rule, copied into alerts (`rule.*`).
 #[derive(Debug)]
 pub struct RuleMeta {
@@ -26,6 +30,8 @@ pub struct RuleMeta {
     pub description: &'static str,
     /// `rule.category`.
     pub category: &'static str,
+    /// Its place in MITRE ATT&CK (`threat.*` of its alerts).
+    pub attack: Attack,
 }
 
 /// What the rules found on one event; cleared and reused for the next one.
@@ -172,6 +178,7 @@ struct AlertRecord<'a> {
     timestamp: String,
     event: AlertEventFields,
     rule: RuleFields<'a>,
+    threat: attack::ThreatFields,
     #[serde(skip_serializing_if = "Option::is_none")]
     source: Option<IpField>,
     #[serde(skip_serializing_if = "Option::is_none")]
@@ -254,6 +261,7 @@ pub fn write_alert(out: &mut Vec<u8>, a: &Alert) {
             category: a.rule.category,
             ruleset: "malhost",
         },
+        threat: a.rule.attack.threat(),
         source: a.host.map(|ip| IpField { ip: ip.to_string() }),
         destination: a.destination.map(|(ip, port)| DestinationFields { ip: ip.to_string(), port }),
         email: a.email.as_ref(),

@@ -18,6 +18,7 @@ use super::indicator_lists::{IndicatorSource, ListSettings, list_provider};
 use super::registry::{CompileContext, Rule};
 
 use super::RuleMeta;
+use crate::output::{Attack, attack};
 use super::context::{AlertBuilder, IfNoHost, RuleContext};
 
 /// Rule identity.
@@ -26,6 +27,7 @@ pub static META: RuleMeta = RuleMeta {
     name: "Connection to a C&C address",
     description: "A host connected, or tried to connect, to an address listed as malware command-and-control.",
     category: "command_and_control",
+    attack: Attack::technique(attack::COMMAND_AND_CONTROL, attack::APPLICATION_LAYER_PROTOCOL),
 };
 
 /// `rules.fw_c2_ip` as the config document writes it.

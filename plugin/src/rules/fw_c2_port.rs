@@ -20,6 +20,7 @@ use crate::event::{SourceKind, Transport, flags, time::format_ms};
 use crate::values::{ConfigError, Duration, Port, PositiveInt, Severity};
 
 use super::RuleMeta;
+use crate::output::{Attack, attack};
 use super::context::{AlertBuilder, IfNoHost, RuleContext};
 use super::registry::{CompileContext, Rule, RuleState};
 
@@ -29,6 +30,7 @@ pub static META: RuleMeta = RuleMeta {
     name: "Repeated connections to an external address on an unusual port",
     description: "An internal host kept connecting, or trying to connect, to one external address on a port that business traffic does not use, as malware retrying its command-and-control server does.",
     category: "command_and_control",
+    attack: Attack::technique(attack::COMMAND_AND_CONTROL, attack::NON_STANDARD_PORT),
 };
 
 /// `rules.fw_c2_port` as the config document writes it.

@@ -21,6 +21,7 @@ use crate::state::TimeOrdered;
 use crate::values::{ConfigError, Duration, NetEntry, Port, PositiveInt, Severity};
 
 use super::RuleMeta;
+use crate::output::{Attack, attack};
 use super::context::{AlertBuilder, RuleContext};
 use super::registry::{CompileContext, Rule, RuleState};
 
@@ -30,6 +31,7 @@ pub static META: RuleMeta = RuleMeta {
     name: "Repeated outbound connections denied by the firewall",
     description: "An internal host kept trying to reach external addresses on ports that malware favours, and the firewall denied it.",
     category: "network",
+    attack: Attack::technique(attack::COMMAND_AND_CONTROL, attack::APPLICATION_LAYER_PROTOCOL),
 };
 
 /// `rules.fw_outbound_deny` as the config document writes it.

@@ -19,6 +19,7 @@ use crate::lists::window::{Hit, ListWindow};
 use crate::output::ListHit;
 
 use super::RuleMeta;
+use crate::output::{Attack, attack};
 use super::context::{AlertBuilder, IfNoHost, RuleContext};
 
 /// Count detection.
@@ -27,6 +28,7 @@ pub static COUNT_META: RuleMeta = RuleMeta {
     name: "Repeated traffic to a learned malicious value",
     description: "A host's events carried one value of a learned malicious list more often than the threshold within the window (w > t_w).",
     category: "malware",
+    attack: Attack::technique(attack::COMMAND_AND_CONTROL, attack::APPLICATION_LAYER_PROTOCOL),
 };
 
 /// Type detection.
@@ -35,6 +37,7 @@ pub static TYPES_META: RuleMeta = RuleMeta {
     name: "Traffic to many learned malicious values",
     description: "A host's events carried more distinct values of a learned malicious list than the threshold within the window (s > t_s).",
     category: "malware",
+    attack: Attack::technique(attack::COMMAND_AND_CONTROL, attack::APPLICATION_LAYER_PROTOCOL),
 };
 
 /// A host's learned-list windows, one per field it hit.

@@ -25,6 +25,7 @@ use super::host_state::HostTable;
 use crate::state::SeenMessages;
 
 use super::{Annotations, RuleMeta, mail_message};
+use crate::output::{Attack, attack};
 
 /// Rule identity.
 pub static META: RuleMeta = RuleMeta {
@@ -32,6 +33,7 @@ pub static META: RuleMeta = RuleMeta {
     name: "From display name shows another address",
     description: "The display name of a message's From header contains an e-mail address other than the sender's, so the reader sees a trusted address.",
     category: "initial_access",
+    attack: Attack::technique(attack::INITIAL_ACCESS, attack::PHISHING),
 };
 
 /// `rules.mail_display_name_spoof` as the config document writes it.

@@ -29,6 +29,7 @@ use super::host_state::HostTable;
 use crate::state::SeenMessages;
 
 use super::{Annotations, RuleMeta, mail_message};
+use crate::output::{Attack, attack};
 
 /// Rule identity.
 pub static META: RuleMeta = RuleMeta {
@@ -36,6 +37,7 @@ pub static META: RuleMeta = RuleMeta {
     name: "Executable mail attachment",
     description: "A message carries an attachment whose name is, or is disguised as, an executable file type.",
     category: "initial_access",
+    attack: Attack::subtechnique(attack::INITIAL_ACCESS, attack::PHISHING, attack::SPEARPHISHING_ATTACHMENT),
 };
 
 /// `rules.mail_executable_attachment` as the config document writes it.

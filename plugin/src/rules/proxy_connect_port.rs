@@ -16,6 +16,7 @@ use crate::values::{ConfigError, Duration, Port, Severity};
 use super::registry::{CompileContext, Rule};
 
 use super::RuleMeta;
+use crate::output::{Attack, attack};
 use super::context::{AlertBuilder, IfNoHost, RuleContext};
 
 /// Rule identity.
@@ -24,6 +25,7 @@ pub static META: RuleMeta = RuleMeta {
     name: "CONNECT to an unusual port",
     description: "A host opened a tunnel through the web proxy to a port other than the ones web browsing uses.",
     category: "command_and_control",
+    attack: Attack::technique(attack::COMMAND_AND_CONTROL, attack::PROTOCOL_TUNNELING),
 };
 
 /// `rules.proxy_connect_port` as the config document writes it.

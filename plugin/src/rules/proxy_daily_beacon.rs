@@ -31,6 +31,7 @@ use super::registry::{CompileContext, Rule, RuleState};
 use crate::output::Finding;
 
 use super::RuleMeta;
+use crate::output::{Attack, attack};
 use super::context::{AlertBuilder, OverTime, RuleContext};
 
 /// Rule identity.
@@ -39,6 +40,7 @@ pub static META: RuleMeta = RuleMeta {
     name: "Daily access to a rare web destination",
     description: "A host reached the same rarely visited web destination on several consecutive days, as malware checking in with its controller does.",
     category: "command_and_control",
+    attack: Attack::subtechnique(attack::COMMAND_AND_CONTROL, attack::APPLICATION_LAYER_PROTOCOL, attack::WEB_PROTOCOLS),
 };
 
 /// `rules.proxy_daily_beacon` as the config document writes it.

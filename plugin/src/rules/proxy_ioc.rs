@@ -29,6 +29,7 @@ use super::registry::{CompileContext, Rule};
 use super::shared::Shared;
 use super::web_destination::WebDestination;
 use super::{Annotations, RuleMeta};
+use crate::output::{Attack, attack};
 
 /// Rule identity.
 pub static META: RuleMeta = RuleMeta {
@@ -36,6 +37,7 @@ pub static META: RuleMeta = RuleMeta {
     name: "Web request to a known malicious indicator",
     description: "A host requested a URL, domain or address listed as malicious.",
     category: "command_and_control",
+    attack: Attack::subtechnique(attack::COMMAND_AND_CONTROL, attack::APPLICATION_LAYER_PROTOCOL, attack::WEB_PROTOCOLS),
 };
 
 /// `rules.proxy_ioc` as the config document writes it.

@@ -18,6 +18,7 @@ use super::registry::{CompileContext, Rule, RuleState};
 use crate::output::Finding;
 
 use super::RuleMeta;
+use crate::output::{Attack, attack};
 use super::context::{AlertBuilder, OverTime, RuleContext};
 
 /// Rule identity.
@@ -26,6 +27,7 @@ pub static META: RuleMeta = RuleMeta {
     name: "Off-hours access to rare web destinations",
     description: "A host made many requests to rarely visited web destinations outside business hours, when nobody is expected to be browsing.",
     category: "command_and_control",
+    attack: Attack::subtechnique(attack::COMMAND_AND_CONTROL, attack::APPLICATION_LAYER_PROTOCOL, attack::WEB_PROTOCOLS),
 };
 
 /// `rules.proxy_off_hours` as the config document writes it.

@@ -22,6 +22,7 @@ use super::registry::{CompileContext, Rule, RuleState};
 use super::shared::DestinationAllow;
 
 use super::RuleMeta;
+use crate::output::{Attack, attack};
 use super::context::{AlertBuilder, OverTime, RuleContext};
 
 /// Rule identity.
@@ -30,6 +31,7 @@ pub static META: RuleMeta = RuleMeta {
     name: "Large upload through the web proxy",
     description: "A host sent a POST followed by CONNECT tunnels to one destination whose request bytes add up to more than the configured volume, as data exfiltration does.",
     category: "exfiltration",
+    attack: Attack::technique(attack::EXFILTRATION, attack::EXFILTRATION_OVER_WEB_SERVICE),
 };
 
 /// `rules.proxy_upload_volume` as the config document writes it.

@@ -14,6 +14,7 @@ use crate::values::{ConfigError, Duration, Severity};
 use super::registry::{CompileContext, Rule};
 
 use super::RuleMeta;
+use crate::output::{Attack, attack};
 use super::context::{AlertBuilder, IfNoHost, RuleContext};
 
 /// Rule identity.
@@ -22,6 +23,7 @@ pub static META: RuleMeta = RuleMeta {
     name: "Unusual User-Agent",
     description: "A host made web requests with a User-Agent that is not one of the organisation's standard agents, or with none.",
     category: "command_and_control",
+    attack: Attack::subtechnique(attack::COMMAND_AND_CONTROL, attack::APPLICATION_LAYER_PROTOCOL, attack::WEB_PROTOCOLS),
 };
 
 /// `rules.proxy_user_agent` as the config document writes it.
