@@ -24,7 +24,7 @@ pub struct Tally {
     pub alerts: u64,
     /// Alerts per `rule.id`.
     pub by_rule: BTreeMap<String, u64>,
-    /// Alerts per suspected host (`source.ip`; a mail alert without one: its recipient).
+    /// Alerts per suspected host (`source.ip`; a mail alert without one: its sender).
     pub by_host: HashMap<String, HostAlerts>,
     /// Error records of lines that were not JSON events (`malhost.input`).
     pub input_errors: u64,
@@ -74,9 +74,10 @@ impl Tally {
             return;
         }
         let rule = v["rule"]["id"].as_str().unwrap_or("(no rule.id)").to_owned();
-        let host = match (v["source"]["ip"].as_str(), v["email"]["to"]["address"][0].as_str()) {
+        let from = &v["email"]["from"]["address"];
+        let host = match (v["source"]["ip"].as_str(), from.as_str().or(from[0].as_str())) {
             (Some(ip), _) => ip.to_owned(),
-            (None, Some(to)) => format!("mail to {to}"),
+            (None, Some(sender)) => format!("mail from {sender}"),
             (None, None) => "(no host)".to_owned(),
         };
         self.answers -= 1;

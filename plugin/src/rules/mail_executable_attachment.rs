@@ -23,7 +23,7 @@ use crate::values::{ConfigError, Duration, Severity};
 
 use super::context::RuleContext;
 use super::registry::{CompileContext, Rule};
-use crate::event::{Event, Field};
+use crate::event::Event;
 use crate::mail::{self, MatchBasis};
 use super::host_state::HostTable;
 use crate::state::SeenMessages;
@@ -86,21 +86,10 @@ impl Rule for ExecutableAttachmentConfig {
     type HostState = ();
 
     fn compile(x: Settings, cx: &CompileContext) -> Result<Option<Self>, ConfigError> {
-        let mut extensions = Vec::new();
-        match x.extensions {
-            None => extensions.extend(crate::mail::DEFAULT_EXECUTABLE_EXTENSIONS.iter().map(|e| e.to_string())),
-            Some(list) => {
-                for (i, e) in list.into_iter().enumerate() {
-                    let e = e.trim().trim_start_matches('.').to_ascii_lowercase();
-                    if e.is_empty() || e.contains(['.', '/', '\\']) || e.chars().any(char::is_whitespace) {
-                        return Err(cx.err(&format!("extensions[{i}]"), format!("expected an extension such as \"exe\", found {e:?}")));
-                    }
-                    if !extensions.contains(&e) {
-                        extensions.push(e);
-                    }
-                }
-            }
-        }
+        let extensions = match x.extensions {
+            None => crate::mail::DEFAULT_EXECUTABLE_EXTENSIONS.iter().map(|e| e.to_string()).collect(),
+            Some(list) => mail_message::compile_extensions(list, "extensions", cx)?,
+        };
         Ok(Some(ExecutableAttachmentConfig { extensions, displayed: x.displayed, severity: x.severity, dedup_ms: x.dedup_window.ms }))
     }
 
@@ -111,30 +100,7 @@ impl Rule for ExecutableAttachmentConfig {
 
 /// Applies the rule to one mail event.
 pub fn apply(ev: &Event, rc: &ExecutableAttachmentConfig, hosts: &HostTable, messages: &mut SeenMessages, ann: &mut Annotations) {
-    let mut names: Vec<(String, Field)> = Vec::new();
-    let add = |n: String, f: Field, names: &mut Vec<(String, Field)>| {
-        if !n.is_empty() && !names.iter().any(|(x, _)| *x == n) {
-            names.push((n, f));
-        }
-    };
-    for raw in ev.texts(Field::EmailAttachmentFileName) {
-        let d = mail::decode_encoded_words(raw);
-        if let Some(p) = d.problems.first() {
-            mail_message::header_problem(&META, Field::EmailAttachmentFileName, p, ann);
-        }
-        add(d.value, Field::EmailAttachmentFileName, &mut names);
-    }
-    for field in [Field::EmailHeadersContentType, Field::EmailHeadersContentDisposition] {
-        for raw in ev.texts(field) {
-            let parsed = mail::attachment_names_lenient(raw);
-            if let Some(p) = parsed.problems.first() {
-                mail_message::header_problem(&META, field, p, ann);
-            }
-            for n in parsed.value {
-                add(n, field, &mut names);
-            }
-        }
-    }
+    let names = mail_message::attachment_names(ev, &META, ann);
     let mut hits = Vec::new();
     for (name, field) in &names {
         let Some(m) = mail::executable_match(name, &rc.extensions) else { continue };
@@ -152,13 +118,8 @@ pub fn apply(ev: &Event, rc: &ExecutableAttachmentConfig, hosts: &HostTable, mes
     let attachments: Vec<_> = hits
         .iter()
         .map(|(n, f, m)| {
-            json!({
-                "name": n,
-                "extension": m.extension,
-                "basis": match m.basis { MatchBasis::Real => "real", MatchBasis::Displayed => "displayed" },
-                "tricks": m.tricks.iter().map(|t| t.as_str()).collect::<Vec<_>>(),
-                "field": f.name(),
-            })
+            let (basis, tricks) = mail_message::match_evidence(m);
+            json!({ "name": n, "extension": m.extension, "basis": basis, "tricks": tricks, "field": f.name() })
         })
         .collect();
     let evidence = json!({ "attachments": attachments, "attachments_seen": names.len() });

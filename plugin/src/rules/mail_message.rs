@@ -1,5 +1,6 @@
 //! What the mail rules share: the message an alert is about (`email.*` copied into the
-//! alert), once-per-message deduplication, and mail alerts.
+//! alert), once-per-message deduplication, mail alerts, and a message's attachment names and
+//! how one matched a list of extensions.
 //!
 //! A message is known by what its sender chose as a whole, not by its `Message-ID` alone
 //! (which the sender picks too): the id, the From header (`email.headers.from`, else the
@@ -13,12 +14,13 @@
 
 use serde_json::{Map, Value, json};
 
-use crate::values::Severity;
+use crate::values::{ConfigError, Severity};
 use crate::event::{Event, Field, FieldError};
 use crate::output::{Alert, Finding};
 use super::host_state::HostTable;
 use crate::state::SeenMessages;
 
+use super::registry::CompileContext;
 use super::{Annotations, RuleMeta};
 
 /// The `email` object of a mail alert: the fields that identify the message (`None` when the
@@ -104,6 +106,63 @@ pub fn alert(
 /// Records a finding.
 pub fn finding(rule: &'static RuleMeta, severity: Severity, reason: String, ann: &mut Annotations) {
     ann.findings.push(Finding { rule: rule.id, severity, reason });
+}
+
+/// The attachment names of a message, each with the field it came from, without repeats:
+/// `email.attachments[].file.name` (RFC 2047 decoded), then `name=` / `filename=` of the raw
+/// Content-Type and Content-Disposition headers. Header problems become field errors of `rule`.
+pub fn attachment_names(ev: &Event, rule: &'static RuleMeta, ann: &mut Annotations) -> Vec<(String, Field)> {
+    let mut names: Vec<(String, Field)> = Vec::new();
+    let mut add = |n: String, f: Field| {
+        if !n.is_empty() && !names.iter().any(|(x, _)| *x == n) {
+            names.push((n, f));
+        }
+    };
+    for raw in ev.texts(Field::EmailAttachmentFileName) {
+        let d = crate::mail::decode_encoded_words(raw);
+        if let Some(p) = d.problems.first() {
+            header_problem(rule, Field::EmailAttachmentFileName, p, ann);
+        }
+        add(d.value, Field::EmailAttachmentFileName);
+    }
+    for field in [Field::EmailHeadersContentType, Field::EmailHeadersContentDisposition] {
+        for raw in ev.texts(field) {
+            let parsed = crate::mail::attachment_names_lenient(raw);
+            if let Some(p) = parsed.problems.first() {
+                header_problem(rule, field, p, ann);
+            }
+            for n in parsed.value {
+                add(n, field);
+            }
+        }
+    }
+    names
+}
+
+/// A list of file extensions from the config (`path[i]`): trimmed, lower case, a leading dot
+/// dropped, no repeats; an empty one or one with a dot, slash or space inside is an error.
+pub fn compile_extensions(list: Vec<String>, path: &str, cx: &CompileContext) -> Result<Vec<String>, ConfigError> {
+    let mut extensions = Vec::new();
+    for (i, e) in list.into_iter().enumerate() {
+        let e = e.trim().trim_start_matches('.').to_ascii_lowercase();
+        if e.is_empty() || e.contains(['.', '/', '\\']) || e.chars().any(char::is_whitespace) {
+            return Err(cx.err(&format!("{path}[{i}]"), format!("expected an extension such as \"exe\", found {e:?}")));
+        }
+        if !extensions.contains(&e) {
+            extensions.push(e);
+        }
+    }
+    Ok(extensions)
+}
+
+/// The JSON of how an attachment name matched: its extension, whether the system or only the
+/// reader sees it (`basis`) and the tricks that hid it.
+pub fn match_evidence(m: &crate::mail::ExecutableMatch) -> (&'static str, Vec<&'static str>) {
+    let basis = match m.basis {
+        crate::mail::MatchBasis::Real => "real",
+        crate::mail::MatchBasis::Displayed => "displayed",
+    };
+    (basis, m.tricks.iter().map(|t| t.as_str()).collect())
 }
 
 /// Records a header problem as a field error (the rule still runs on its best reading).

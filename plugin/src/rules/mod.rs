@@ -48,6 +48,7 @@ rules! {
     proxy_off_hours => proxy_off_hours::OffHoursConfig,
     mail_display_name_spoof => mail_display_name_spoof::DisplayNameSpoofConfig,
     mail_executable_attachment => mail_executable_attachment::ExecutableAttachmentConfig,
+    mail_risky_attachment => mail_risky_attachment::RiskyAttachmentConfig,
     learned_lists => learned_list::LearnedListsConfig,
 }
 
