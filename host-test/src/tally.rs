@@ -53,6 +53,9 @@ impl Tally {
             if line.is_empty() {
                 continue;
             }
+            if alert_finder().find(line).is_some() && serde_json::from_slice::<Value>(line).is_ok_and(|v| self.alert(&v)) {
+                continue;
+            }
             self.answers += 1;
             if line.starts_with(INPUT_ERROR_START) {
                 self.input_errors += 1;
@@ -61,17 +64,14 @@ impl Tally {
                         self.not_json.push(m);
                     }
                 }
-            } else if alert_finder().find(line).is_some() {
-                if let Ok(v) = serde_json::from_slice::<Value>(line) {
-                    self.alert(&v);
-                }
             }
         }
     }
 
-    fn alert(&mut self, v: &Value) {
+    /// Counts `v` if it is an alert the detector raised; says whether it was.
+    fn alert(&mut self, v: &Value) -> bool {
         if v["event"]["dataset"] != "malhost.alert" || v["event"]["kind"] != "alert" {
-            return;
+            return false;
         }
         let rule = v["rule"]["id"].as_str().unwrap_or("(no rule.id)").to_owned();
         let from = &v["email"]["from"]["address"];
@@ -80,12 +80,12 @@ impl Tally {
             (None, Some(sender)) => format!("mail from {sender}"),
             (None, None) => "(no host)".to_owned(),
         };
-        self.answers -= 1;
         self.alerts += 1;
         *self.by_rule.entry(rule.clone()).or_default() += 1;
         let h = self.by_host.entry(host).or_default();
         h.alerts += 1;
         *h.rules.entry(rule).or_default() += 1;
+        true
     }
 
     /// The hosts with the most alerts, most first (ties by name), at most `n`.
