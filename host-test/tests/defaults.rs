@@ -114,7 +114,7 @@ fn the_readme_attack_table_is_the_rules_attack_mapping() {
     }
     let mut wrong = String::new();
     for entry in malhost::rules::registry::REGISTRY {
-        for meta in entry.meta {
+        for meta in entry.info.alerts {
             let a = meta.attack;
             let technique = a.subtechnique.unwrap_or(a.technique).id.to_owned();
             match listed.remove(meta.id) {

@@ -448,7 +448,7 @@ pub fn json_schema() -> serde_json::Value {
     if let Some(sections) = doc.pointer_mut("/properties/rules/properties").and_then(|v| v.as_object_mut()) {
         for rule in crate::rules::registry::REGISTRY {
             if let Some(section) = sections.get_mut(rule.key).and_then(|v| v.as_object_mut()) {
-                let what: Vec<String> = rule.meta.iter().map(|m| format!("`{}`: {}", m.id, m.description)).collect();
+                let what: Vec<String> = rule.info.alerts.iter().map(|m| format!("`{}`: {}", m.id, m.description)).collect();
                 section.insert("title".into(), format!("rules.{}", rule.key).into());
                 section.insert("description".into(), what.join(" ").into());
             }
@@ -638,9 +638,9 @@ mod tests {
     fn empty_document_gives_defaults() {
         let c = Config::from_json(b"{}").unwrap();
         let d = c.rules.fw_outbound_deny.unwrap();
-        assert_eq!(d.watched_ports, vec![25, 80, 443, 8080]);
-        assert_eq!(d.min_count, 5);
-        assert_eq!(d.window_ms, 600_000);
+        assert_eq!(d.settings.watched_ports.as_slice(), [25, 80, 443, 8080]);
+        assert_eq!(d.settings.min_count.get(), 5);
+        assert_eq!(d.settings.window.ms, 600_000);
         assert!(c.shared.internal.contains("10.1.2.3".parse().unwrap(), None));
         assert!(c.shared.internal.contains("fd00::1".parse().unwrap(), None));
         assert!(!c.shared.internal.contains("8.8.8.8".parse().unwrap(), None));
@@ -701,7 +701,7 @@ mod tests {
     fn durations_accept_strings_and_seconds() {
         let c = Config::from_json(br#"{"rules":{"fw_outbound_deny":{"window":"1h 30m","dedup_window":90}}}"#).unwrap();
         let d = c.rules.fw_outbound_deny.unwrap();
-        assert_eq!(d.window_ms, 5_400_000);
+        assert_eq!(d.settings.window.ms, 5_400_000);
         assert_eq!(d.dedup_ms, 90_000);
     }
 

@@ -202,7 +202,7 @@ impl<V: Copy> StrTable<V> {
 
 /// The list of `domains` of one indicator list, checked entry by entry while the config is
 /// read (so that an error names `…domains[j]`) and kept without a `String` per entry.
-#[derive(Default)]
+#[derive(Clone, Debug, Default)]
 pub struct DomainList {
     text: String,
     /// (start in `text`, length with [`SUBDOMAINS_ONLY`] or-ed in).

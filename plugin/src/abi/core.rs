@@ -161,6 +161,6 @@ mod tests {
         assert_eq!(ok, br#"{"ok":true,"abi_version":1}"#);
         let bad = String::from_utf8(abi.configure(br#"{"rules":{"fw_outbound_deny":{"min_count":"x"}}}"#).to_vec()).unwrap();
         assert!(bad.starts_with(r#"{"ok":false,"abi_version":1,"error":{"path":"rules.fw_outbound_deny.min_count""#), "{bad}");
-        assert_eq!(abi.detector.config().rules.fw_outbound_deny.as_ref().unwrap().min_count, 2);
+        assert_eq!(abi.detector.config().rules.fw_outbound_deny.as_ref().unwrap().settings.min_count.get(), 2);
     }
 }

@@ -227,7 +227,7 @@ mod tests {
         let file = base.join(super::super::wasi_host::CONFIG_FILE);
         std::fs::write(&file, br#"{"rules":{"fw_outbound_deny":{"min_count":1}}}"#).unwrap();
         let cfg = startup_config(std::slice::from_ref(&base)).unwrap();
-        assert_eq!(cfg.rules.fw_outbound_deny.as_ref().unwrap().min_count, 1);
+        assert_eq!(cfg.rules.fw_outbound_deny.as_ref().unwrap().settings.min_count.get(), 1);
         assert!(startup_config(&[]).is_ok(), "no file: embedded config or defaults");
 
         std::fs::write(&file, br#"{"rules":{"fw_outbound_deny":{"min_count":"two"}}}"#).unwrap();

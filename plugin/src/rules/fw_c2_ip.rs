@@ -12,10 +12,10 @@ use serde::Deserialize;
 use crate::event::SourceKind;
 use crate::netlist::NetMatcher;
 use crate::output::{Indicator, Matched, ThreatEnrichment};
-use crate::values::{ConfigError, NetEntry, Severity};
+use crate::values::{ConfigError, NetEntry};
 
 use super::indicator_lists::{IndicatorSource, ListSettings, list_provider};
-use super::registry::{CompileContext, Rule};
+use super::registry::{CompileContext, Rule, RuleInfo};
 
 use super::RuleMeta;
 use crate::output::{Attack, attack};
@@ -34,7 +34,7 @@ pub static META: RuleMeta = RuleMeta {
 pub type Settings = ListSettings<IndicatorList>;
 
 /// One named list of C&C indicators.
-#[derive(Deserialize, schemars::JsonSchema)]
+#[derive(Clone, Debug, Deserialize, schemars::JsonSchema)]
 #[serde(deny_unknown_fields)]
 #[schemars(inline)]
 pub struct IndicatorList {
@@ -48,93 +48,87 @@ pub struct IndicatorList {
     entries: Vec<NetEntry>,
 }
 
-/// `rules.fw_c2_ip`, compiled.
+/// `rules.fw_c2_ip`, compiled: every entry of every list.
 #[derive(Clone, Debug)]
 pub struct C2IpConfig {
     /// Every entry of every list.
     pub indicators: NetMatcher<IndicatorSource>,
-    /// At most one alert per (host, indicator) within this time, milliseconds.
-    pub dedup_ms: i64,
-    /// Severity of finding and alert.
-    pub severity: Severity,
+    /// The settings (`lists` taken out).
+    pub settings: Settings,
 }
 
+
 impl Rule for C2IpConfig {
-    const META: &'static [&'static RuleMeta] = &[&META];
-    const SOURCES: &'static [SourceKind] = &[SourceKind::Firewall, SourceKind::Proxy];
+    const INFO: RuleInfo = RuleInfo { alerts: &[&META], sources: &[SourceKind::Firewall, SourceKind::Proxy], message_dedup: false };
     type Settings = Settings;
     type HostState = ();
 
-    fn compile(c: Settings, cx: &CompileContext) -> Result<Option<Self>, ConfigError> {
+    fn compile(mut c: Settings, cx: &CompileContext) -> Result<Option<Self>, ConfigError> {
         let mut indicators = NetMatcher::new();
-        for (i, list) in c.lists.into_iter().enumerate() {
+        for (i, list) in std::mem::take(&mut c.lists).into_iter().enumerate() {
             let provider = list_provider(&list.name, list.provider, cx, i)?;
             for e in list.entries {
                 indicators.insert(e.0, IndicatorSource { entry: e.1.trim().to_string(), list: list.name.clone(), provider: provider.clone() });
             }
         }
-        Ok(Some(C2IpConfig { indicators, dedup_ms: c.dedup_window.ms, severity: c.severity }))
+        Ok(Some(C2IpConfig { indicators, settings: c }))
     }
 
+    /// Applies the rule to one event.
     fn apply(&self, cx: &mut RuleContext) {
-        apply(self, cx);
-    }
-}
-
-/// Applies the rule to one event.
-pub fn apply(rc: &C2IpConfig, cx: &mut RuleContext) {
-    if rc.indicators.is_empty() {
-        return;
-    }
-    let ev = cx.ev;
-    let Some(dst) = cx.optional(&META, ev.destination_ip()) else { return };
-    let port = cx.optional(&META, ev.destination_port());
-    let Some((spec, source)) = rc.indicators.lookup(dst, port) else { return };
-    let kind = if dst.is_ipv4() { "ipv4-addr" } else { "ipv6-addr" };
-    cx.ann.enrichments.push(ThreatEnrichment {
-        indicator: Indicator {
-            kind,
-            ip: Some(dst.to_string()),
-            url: None,
-            port: match spec {
-                crate::netlist::NetSpec::Socket(_, p) => Some(*p),
-                _ => None,
+        if self.indicators.is_empty() {
+            return;
+        }
+        let ev = cx.ev;
+        let Some(dst) = cx.optional(&META, ev.destination_ip()) else { return };
+        let port = cx.optional(&META, ev.destination_port());
+        let Some((spec, source)) = self.indicators.lookup(dst, port) else { return };
+        let kind = if dst.is_ipv4() { "ipv4-addr" } else { "ipv6-addr" };
+        cx.ann.enrichments.push(ThreatEnrichment {
+            indicator: Indicator {
+                kind,
+                ip: Some(dst.to_string()),
+                url: None,
+                port: match spec {
+                    crate::netlist::NetSpec::Socket(_, p) => Some(*p),
+                    _ => None,
+                },
+                name: source.entry.clone(),
+                provider: source.provider.clone(),
             },
-            name: source.entry.clone(),
-            provider: source.provider.clone(),
-        },
-        matched: Matched { atomic: dst.to_string(), field: "destination.ip", kind: "indicator_match_rule" },
-    });
-    let reason = format!(
-        "destination {} is in C&C list {:?} (entry {})",
-        match port {
-            Some(p) if matches!(spec, crate::netlist::NetSpec::Socket(..)) => std::net::SocketAddr::new(dst, p).to_string(),
-            _ => dst.to_string(),
-        },
-        source.list,
-        source.entry
-    );
-    cx.finding(&META, rc.severity, reason.clone());
-    let Some(host) = cx.host(&META, IfNoHost::Report("missing; no fw.c2_ip alert can name the host")) else { return };
-    let Some(ts) = cx.time(&META) else { return };
-    if !cx.once_per(&META, host, source.entry.as_str(), ts, rc.dedup_ms) {
-        return;
+            matched: Matched { atomic: dst.to_string(), field: "destination.ip", kind: "indicator_match_rule" },
+        });
+        let reason = format!(
+            "destination {} is in C&C list {:?} (entry {})",
+            match port {
+                Some(p) if matches!(spec, crate::netlist::NetSpec::Socket(..)) => std::net::SocketAddr::new(dst, p).to_string(),
+                _ => dst.to_string(),
+            },
+            source.list,
+            source.entry
+        );
+        cx.finding(&META, self.settings.severity, reason.clone());
+        let Some(host) = cx.host(&META, IfNoHost::Report("missing; no fw.c2_ip alert can name the host")) else { return };
+        let Some(ts) = cx.time(&META) else { return };
+        if !cx.once_per(&META, host, source.entry.as_str(), ts, self.settings.dedup_window.ms) {
+            return;
+        }
+        let alert = AlertBuilder::new(&META, ts, self.settings.severity)
+            .host(Some(host))
+            .destination(Some((dst, port)))
+            .related([dst])
+            .message(format!("{host}: {reason}"))
+            .evidence(json!({
+                "indicator": source.entry,
+                "list": source.list,
+                "provider": source.provider,
+                "destination": {"ip": dst.to_string(), "port": port},
+                "action": ev.str(crate::event::Field::EventAction),
+                "denied": ev.is_denied(),
+                "first_seen": crate::event::time::format_ms(ts),
+                "dedup_window_seconds": self.settings.dedup_window.ms / 1000,
+            }))
+            .build();
+        cx.raise(alert);
     }
-    let alert = AlertBuilder::new(&META, ts, rc.severity)
-        .host(Some(host))
-        .destination(Some((dst, port)))
-        .related([dst])
-        .message(format!("{host}: {reason}"))
-        .evidence(json!({
-            "indicator": source.entry,
-            "list": source.list,
-            "provider": source.provider,
-            "destination": {"ip": dst.to_string(), "port": port},
-            "action": ev.str(crate::event::Field::EventAction),
-            "denied": ev.is_denied(),
-            "first_seen": crate::event::time::format_ms(ts),
-            "dedup_window_seconds": rc.dedup_ms / 1000,
-        }))
-        .build();
-    cx.raise(alert);
 }

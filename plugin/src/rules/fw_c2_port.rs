@@ -17,12 +17,13 @@ use serde::Deserialize;
 use serde_json::json;
 
 use crate::event::{SourceKind, Transport, flags, time::format_ms};
-use crate::values::{ConfigError, Duration, Port, PositiveInt, Severity};
+use crate::values::{ConfigError, Duration, PositiveInt, Severity};
 
 use super::RuleMeta;
 use crate::output::{Attack, attack};
 use super::context::{AlertBuilder, IfNoHost, RuleContext};
-use super::registry::{CompileContext, Rule, RuleState};
+use super::registry::{CompileContext, Rule, RuleInfo, RuleState};
+use super::shared::PortSet;
 
 /// Rule identity.
 pub static META: RuleMeta = RuleMeta {
@@ -34,26 +35,25 @@ pub static META: RuleMeta = RuleMeta {
 };
 
 /// `rules.fw_c2_port` as the config document writes it.
-#[derive(Deserialize, JsonSchema)]
+#[derive(Clone, Debug, Deserialize, JsonSchema)]
 #[serde(default, deny_unknown_fields)]
-#[schemars(inline)]
 pub struct Settings {
     /// Ports business traffic uses: connections to them are not followed.
-    business_ports: Vec<Port>,
+    pub business_ports: PortSet,
     /// Connections to one (address, port) within `window` that raise an alert.
-    min_count: PositiveInt,
+    pub min_count: PositiveInt,
     /// Counted from the first connection of the window; a connection after it starts a new one.
-    window: Duration,
+    pub window: Duration,
     /// At most one alert per (host, address, port) within this time.
-    dedup_window: Duration,
+    pub dedup_window: Duration,
     /// Severity of the alert.
-    severity: Severity,
+    pub severity: Severity,
 }
 
 impl Default for Settings {
     fn default() -> Self {
         Settings {
-            business_ports: [20, 21, 22, 25, 53, 80, 110, 123, 143, 443, 465, 587, 853, 993, 995].into_iter().map(Port).collect(),
+            business_ports: PortSet::of(&[20, 21, 22, 25, 53, 80, 110, 123, 143, 443, 465, 587, 853, 993, 995]),
             min_count: PositiveInt::new(10),
             window: Duration::secs(3600),
             dedup_window: Duration::secs(86_400),
@@ -62,44 +62,10 @@ impl Default for Settings {
     }
 }
 
-/// `rules.fw_c2_port`, compiled.
+/// `rules.fw_c2_port`, compiled: the settings need no compile step.
 #[derive(Clone, Debug)]
-pub struct C2PortConfig {
-    /// Ports business traffic uses, sorted.
-    pub business_ports: Vec<u16>,
-    /// Connections to one (address, port) within `window_ms` that raise an alert.
-    pub min_count: u32,
-    /// Window, ms.
-    pub window_ms: i64,
-    /// At most one alert per (host, address, port) within this time, ms.
-    pub dedup_ms: i64,
-    /// Severity of the alert.
-    pub severity: Severity,
-}
+pub struct C2PortConfig(pub Settings);
 
-impl Rule for C2PortConfig {
-    const META: &'static [&'static RuleMeta] = &[&META];
-    const SOURCES: &'static [SourceKind] = &[SourceKind::Firewall];
-    type Settings = Settings;
-    type HostState = PortTracks;
-
-    fn compile(s: Settings, _: &CompileContext) -> Result<Option<Self>, ConfigError> {
-        let mut ports: Vec<u16> = s.business_ports.into_iter().map(|p| p.0).collect();
-        ports.sort_unstable();
-        ports.dedup();
-        Ok(Some(C2PortConfig {
-            business_ports: ports,
-            min_count: s.min_count.get(),
-            window_ms: s.window.ms,
-            dedup_ms: s.dedup_window.ms,
-            severity: s.severity,
-        }))
-    }
-
-    fn apply(&self, cx: &mut RuleContext) {
-        apply(self, cx);
-    }
-}
 
 /// Connections of one host to one (address, port) in the current window.
 #[derive(Clone, Debug, PartialEq, Eq, serde::Serialize, Deserialize)]
@@ -150,7 +116,7 @@ impl PortTracks {
         };
         // The most recently active pair goes last.
         let mut t = self.0.remove(i);
-        if ts.saturating_sub(t.first_ms) > rc.window_ms {
+        if ts.saturating_sub(t.first_ms) > rc.0.window.ms {
             t = PortTrack { first_ms: ts, last_ms: ts, count: 0, denied: 0, ..t };
         }
         t.first_ms = t.first_ms.min(ts);
@@ -159,59 +125,70 @@ impl PortTracks {
         t.denied = t.denied.saturating_add(u32::from(denied));
         t.transport = t.transport.or(transport);
         self.0.push(t);
-        self.0.last().filter(|t| t.count >= rc.min_count)
+        self.0.last().filter(|t| t.count >= rc.0.min_count.get())
     }
 }
 
-/// Applies the rule to one firewall event.
-pub fn apply(rc: &C2PortConfig, cx: &mut RuleContext) {
-    let ev = cx.ev;
-    if ev.flags() & flags::DIR_INBOUND != 0 {
-        return;
+impl Rule for C2PortConfig {
+    const INFO: RuleInfo = RuleInfo { alerts: &[&META], sources: &[SourceKind::Firewall], message_dedup: false };
+    type Settings = Settings;
+    type HostState = PortTracks;
+
+    fn compile(s: Settings, _: &CompileContext) -> Result<Option<Self>, ConfigError> {
+        Ok(Some(C2PortConfig(s)))
     }
-    let Some(dst) = cx.optional(&META, ev.destination_ip()) else { return };
-    let Some(port) = cx.optional(&META, ev.destination_port()) else { return };
-    let transport = cx.optional(&META, ev.transport());
-    if transport == Some(Transport::Icmp) || cx.shared.is_internal(dst) || rc.business_ports.binary_search(&port).is_ok() {
-        return;
+
+    /// Applies the rule to one firewall event.
+    fn apply(&self, cx: &mut RuleContext) {
+        let s = &self.0;
+        let ev = cx.ev;
+        if ev.flags() & flags::DIR_INBOUND != 0 {
+            return;
+        }
+        let Some(dst) = cx.optional(&META, ev.destination_ip()) else { return };
+        let Some(port) = cx.optional(&META, ev.destination_port()) else { return };
+        let transport = cx.optional(&META, ev.transport());
+        if transport == Some(Transport::Icmp) || cx.shared.is_internal(dst) || s.business_ports.contains(port) {
+            return;
+        }
+        let Some(src) = cx.host(&META, IfNoHost::Skip) else { return };
+        if !cx.shared.is_internal(src) {
+            return;
+        }
+        let Some(ts) = cx.time(&META) else { return };
+        let cap = cx.shared.state.max_keys_per_host;
+        let Some(t) = cx.host_state(src).rules.fw_c2_port.record((dst, port, transport), ts, ev.is_denied(), self, cap).cloned() else {
+            return;
+        };
+        if !cx.once_per(&META, src, &(dst, port), ts, s.dedup_window.ms) {
+            return;
+        }
+        let to = match t.transport {
+            Some(tr) => format!("{}/{port}", tr.name().to_uppercase()),
+            None => format!("port {port}"),
+        };
+        let window = humantime::format_duration(std::time::Duration::from_millis(s.window.ms.max(0) as u64));
+        let alert = AlertBuilder::new(&META, ts, s.severity)
+            .host(Some(src))
+            .destination(Some((dst, Some(port))))
+            .related([dst])
+            .message(format!(
+                "{src}: {} connections to {dst} on {to} within {window} ({} denied); {port} is not a business port",
+                t.count, t.denied
+            ))
+            .evidence(json!({
+                "destination": {"ip": dst.to_string(), "port": port},
+                "transport": t.transport.map(|tr| tr.name()),
+                "count": t.count,
+                "denied": t.denied,
+                "allowed": t.count - t.denied,
+                "min_count": s.min_count.get(),
+                "window_seconds": s.window.ms / 1000,
+                "first_seen": format_ms(t.first_ms),
+                "last_seen": format_ms(t.last_ms),
+                "threshold": format!("count {} >= min_count {}", t.count, s.min_count.get()),
+            }))
+            .build();
+        cx.raise(alert);
     }
-    let Some(src) = cx.host(&META, IfNoHost::Skip) else { return };
-    if !cx.shared.is_internal(src) {
-        return;
-    }
-    let Some(ts) = cx.time(&META) else { return };
-    let cap = cx.shared.state.max_keys_per_host;
-    let Some(t) = cx.host_state(src).rules.fw_c2_port.record((dst, port, transport), ts, ev.is_denied(), rc, cap).cloned() else {
-        return;
-    };
-    if !cx.once_per(&META, src, &(dst, port), ts, rc.dedup_ms) {
-        return;
-    }
-    let to = match t.transport {
-        Some(tr) => format!("{}/{port}", tr.name().to_uppercase()),
-        None => format!("port {port}"),
-    };
-    let window = humantime::format_duration(std::time::Duration::from_millis(rc.window_ms.max(0) as u64));
-    let alert = AlertBuilder::new(&META, ts, rc.severity)
-        .host(Some(src))
-        .destination(Some((dst, Some(port))))
-        .related([dst])
-        .message(format!(
-            "{src}: {} connections to {dst} on {to} within {window} ({} denied); {port} is not a business port",
-            t.count, t.denied
-        ))
-        .evidence(json!({
-            "destination": {"ip": dst.to_string(), "port": port},
-            "transport": t.transport.map(|tr| tr.name()),
-            "count": t.count,
-            "denied": t.denied,
-            "allowed": t.count - t.denied,
-            "min_count": rc.min_count,
-            "window_seconds": rc.window_ms / 1000,
-            "first_seen": format_ms(t.first_ms),
-            "last_seen": format_ms(t.last_ms),
-            "threshold": format!("count {} >= min_count {}", t.count, rc.min_count),
-        }))
-        .build();
-    cx.raise(alert);
 }

@@ -18,12 +18,13 @@ use serde::Deserialize;
 use crate::event::{FieldError, SourceKind, Transport, flags, time::format_ms};
 use crate::netlist::NetMatcher;
 use crate::state::TimeOrdered;
-use crate::values::{ConfigError, Duration, NetEntry, Port, PositiveInt, Severity};
+use crate::values::{ConfigError, Duration, NetEntry, PositiveInt, Severity};
 
 use super::RuleMeta;
 use crate::output::{Attack, attack};
 use super::context::{AlertBuilder, RuleContext};
-use super::registry::{CompileContext, Rule, RuleState};
+use super::registry::{CompileContext, Rule, RuleInfo, RuleState};
+use super::shared::PortSet;
 
 /// Rule identity.
 pub static META: RuleMeta = RuleMeta {
@@ -35,34 +36,33 @@ pub static META: RuleMeta = RuleMeta {
 };
 
 /// `rules.fw_outbound_deny` as the config document writes it.
-#[derive(Deserialize, JsonSchema)]
+#[derive(Clone, Debug, Deserialize, JsonSchema)]
 #[serde(default, deny_unknown_fields)]
-#[schemars(inline)]
 pub struct Settings {
     /// Destination ports malware favours: denies to them get `watched_severity` and count toward
     /// the alert.
-    watched_ports: Vec<Port>,
+    pub watched_ports: PortSet,
     /// Denied attempts to watched ports within `window` that raise an alert. Must not exceed
     /// `state.max_keys_per_host` (checked by malhost).
-    min_count: PositiveInt,
+    pub min_count: PositiveInt,
     /// Sliding event-time window of the count.
-    window: Duration,
+    pub window: Duration,
     /// At most one alert per host within this time. `null` or absent: the same as `window`.
-    dedup_window: Option<Duration>,
+    pub dedup_window: Option<Duration>,
     /// Business destinations: denies to them are neither enriched nor counted.
-    allow: Vec<NetEntry>,
+    pub allow: Vec<NetEntry>,
     /// Severity of the finding on a deny to an unwatched port.
-    severity: Severity,
+    pub severity: Severity,
     /// Severity of the finding on a deny to a watched port.
-    watched_severity: Severity,
+    pub watched_severity: Severity,
     /// Severity of the alert.
-    alert_severity: Severity,
+    pub alert_severity: Severity,
 }
 
 impl Default for Settings {
     fn default() -> Self {
         Settings {
-            watched_ports: [25, 80, 443, 8080].into_iter().map(Port).collect(),
+            watched_ports: PortSet::of(&[25, 80, 443, 8080]),
             min_count: PositiveInt::new(5),
             window: Duration::secs(600),
             dedup_window: None,
@@ -77,60 +77,14 @@ impl Default for Settings {
 /// `rules.fw_outbound_deny`, compiled.
 #[derive(Clone, Debug)]
 pub struct OutboundDenyConfig {
-    /// Destination ports whose denies count toward the alert.
-    pub watched_ports: Vec<u16>,
-    /// Denied attempts to watched ports within `window_ms` that raise an alert.
-    pub min_count: u32,
-    /// Sliding window, milliseconds.
-    pub window_ms: i64,
-    /// At most one alert per host within this time, milliseconds.
+    /// The settings (`allow` taken out).
+    pub settings: Settings,
+    /// `dedup_window`, or `window` when it is not set, ms.
     pub dedup_ms: i64,
     /// Business destinations: neither enriched nor counted.
     pub allow: NetMatcher<String>,
-    /// Severity of an enriched deny to an unwatched port.
-    pub severity: Severity,
-    /// Severity of an enriched deny to a watched port.
-    pub watched_severity: Severity,
-    /// Severity of the alert.
-    pub alert_severity: Severity,
 }
 
-impl Rule for OutboundDenyConfig {
-    const META: &'static [&'static RuleMeta] = &[&META];
-    const SOURCES: &'static [SourceKind] = &[SourceKind::Firewall];
-    type Settings = Settings;
-    type HostState = DenyWindow;
-
-    fn compile(d: Settings, cx: &CompileContext) -> Result<Option<Self>, ConfigError> {
-        if d.min_count.get() as usize > cx.state.max_keys_per_host {
-            return Err(cx.err(
-                "min_count",
-                format!("must not exceed state.max_keys_per_host ({}), found {}", cx.state.max_keys_per_host, d.min_count.get()),
-            ));
-        }
-        let mut allow = NetMatcher::new();
-        for e in d.allow {
-            allow.insert(e.0, e.1);
-        }
-        let mut ports: Vec<u16> = d.watched_ports.into_iter().map(|p| p.0).collect();
-        ports.sort_unstable();
-        ports.dedup();
-        Ok(Some(OutboundDenyConfig {
-            watched_ports: ports,
-            min_count: d.min_count.get(),
-            window_ms: d.window.ms,
-            dedup_ms: d.dedup_window.map(|x| x.ms).unwrap_or(d.window.ms),
-            allow,
-            severity: d.severity,
-            watched_severity: d.watched_severity,
-            alert_severity: d.alert_severity,
-        }))
-    }
-
-    fn apply(&self, cx: &mut RuleContext) {
-        apply(self, cx);
-    }
-}
 
 impl RuleState for DenyWindow {
     fn is_empty(&self) -> bool {
@@ -204,92 +158,116 @@ impl DenyWindow {
     }
 }
 
-/// Applies the rule to one firewall event.
-pub fn apply(rc: &OutboundDenyConfig, cx: &mut RuleContext) {
-    let ev = cx.ev;
-    if !ev.is_denied() || ev.flags() & flags::DIR_INBOUND != 0 {
-        return;
-    }
-    let need = |r: Result<Option<IpAddr>, FieldError>, field: &'static str, cx: &mut RuleContext| match cx.need(&META, r)? {
-        Some(ip) => Some(ip),
-        None => {
-            cx.field_error(&META, FieldError { field, problem: "missing on a denied connection".into() });
-            None
-        }
-    };
-    let Some(src) = need(ev.source_ip(), "source.ip", cx) else { return };
-    let Some(dst) = need(ev.destination_ip(), "destination.ip", cx) else { return };
-    if !cx.shared.is_internal(src) || cx.shared.is_internal(dst) {
-        return;
-    }
-    let port = cx.optional(&META, ev.destination_port());
-    let transport = cx.optional(&META, ev.transport());
-    if rc.allow.contains(dst, port) {
-        return;
-    }
-    let watched = match (port, transport) {
-        (_, Some(Transport::Icmp)) | (None, _) => None,
-        (Some(p), _) => rc.watched_ports.binary_search(&p).is_ok().then_some(p),
-    };
-    let to = match (port, transport) {
-        (_, Some(Transport::Icmp)) => format!("ICMP to {dst}"),
-        (Some(p), Some(t)) => format!("{}/{p} to {dst}", t.name().to_uppercase()),
-        (Some(p), None) => format!("port {p} to {dst}"),
-        (None, Some(t)) => format!("{} to {dst}", t.name().to_uppercase()),
-        (None, None) => format!("connection to {dst}"),
-    };
-    let (severity, reason) = if watched.is_some() {
-        (rc.watched_severity, format!("outbound {to} denied (watched port)"))
-    } else {
-        (rc.severity, format!("outbound {to} denied"))
-    };
-    cx.finding(&META, severity, reason);
+impl Rule for OutboundDenyConfig {
+    const INFO: RuleInfo = RuleInfo { alerts: &[&META], sources: &[SourceKind::Firewall], message_dedup: false };
+    type Settings = Settings;
+    type HostState = DenyWindow;
 
-    let Some(port) = watched else { return };
-    let Some(ts) = cx.time(&META) else { return };
-    let cap = cx.shared.state.max_keys_per_host;
-    let hit = DenyHit { ts, dst, port, transport };
-    let Some(range) = cx.host_state(src).rules.fw_outbound_deny.record(hit, rc.window_ms, rc.min_count as usize, cap) else { return };
-    if !cx.once_per(&META, src, "", ts, rc.dedup_ms) {
-        return;
-    }
-    let hits = cx.host_state(src).rules.fw_outbound_deny.hits(range);
-    let mut ports: BTreeMap<String, u64> = BTreeMap::new();
-    let mut dsts: BTreeMap<IpAddr, u64> = BTreeMap::new();
-    for h in hits {
-        let key = match h.transport {
-            Some(t) => format!("{}/{}", t.name(), h.port),
-            None => h.port.to_string(),
-        };
-        *ports.entry(key).or_default() += 1;
-        *dsts.entry(h.dst).or_default() += 1;
-    }
-    let mut top: Vec<(IpAddr, u64)> = dsts.into_iter().collect();
-    top.sort_by(|a, b| b.1.cmp(&a.1).then(a.0.cmp(&b.0)));
-    let distinct = top.len();
-    top.truncate(10);
-    let (count, first, last) = (hits.len(), hits[0].ts, hits[hits.len() - 1].ts);
-    let window_text = humantime::format_duration(std::time::Duration::from_millis(rc.window_ms as u64)).to_string();
-    let alert = AlertBuilder::new(&META, ts, rc.alert_severity)
-        .host(Some(src))
-        .related(top.iter().map(|(ip, _)| *ip))
-        .message(format!(
-            "{src}: {count} outbound connections to watched ports denied within {window_text} ({})",
-            ports.iter().map(|(p, n)| format!("{p} x{n}")).collect::<Vec<_>>().join(", ")
-        ))
-        .evidence(json!({
-            "count": count,
-            "min_count": rc.min_count,
-            "window_seconds": rc.window_ms / 1000,
-            "first_seen": format_ms(first),
-            "last_seen": format_ms(last),
-            "ports": ports,
-            "destinations": top.iter().map(|(ip, n)| json!({"ip": ip.to_string(), "count": n})).collect::<Vec<_>>(),
-            "distinct_destinations": distinct,
-            "threshold": format!("count {count} >= min_count {}", rc.min_count),
+    fn compile(mut d: Settings, cx: &CompileContext) -> Result<Option<Self>, ConfigError> {
+        if d.min_count.get() as usize > cx.state.max_keys_per_host {
+            return Err(cx.err(
+                "min_count",
+                format!("must not exceed state.max_keys_per_host ({}), found {}", cx.state.max_keys_per_host, d.min_count.get()),
+            ));
+        }
+        let mut allow = NetMatcher::new();
+        for e in std::mem::take(&mut d.allow) {
+            allow.insert(e.0, e.1);
+        }
+        Ok(Some(OutboundDenyConfig {
+            dedup_ms: d.dedup_window.map(|x| x.ms).unwrap_or(d.window.ms),
+            allow,
+            settings: d,
         }))
-        .build();
-    cx.raise(alert);
+    }
+
+    /// Applies the rule to one firewall event.
+    fn apply(&self, cx: &mut RuleContext) {
+        let ev = cx.ev;
+        if !ev.is_denied() || ev.flags() & flags::DIR_INBOUND != 0 {
+            return;
+        }
+        let need = |r: Result<Option<IpAddr>, FieldError>, field: &'static str, cx: &mut RuleContext| match cx.need(&META, r)? {
+            Some(ip) => Some(ip),
+            None => {
+                cx.field_error(&META, FieldError { field, problem: "missing on a denied connection".into() });
+                None
+            }
+        };
+        let Some(src) = need(ev.source_ip(), "source.ip", cx) else { return };
+        let Some(dst) = need(ev.destination_ip(), "destination.ip", cx) else { return };
+        if !cx.shared.is_internal(src) || cx.shared.is_internal(dst) {
+            return;
+        }
+        let port = cx.optional(&META, ev.destination_port());
+        let transport = cx.optional(&META, ev.transport());
+        if self.allow.contains(dst, port) {
+            return;
+        }
+        let watched = match (port, transport) {
+            (_, Some(Transport::Icmp)) | (None, _) => None,
+            (Some(p), _) => self.settings.watched_ports.contains(p).then_some(p),
+        };
+        let to = match (port, transport) {
+            (_, Some(Transport::Icmp)) => format!("ICMP to {dst}"),
+            (Some(p), Some(t)) => format!("{}/{p} to {dst}", t.name().to_uppercase()),
+            (Some(p), None) => format!("port {p} to {dst}"),
+            (None, Some(t)) => format!("{} to {dst}", t.name().to_uppercase()),
+            (None, None) => format!("connection to {dst}"),
+        };
+        let (severity, reason) = if watched.is_some() {
+            (self.settings.watched_severity, format!("outbound {to} denied (watched port)"))
+        } else {
+            (self.settings.severity, format!("outbound {to} denied"))
+        };
+        cx.finding(&META, severity, reason);
+
+        let Some(port) = watched else { return };
+        let Some(ts) = cx.time(&META) else { return };
+        let cap = cx.shared.state.max_keys_per_host;
+        let hit = DenyHit { ts, dst, port, transport };
+        let Some(range) = cx.host_state(src).rules.fw_outbound_deny.record(hit, self.settings.window.ms, self.settings.min_count.get() as usize, cap) else { return };
+        if !cx.once_per(&META, src, "", ts, self.dedup_ms) {
+            return;
+        }
+        let hits = cx.host_state(src).rules.fw_outbound_deny.hits(range);
+        let mut ports: BTreeMap<String, u64> = BTreeMap::new();
+        let mut dsts: BTreeMap<IpAddr, u64> = BTreeMap::new();
+        for h in hits {
+            let key = match h.transport {
+                Some(t) => format!("{}/{}", t.name(), h.port),
+                None => h.port.to_string(),
+            };
+            *ports.entry(key).or_default() += 1;
+            *dsts.entry(h.dst).or_default() += 1;
+        }
+        let mut top: Vec<(IpAddr, u64)> = dsts.into_iter().collect();
+        top.sort_by(|a, b| b.1.cmp(&a.1).then(a.0.cmp(&b.0)));
+        let distinct = top.len();
+        top.truncate(10);
+        let (count, first, last) = (hits.len(), hits[0].ts, hits[hits.len() - 1].ts);
+        let window_text = humantime::format_duration(std::time::Duration::from_millis(self.settings.window.ms as u64)).to_string();
+        let alert = AlertBuilder::new(&META, ts, self.settings.alert_severity)
+            .host(Some(src))
+            .related(top.iter().map(|(ip, _)| *ip))
+            .message(format!(
+                "{src}: {count} outbound connections to watched ports denied within {window_text} ({})",
+                ports.iter().map(|(p, n)| format!("{p} x{n}")).collect::<Vec<_>>().join(", ")
+            ))
+            .evidence(json!({
+                "count": count,
+                "min_count": self.settings.min_count.get(),
+                "window_seconds": self.settings.window.ms / 1000,
+                "first_seen": format_ms(first),
+                "last_seen": format_ms(last),
+                "ports": ports,
+                "destinations": top.iter().map(|(ip, n)| json!({"ip": ip.to_string(), "count": n})).collect::<Vec<_>>(),
+                "distinct_destinations": distinct,
+                "threshold": format!("count {count} >= min_count {}", self.settings.min_count.get()),
+            }))
+            .build();
+        cx.raise(alert);
+    }
 }
 
 #[cfg(test)]

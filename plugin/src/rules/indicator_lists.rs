@@ -29,7 +29,7 @@ pub fn list_provider(name: &str, provider: Option<String>, cx: &CompileContext, 
 
 /// The settings of an indicator-list rule (`rules.fw_c2_ip`, `rules.proxy_ioc`): its lists of
 /// type `L`, one alert per (host, entry) per `dedup_window`.
-#[derive(Deserialize, JsonSchema)]
+#[derive(Clone, Debug, Deserialize, JsonSchema)]
 #[serde(default, deny_unknown_fields)]
 #[schemars(inline, transform = names_not_blank_while_enabled)]
 pub struct ListSettings<L> {

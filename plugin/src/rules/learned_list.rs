@@ -14,7 +14,7 @@ use crate::lists::document::ListDocument;
 use crate::lists::extract::{ExtractOptions, ListField};
 use crate::values::{ConfigError, Duration, Severity, err};
 
-use super::registry::{CompileContext, Rule, RuleState};
+use super::registry::{CompileContext, Rule, RuleInfo, RuleState};
 use crate::lists::window::{Hit, ListWindow};
 use crate::output::ListHit;
 
@@ -66,7 +66,6 @@ impl RuleState for ListWindows {
 /// `rules.learned_lists` as the config document writes it.
 #[derive(Deserialize, schemars::JsonSchema)]
 #[serde(default, deny_unknown_fields)]
-#[schemars(inline)]
 pub struct Settings {
     /// Sliding event-time window of w and s.
     window: Duration,
@@ -151,29 +150,6 @@ pub struct LearnedListsConfig {
     pub fields: Vec<ListFieldConfig>,
 }
 
-impl Rule for LearnedListsConfig {
-    const META: &'static [&'static RuleMeta] = &[&COUNT_META, &TYPES_META];
-    const SOURCES: &'static [SourceKind] = &[SourceKind::Firewall, SourceKind::Proxy, SourceKind::Mail];
-    type Settings = Settings;
-    type HostState = ListWindows;
-
-    fn compile(l: Settings, _: &CompileContext) -> Result<Option<Self>, ConfigError> {
-        match l.list {
-            Some(doc) => Ok(Some(compile_lists(doc, l.thresholds, l.window, l.dedup_window, l.severity)?)),
-            None => {
-                let t = l.thresholds;
-                if t.dst_ip_tcp80.is_some() || t.dst_port.is_some() || t.http_url.is_some() {
-                    return Err(err("rules.learned_lists.thresholds", "thresholds given but no list loaded (rules.learned_lists.list)"));
-                }
-                Ok(None)
-            }
-        }
-    }
-
-    fn apply(&self, cx: &mut RuleContext) {
-        apply(self, cx);
-    }
-}
 
 fn compile_lists(
     doc: ListDocument,
@@ -216,63 +192,82 @@ fn compile_lists(
     })
 }
 
-/// Applies the learned lists to one event.
-pub fn apply(rc: &LearnedListsConfig, cx: &mut RuleContext) {
-    let ev = cx.ev;
-    for cf in &rc.fields {
-        let Some(value) = crate::lists::extract::extract(cf.field, ev, cx.kind, &rc.extract) else { continue };
-        let Some(&idx) = cf.index.get(value.as_ref()) else { continue };
-        cx.ann.list_hits.push(ListHit { field: cf.field.name(), value: value.into_owned() });
-        if cf.count.is_none() && cf.types.is_none() {
-            continue;
-        }
-        let Some(host) = cx.host(&COUNT_META, IfNoHost::Report("missing; list hits cannot be counted per host")) else { continue };
-        let Some(ts) = cx.time(&COUNT_META) else { continue };
-        let cap = cx.shared.state.max_keys_per_host;
-        let state = cx.hosts.get_mut(host);
-        let pos = match state.rules.learned_lists.0.iter().position(|(f, _)| *f == cf.field) {
-            Some(p) => p,
+impl Rule for LearnedListsConfig {
+    const INFO: RuleInfo = RuleInfo { alerts: &[&COUNT_META, &TYPES_META], sources: &[SourceKind::Firewall, SourceKind::Proxy, SourceKind::Mail], message_dedup: false };
+    type Settings = Settings;
+    type HostState = ListWindows;
+
+    fn compile(l: Settings, _: &CompileContext) -> Result<Option<Self>, ConfigError> {
+        match l.list {
+            Some(doc) => Ok(Some(compile_lists(doc, l.thresholds, l.window, l.dedup_window, l.severity)?)),
             None => {
-                state.rules.learned_lists.0.push((cf.field, ListWindow::default()));
-                state.rules.learned_lists.0.len() - 1
+                let t = l.thresholds;
+                if t.dst_ip_tcp80.is_some() || t.dst_port.is_some() || t.http_url.is_some() {
+                    return Err(err("rules.learned_lists.thresholds", "thresholds given but no list loaded (rules.learned_lists.list)"));
+                }
+                Ok(None)
             }
-        };
-        let Some(scores) = state.rules.learned_lists.0[pos].1.record(Hit { ts, value: idx }, rc.window_ms, cap) else { continue };
-        let checks = [(&COUNT_META, cf.count, scores.w, "w"), (&TYPES_META, cf.types, scores.s, "s")];
-        for (meta, threshold, score, name) in checks {
-            let Some(t) = threshold else { continue };
-            if score <= t {
+        }
+    }
+
+    /// Applies the learned lists to one event.
+    fn apply(&self, cx: &mut RuleContext) {
+        let ev = cx.ev;
+        for cf in &self.fields {
+            let Some(value) = crate::lists::extract::extract(cf.field, ev, cx.kind, &self.extract) else { continue };
+            let Some(&idx) = cf.index.get(value.as_ref()) else { continue };
+            cx.ann.list_hits.push(ListHit { field: cf.field.name(), value: value.into_owned() });
+            if cf.count.is_none() && cf.types.is_none() {
                 continue;
             }
-            let reason = format!("{name} = {score} > {t} for learned list {} within {}", cf.field.name(), window_text(rc.window_ms));
-            cx.finding(meta, rc.severity, reason.clone());
-            if !cx.once_per(meta, host, cf.field.name(), ts, rc.dedup_ms) {
-                continue;
+            let Some(host) = cx.host(&COUNT_META, IfNoHost::Report("missing; list hits cannot be counted per host")) else { continue };
+            let Some(ts) = cx.time(&COUNT_META) else { continue };
+            let cap = cx.shared.state.max_keys_per_host;
+            let state = cx.hosts.get_mut(host);
+            let pos = match state.rules.learned_lists.0.iter().position(|(f, _)| *f == cf.field) {
+                Some(p) => p,
+                None => {
+                    state.rules.learned_lists.0.push((cf.field, ListWindow::default()));
+                    state.rules.learned_lists.0.len() - 1
+                }
+            };
+            let Some(scores) = state.rules.learned_lists.0[pos].1.record(Hit { ts, value: idx }, self.window_ms, cap) else { continue };
+            let checks = [(&COUNT_META, cf.count, scores.w, "w"), (&TYPES_META, cf.types, scores.s, "s")];
+            for (meta, threshold, score, name) in checks {
+                let Some(t) = threshold else { continue };
+                if score <= t {
+                    continue;
+                }
+                let reason = format!("{name} = {score} > {t} for learned list {} within {}", cf.field.name(), window_text(self.window_ms));
+                cx.finding(meta, self.severity, reason.clone());
+                if !cx.once_per(meta, host, cf.field.name(), ts, self.dedup_ms) {
+                    continue;
+                }
+                let values: Vec<_> = scores
+                    .counts
+                    .iter()
+                    .take(20)
+                    .map(|(i, n)| json!({"value": cf.values.get(*i as usize), "count": n}))
+                    .collect();
+                let alert = AlertBuilder::new(meta, ts, self.severity)
+                    .host(Some(host))
+                    .message(format!("{host}: {reason}"))
+                    .evidence(json!({
+                        "field": cf.field.name(),
+                        name: score,
+                        "threshold": t,
+                        "condition": format!("{name} > {t}"),
+                        "w": scores.w,
+                        "s": scores.s,
+                        "values": values,
+                        "distinct_values": scores.counts.len(),
+                        "first_seen": format_ms(scores.first_ms),
+                        "last_seen": format_ms(scores.last_ms),
+                        "window_seconds": self.window_ms / 1000,
+                    }))
+                    .build();
+                cx.raise(alert);
             }
-            let values: Vec<_> = scores
-                .counts
-                .iter()
-                .take(20)
-                .map(|(i, n)| json!({"value": cf.values.get(*i as usize), "count": n}))
-                .collect();
-            let alert = AlertBuilder::new(meta, ts, rc.severity)
-                .host(Some(host))
-                .message(format!("{host}: {reason}"))
-                .evidence(json!({
-                    "field": cf.field.name(),
-                    name: score,
-                    "threshold": t,
-                    "condition": format!("{name} > {t}"),
-                    "w": scores.w,
-                    "s": scores.s,
-                    "values": values,
-                    "distinct_values": scores.counts.len(),
-                    "first_seen": format_ms(scores.first_ms),
-                    "last_seen": format_ms(scores.last_ms),
-                    "window_seconds": rc.window_ms / 1000,
-                }))
-                .build();
-            cx.raise(alert);
         }
     }
 }

@@ -18,13 +18,11 @@ use crate::event::SourceKind;
 use crate::values::{ConfigError, Duration, Severity};
 
 use super::context::RuleContext;
-use super::registry::{CompileContext, Rule};
-use crate::event::{Event, Field};
+use super::registry::{CompileContext, Rule, RuleInfo};
+use crate::event::Field;
 use crate::mail::{self, FromHeader};
-use super::host_state::HostTable;
-use crate::state::SeenMessages;
 
-use super::{Annotations, RuleMeta, mail_message};
+use super::{RuleMeta, mail_message};
 use crate::output::{Attack, attack};
 
 /// Rule identity.
@@ -37,15 +35,14 @@ pub static META: RuleMeta = RuleMeta {
 };
 
 /// `rules.mail_display_name_spoof` as the config document writes it.
-#[derive(Deserialize, JsonSchema)]
+#[derive(Clone, Debug, Deserialize, JsonSchema)]
 #[serde(default, deny_unknown_fields)]
-#[schemars(inline)]
 pub struct Settings {
     /// Severity of the finding and the alert.
-    severity: Severity,
+    pub severity: Severity,
     /// A message (its Message-ID, From header and this rule's finding together) alerts at most
     /// once within this time; the same message seen again after it alerts again.
-    dedup_window: Duration,
+    pub dedup_window: Duration,
 }
 
 impl Default for Settings {
@@ -54,62 +51,51 @@ impl Default for Settings {
     }
 }
 
-/// `rules.mail_display_name_spoof`, compiled.
+/// `rules.mail_display_name_spoof`, compiled: the settings need no compile step.
 #[derive(Clone, Debug)]
-pub struct DisplayNameSpoofConfig {
-    /// Severity of finding and alert.
-    pub severity: Severity,
-    /// The same message alerts at most once within this time, ms.
-    pub dedup_ms: i64,
-}
+pub struct DisplayNameSpoofConfig(pub Settings);
 
 impl Rule for DisplayNameSpoofConfig {
-    const META: &'static [&'static RuleMeta] = &[&META];
-    const SOURCES: &'static [SourceKind] = &[SourceKind::Mail];
-    const MESSAGE_DEDUP: bool = true;
+    const INFO: RuleInfo = RuleInfo { alerts: &[&META], sources: &[SourceKind::Mail], message_dedup: true };
     type Settings = Settings;
     type HostState = ();
 
-    fn compile(m: Settings, _: &CompileContext) -> Result<Option<Self>, ConfigError> {
-        Ok(Some(DisplayNameSpoofConfig { severity: m.severity, dedup_ms: m.dedup_window.ms }))
+    fn compile(settings: Settings, _: &CompileContext) -> Result<Option<Self>, ConfigError> {
+        Ok(Some(DisplayNameSpoofConfig(settings)))
     }
 
     fn apply(&self, cx: &mut RuleContext) {
-        apply(cx.ev, self, cx.hosts, cx.messages, cx.ann);
+        let (ev, s) = (cx.ev, &self.0);
+        let (from, field) = if let Some(raw) = ev.str(Field::EmailHeadersFrom) {
+            let parsed = mail::parse_from_lenient(raw);
+            if let Some(p) = parsed.problems.first() {
+                mail_message::header_problem(&META, Field::EmailHeadersFrom, p, cx.ann);
+            }
+            (parsed.value, Field::EmailHeadersFrom)
+        } else if let Some(name) = ev.str(Field::EmailFromDisplayName) {
+            let decoded = mail::decode_encoded_words(name);
+            if let Some(p) = decoded.problems.first() {
+                mail_message::header_problem(&META, Field::EmailFromDisplayName, p, cx.ann);
+            }
+            let address = ev.texts(Field::EmailFromAddress).next().map(|a| a.trim().to_string());
+            (FromHeader { display_name: Some(decoded.value), address, group: None }, Field::EmailFromDisplayName)
+        } else {
+            return;
+        };
+        let Some(spoof) = mail::display_name_spoof(&from) else { return };
+        let shown: String = spoof.display_name.chars().take(200).collect();
+        let reason = format!(
+            "From display name {shown:?} shows {} but the message is from {}",
+            spoof.found.join(", "),
+            spoof.address
+        );
+        cx.finding(&META, s.severity, reason.clone());
+        let evidence = json!({
+            "display_name": spoof.display_name,
+            "address": spoof.address,
+            "addresses_in_display_name": spoof.found,
+            "field": field.name(),
+        });
+        mail_message::alert(cx, &META, s.severity, s.dedup_window.ms, reason, evidence);
     }
-}
-
-/// Applies the rule to one mail event.
-pub fn apply(ev: &Event, rc: &DisplayNameSpoofConfig, hosts: &HostTable, messages: &mut SeenMessages, ann: &mut Annotations) {
-    let (from, field) = if let Some(raw) = ev.str(Field::EmailHeadersFrom) {
-        let parsed = mail::parse_from_lenient(raw);
-        if let Some(p) = parsed.problems.first() {
-            mail_message::header_problem(&META, Field::EmailHeadersFrom, p, ann);
-        }
-        (parsed.value, Field::EmailHeadersFrom)
-    } else if let Some(name) = ev.str(Field::EmailFromDisplayName) {
-        let decoded = mail::decode_encoded_words(name);
-        if let Some(p) = decoded.problems.first() {
-            mail_message::header_problem(&META, Field::EmailFromDisplayName, p, ann);
-        }
-        let address = ev.texts(Field::EmailFromAddress).next().map(|a| a.trim().to_string());
-        (FromHeader { display_name: Some(decoded.value), address, group: None }, Field::EmailFromDisplayName)
-    } else {
-        return;
-    };
-    let Some(spoof) = mail::display_name_spoof(&from) else { return };
-    let shown: String = spoof.display_name.chars().take(200).collect();
-    let reason = format!(
-        "From display name {shown:?} shows {} but the message is from {}",
-        spoof.found.join(", "),
-        spoof.address
-    );
-    mail_message::finding(&META, rc.severity, reason.clone(), ann);
-    let evidence = json!({
-        "display_name": spoof.display_name,
-        "address": spoof.address,
-        "addresses_in_display_name": spoof.found,
-        "field": field.name(),
-    });
-    mail_message::alert(ev, &META, super::registry::message_bit(&META), rc.severity, rc.dedup_ms, reason, evidence, hosts, messages, ann);
 }

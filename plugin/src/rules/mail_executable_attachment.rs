@@ -22,13 +22,10 @@ use crate::event::SourceKind;
 use crate::values::{ConfigError, Duration, Severity};
 
 use super::context::RuleContext;
-use super::registry::{CompileContext, Rule};
-use crate::event::Event;
+use super::registry::{CompileContext, Rule, RuleInfo};
 use crate::mail::{self, MatchBasis};
-use super::host_state::HostTable;
-use crate::state::SeenMessages;
 
-use super::{Annotations, RuleMeta, mail_message};
+use super::{RuleMeta, mail_message};
 use crate::output::{Attack, attack};
 
 /// Rule identity.
@@ -41,21 +38,20 @@ pub static META: RuleMeta = RuleMeta {
 };
 
 /// `rules.mail_executable_attachment` as the config document writes it.
-#[derive(Deserialize, JsonSchema)]
+#[derive(Clone, Debug, Deserialize, JsonSchema)]
 #[serde(default, deny_unknown_fields)]
-#[schemars(inline)]
 pub struct Settings {
     /// Executable extensions (case-insensitive, a leading dot allowed); replaces the default list.
     #[schemars(inner(regex(pattern = r"^\s*\.?[^.\s/\\]+\s*$")), extend("default" = crate::mail::DEFAULT_EXECUTABLE_EXTENSIONS))]
-    extensions: Option<Vec<String>>,
+    pub extensions: Option<Vec<String>>,
     /// Also flag names that only look executable to the reader (right-to-left override, look-alike
     /// characters) while the system would open them as something else.
-    displayed: bool,
+    pub displayed: bool,
     /// Severity of the finding and the alert.
-    severity: Severity,
+    pub severity: Severity,
     /// A message (its Message-ID, From header and this rule's finding together) alerts at most
     /// once within this time; the same message seen again after it alerts again.
-    dedup_window: Duration,
+    pub dedup_window: Duration,
 }
 
 impl Default for Settings {
@@ -64,64 +60,54 @@ impl Default for Settings {
     }
 }
 
-/// `rules.mail_executable_attachment`, compiled.
+/// `rules.mail_executable_attachment`, compiled: the settings, with the extensions (default or
+/// configured) lower case and without the dot.
 #[derive(Clone, Debug)]
 pub struct ExecutableAttachmentConfig {
+    /// The settings (`extensions` taken out).
+    pub settings: Settings,
     /// Executable extensions, lower case, without the dot.
     pub extensions: Vec<String>,
-    /// Also flag names that only look executable to the reader (right-to-left override,
-    /// look-alike characters) while the system would open them as something else.
-    pub displayed: bool,
-    /// Severity of finding and alert.
-    pub severity: Severity,
-    /// The same message alerts at most once within this time, ms.
-    pub dedup_ms: i64,
 }
 
 impl Rule for ExecutableAttachmentConfig {
-    const META: &'static [&'static RuleMeta] = &[&META];
-    const SOURCES: &'static [SourceKind] = &[SourceKind::Mail];
-    const MESSAGE_DEDUP: bool = true;
+    const INFO: RuleInfo = RuleInfo { alerts: &[&META], sources: &[SourceKind::Mail], message_dedup: true };
     type Settings = Settings;
     type HostState = ();
 
-    fn compile(x: Settings, cx: &CompileContext) -> Result<Option<Self>, ConfigError> {
-        let extensions = match x.extensions {
+    fn compile(mut settings: Settings, cx: &CompileContext) -> Result<Option<Self>, ConfigError> {
+        let extensions = match settings.extensions.take() {
             None => crate::mail::DEFAULT_EXECUTABLE_EXTENSIONS.iter().map(|e| e.to_string()).collect(),
             Some(list) => mail_message::compile_extensions(list, "extensions", cx)?,
         };
-        Ok(Some(ExecutableAttachmentConfig { extensions, displayed: x.displayed, severity: x.severity, dedup_ms: x.dedup_window.ms }))
+        Ok(Some(ExecutableAttachmentConfig { settings, extensions }))
     }
 
     fn apply(&self, cx: &mut RuleContext) {
-        apply(cx.ev, self, cx.hosts, cx.messages, cx.ann);
-    }
-}
-
-/// Applies the rule to one mail event.
-pub fn apply(ev: &Event, rc: &ExecutableAttachmentConfig, hosts: &HostTable, messages: &mut SeenMessages, ann: &mut Annotations) {
-    let names = mail_message::attachment_names(ev, &META, ann);
-    let mut hits = Vec::new();
-    for (name, field) in &names {
-        let Some(m) = mail::executable_match(name, &rc.extensions) else { continue };
-        if m.basis == MatchBasis::Displayed && !rc.displayed {
-            continue;
+        let s = &self.settings;
+        let names = mail_message::attachment_names(cx, &META);
+        let mut hits = Vec::new();
+        for (name, field) in &names {
+            let Some(m) = mail::executable_match(name, &self.extensions) else { continue };
+            if m.basis == MatchBasis::Displayed && !s.displayed {
+                continue;
+            }
+            hits.push((name, *field, m));
         }
-        hits.push((name, *field, m));
+        if hits.is_empty() {
+            return;
+        }
+        let listed: Vec<String> = hits.iter().map(|(n, _, m)| format!("{:?} (.{})", n.as_str(), m.extension)).collect();
+        let reason = format!("executable attachment{}: {}", if hits.len() > 1 { "s" } else { "" }, listed.join(", "));
+        cx.finding(&META, s.severity, reason.clone());
+        let attachments: Vec<_> = hits
+            .iter()
+            .map(|(n, f, m)| {
+                let (basis, tricks) = mail_message::match_evidence(m);
+                json!({ "name": n, "extension": m.extension, "basis": basis, "tricks": tricks, "field": f.name() })
+            })
+            .collect();
+        let evidence = json!({ "attachments": attachments, "attachments_seen": names.len() });
+        mail_message::alert(cx, &META, s.severity, s.dedup_window.ms, reason, evidence);
     }
-    if hits.is_empty() {
-        return;
-    }
-    let listed: Vec<String> = hits.iter().map(|(n, _, m)| format!("{:?} (.{})", n.as_str(), m.extension)).collect();
-    let reason = format!("executable attachment{}: {}", if hits.len() > 1 { "s" } else { "" }, listed.join(", "));
-    mail_message::finding(&META, rc.severity, reason.clone(), ann);
-    let attachments: Vec<_> = hits
-        .iter()
-        .map(|(n, f, m)| {
-            let (basis, tricks) = mail_message::match_evidence(m);
-            json!({ "name": n, "extension": m.extension, "basis": basis, "tricks": tricks, "field": f.name() })
-        })
-        .collect();
-    let evidence = json!({ "attachments": attachments, "attachments_seen": names.len() });
-    mail_message::alert(ev, &META, super::registry::message_bit(&META), rc.severity, rc.dedup_ms, reason, evidence, hosts, messages, ann);
 }

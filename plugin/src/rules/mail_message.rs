@@ -16,11 +16,11 @@ use serde_json::{Map, Value, json};
 
 use crate::values::{ConfigError, Severity};
 use crate::event::{Event, Field, FieldError};
-use crate::output::{Alert, Finding};
 use super::host_state::HostTable;
 use crate::state::SeenMessages;
 
-use super::registry::CompileContext;
+use super::context::{AlertBuilder, IfNoHost, RuleContext};
+use super::registry::{CompileContext, message_bit};
 use super::{Annotations, RuleMeta};
 
 /// The `email` object of a mail alert: the fields that identify the message (`None` when the
@@ -61,57 +61,24 @@ fn first_alert(ev: &Event, finding: &str, rule_bit: u8, ts: i64, window_ms: i64,
     messages.first_alert_at(message_key(ev, id, finding, hosts), rule_bit, ts, window_ms)
 }
 
-/// Raises a mail alert unless the same message (id, sender, finding) already raised one for
-/// this rule within `window_ms`; events without a message id are each their own message.
-#[allow(clippy::too_many_arguments)]
-pub fn alert(
-    ev: &Event,
-    rule: &'static RuleMeta,
-    rule_bit: u8,
-    severity: Severity,
-    window_ms: i64,
-    message: String,
-    evidence: Value,
-    hosts: &HostTable,
-    messages: &mut SeenMessages,
-    ann: &mut Annotations,
-) {
-    let ts = match ev.timestamp_ms() {
-        Ok(t) => t,
-        Err(e) => return ann.field_error(rule.id, e),
-    };
-    if !first_alert(ev, &message, rule_bit, ts, window_ms, hosts, messages) {
+/// Raises a mail alert of `rule` unless the same message (id, sender, finding) already raised
+/// one for it within `window_ms`; events without a message id are each their own message.
+pub fn alert(cx: &mut RuleContext, rule: &'static RuleMeta, severity: Severity, window_ms: i64, message: String, evidence: Value) {
+    let ev = cx.ev;
+    let Some(ts) = cx.time(rule) else { return };
+    if !first_alert(ev, &message, message_bit(rule), ts, window_ms, cx.hosts, cx.messages) {
         return;
     }
-    let host = match ev.source_ip() {
-        Ok(h) => h,
-        Err(e) => {
-            ann.field_error(rule.id, e);
-            None
-        }
-    };
-    ann.alerts.push(Alert {
-        timestamp_ms: ts,
-        rule,
-        severity,
-        host,
-        destination: None,
-        related_ips: host.into_iter().collect(),
-        message,
-        evidence,
-        email: email_fields(ev),
-    });
-}
-
-/// Records a finding.
-pub fn finding(rule: &'static RuleMeta, severity: Severity, reason: String, ann: &mut Annotations) {
-    ann.findings.push(Finding { rule: rule.id, severity, reason });
+    let host = cx.host(rule, IfNoHost::Skip);
+    let alert = AlertBuilder::new(rule, ts, severity).host(host).message(message).evidence(evidence).email(email_fields(ev)).build();
+    cx.raise(alert);
 }
 
 /// The attachment names of a message, each with the field it came from, without repeats:
 /// `email.attachments[].file.name` (RFC 2047 decoded), then `name=` / `filename=` of the raw
 /// Content-Type and Content-Disposition headers. Header problems become field errors of `rule`.
-pub fn attachment_names(ev: &Event, rule: &'static RuleMeta, ann: &mut Annotations) -> Vec<(String, Field)> {
+pub fn attachment_names(cx: &mut RuleContext, rule: &'static RuleMeta) -> Vec<(String, Field)> {
+    let (ev, ann) = (cx.ev, &mut *cx.ann);
     let mut names: Vec<(String, Field)> = Vec::new();
     let mut add = |n: String, f: Field| {
         if !n.is_empty() && !names.iter().any(|(x, _)| *x == n) {
@@ -221,8 +188,8 @@ mod tests {
     #[test]
     fn the_window_is_configurable() {
         let c = crate::Config::from_json(br#"{"rules":{"mail_executable_attachment":{"dedup_window":"1h"},"mail_display_name_spoof":{"dedup_window":60}}}"#).unwrap();
-        assert_eq!(c.rules.mail_executable_attachment.unwrap().dedup_ms, 3_600_000);
-        assert_eq!(c.rules.mail_display_name_spoof.unwrap().dedup_ms, 60_000);
-        assert_eq!(crate::Config::default().rules.mail_executable_attachment.unwrap().dedup_ms, 86_400_000);
+        assert_eq!(c.rules.mail_executable_attachment.unwrap().settings.dedup_window.ms, 3_600_000);
+        assert_eq!(c.rules.mail_display_name_spoof.unwrap().0.dedup_window.ms, 60_000);
+        assert_eq!(crate::Config::default().rules.mail_executable_attachment.unwrap().settings.dedup_window.ms, 86_400_000);
     }
 }

@@ -20,7 +20,7 @@ use crate::output::{Attack, attack};
 use crate::values::{ConfigError, Duration, Severity};
 
 use super::context::RuleContext;
-use super::registry::{CompileContext, Rule};
+use super::registry::{CompileContext, Rule, RuleInfo};
 use super::{RuleMeta, mail_message};
 
 /// Rule identity.
@@ -33,23 +33,22 @@ pub static META: RuleMeta = RuleMeta {
 };
 
 /// `rules.mail_risky_attachment` as the config document writes it.
-#[derive(Deserialize, JsonSchema)]
+#[derive(Clone, Debug, Deserialize, JsonSchema)]
 #[serde(default, deny_unknown_fields)]
-#[schemars(inline)]
 pub struct Settings {
     /// Attachment classes, each with its extensions and severity; a name takes the first class
     /// that lists its extension. Replaces the default classes.
-    classes: Vec<ClassSettings>,
+    pub classes: Vec<ClassSettings>,
     /// Also flag names that only look like one of these types to the reader (right-to-left
     /// override, look-alike characters).
-    displayed: bool,
+    pub displayed: bool,
     /// A message (its Message-ID, From header and this rule's finding together) alerts at most
     /// once within this time; the same message seen again after it alerts again.
-    dedup_window: Duration,
+    pub dedup_window: Duration,
 }
 
 /// One class of attachment types.
-#[derive(Deserialize, JsonSchema)]
+#[derive(Clone, Debug, Deserialize, JsonSchema)]
 #[serde(deny_unknown_fields)]
 #[schemars(inline)]
 pub struct ClassSettings {
@@ -88,24 +87,20 @@ impl Default for Settings {
 /// `rules.mail_risky_attachment`, compiled.
 #[derive(Clone, Debug)]
 pub struct RiskyAttachmentConfig {
+    /// The settings (`classes` taken out).
+    pub settings: Settings,
     /// (name, extensions lower case without the dot, severity), in the config's order.
     pub classes: Vec<(String, Vec<String>, Severity)>,
-    /// Also flag names that only look like one of the types to the reader.
-    pub displayed: bool,
-    /// The same message alerts at most once within this time, ms.
-    pub dedup_ms: i64,
 }
 
 impl Rule for RiskyAttachmentConfig {
-    const META: &'static [&'static RuleMeta] = &[&META];
-    const SOURCES: &'static [SourceKind] = &[SourceKind::Mail];
-    const MESSAGE_DEDUP: bool = true;
+    const INFO: RuleInfo = RuleInfo { alerts: &[&META], sources: &[SourceKind::Mail], message_dedup: true };
     type Settings = Settings;
     type HostState = ();
 
-    fn compile(s: Settings, cx: &CompileContext) -> Result<Option<Self>, ConfigError> {
+    fn compile(mut s: Settings, cx: &CompileContext) -> Result<Option<Self>, ConfigError> {
         let mut classes = Vec::new();
-        for (i, c) in s.classes.into_iter().enumerate() {
+        for (i, c) in std::mem::take(&mut s.classes).into_iter().enumerate() {
             let name = c.name.trim().to_owned();
             if name.is_empty() {
                 return Err(cx.err(&format!("classes[{i}].name"), "must not be empty"));
@@ -113,17 +108,17 @@ impl Rule for RiskyAttachmentConfig {
             let extensions = mail_message::compile_extensions(c.extensions, &format!("classes[{i}].extensions"), cx)?;
             classes.push((name, extensions, c.severity));
         }
-        Ok((!classes.is_empty()).then_some(RiskyAttachmentConfig { classes, displayed: s.displayed, dedup_ms: s.dedup_window.ms }))
+        Ok((!classes.is_empty()).then_some(RiskyAttachmentConfig { settings: s, classes }))
     }
 
     fn apply(&self, cx: &mut RuleContext) {
-        let names = mail_message::attachment_names(cx.ev, &META, cx.ann);
+        let names = mail_message::attachment_names(cx, &META);
         // (name, field, class, its severity, how it matched)
         let mut hits = Vec::new();
         for (name, field) in &names {
             let class = self.classes.iter().find_map(|(class, extensions, severity)| {
                 let m = crate::mail::executable_match(name, extensions)?;
-                (m.basis == MatchBasis::Real || self.displayed).then_some((class, *severity, m))
+                (m.basis == MatchBasis::Real || self.settings.displayed).then_some((class, *severity, m))
             });
             if let Some((class, severity, m)) = class {
                 hits.push((name, *field, class, severity, m));
@@ -132,7 +127,7 @@ impl Rule for RiskyAttachmentConfig {
         let Some(severity) = hits.iter().map(|h| h.3).max() else { return };
         let listed: Vec<String> = hits.iter().map(|(n, _, class, _, m)| format!("{:?} ({class}: .{})", n.as_str(), m.extension)).collect();
         let reason = format!("risky attachment{}: {}", if hits.len() > 1 { "s" } else { "" }, listed.join(", "));
-        mail_message::finding(&META, severity, reason.clone(), cx.ann);
+        cx.finding(&META, severity, reason.clone());
         let attachments: Vec<_> = hits
             .iter()
             .map(|(n, f, class, severity, m)| {
@@ -141,6 +136,6 @@ impl Rule for RiskyAttachmentConfig {
             })
             .collect();
         let evidence = json!({ "attachments": attachments, "attachments_seen": names.len() });
-        mail_message::alert(cx.ev, &META, super::registry::message_bit(&META), severity, self.dedup_ms, reason, evidence, cx.hosts, cx.messages, cx.ann);
+        mail_message::alert(cx, &META, severity, self.settings.dedup_window.ms, reason, evidence);
     }
 }

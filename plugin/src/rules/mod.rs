@@ -82,7 +82,7 @@ pub fn run_all(
         return;
     }
     for rule in REGISTRY {
-        if rule.sources.contains(&cx.kind) {
+        if rule.info.sources.contains(&cx.kind) {
             (rule.apply)(&mut cx);
         }
     }

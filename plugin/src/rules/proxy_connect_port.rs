@@ -11,9 +11,10 @@ use schemars::JsonSchema;
 use serde::Deserialize;
 
 use crate::event::{Field, FieldError, SourceKind, time::format_ms};
-use crate::values::{ConfigError, Duration, Port, Severity};
+use crate::values::{ConfigError, Duration, Severity};
 
-use super::registry::{CompileContext, Rule};
+use super::registry::{CompileContext, Rule, RuleInfo};
+use super::shared::PortSet;
 
 use super::RuleMeta;
 use crate::output::{Attack, attack};
@@ -29,52 +30,27 @@ pub static META: RuleMeta = RuleMeta {
 };
 
 /// `rules.proxy_connect_port` as the config document writes it.
-#[derive(Deserialize, JsonSchema)]
+#[derive(Clone, Debug, Deserialize, JsonSchema)]
 #[serde(default, deny_unknown_fields)]
-#[schemars(inline)]
 pub struct Settings {
     /// Ports CONNECT may go to.
-    allowed_ports: Vec<Port>,
+    pub allowed_ports: PortSet,
     /// At most one alert per (host, destination:port) within this time.
-    dedup_window: Duration,
+    pub dedup_window: Duration,
     /// Severity of the finding and the alert.
-    severity: Severity,
+    pub severity: Severity,
 }
 
 impl Default for Settings {
     fn default() -> Self {
-        Settings { allowed_ports: vec![Port(80), Port(443)], dedup_window: Duration::secs(3600), severity: Severity::Medium }
+        Settings { allowed_ports: PortSet::of(&[80, 443]), dedup_window: Duration::secs(3600), severity: Severity::Medium }
     }
 }
 
-/// `rules.proxy_connect_port`, compiled.
+/// `rules.proxy_connect_port`, compiled: the settings need no compile step.
 #[derive(Clone, Debug)]
-pub struct ConnectPortConfig {
-    /// Ports CONNECT may use.
-    pub allowed_ports: Vec<u16>,
-    /// At most one alert per (host, destination:port) within this time, ms.
-    pub dedup_ms: i64,
-    /// Severity of finding and alert.
-    pub severity: Severity,
-}
+pub struct ConnectPortConfig(pub Settings);
 
-impl Rule for ConnectPortConfig {
-    const META: &'static [&'static RuleMeta] = &[&META];
-    const SOURCES: &'static [SourceKind] = &[SourceKind::Proxy];
-    type Settings = Settings;
-    type HostState = ();
-
-    fn compile(c: Settings, _: &CompileContext) -> Result<Option<Self>, ConfigError> {
-        let mut ports: Vec<u16> = c.allowed_ports.iter().map(|p| p.0).collect();
-        ports.sort_unstable();
-        ports.dedup();
-        Ok(Some(ConnectPortConfig { allowed_ports: ports, dedup_ms: c.dedup_window.ms, severity: c.severity }))
-    }
-
-    fn apply(&self, cx: &mut RuleContext) {
-        apply(self, cx);
-    }
-}
 
 /// Splits a CONNECT authority (or the authority of a URL) into host and port text.
 pub fn authority(s: &str) -> Option<(&str, Option<&str>)> {
@@ -99,67 +75,78 @@ pub fn authority(s: &str) -> Option<(&str, Option<&str>)> {
     }
 }
 
-/// Applies the rule to one proxy event.
-pub fn apply(rc: &ConnectPortConfig, cx: &mut RuleContext) {
-    let ev = cx.ev;
-    let Some(method) = ev.str(Field::HttpRequestMethod) else { return };
-    if !method.trim().eq_ignore_ascii_case("CONNECT") {
-        return;
+impl Rule for ConnectPortConfig {
+    const INFO: RuleInfo = RuleInfo { alerts: &[&META], sources: &[SourceKind::Proxy], message_dedup: false };
+    type Settings = Settings;
+    type HostState = ();
+
+    fn compile(c: Settings, _: &CompileContext) -> Result<Option<Self>, ConfigError> {
+        Ok(Some(ConnectPortConfig(c)))
     }
-    let auth = ev.str(Field::UrlOriginal).or_else(|| ev.str(Field::UrlFull)).and_then(authority);
-    let host_name = auth.map(|a| a.0).or_else(|| ev.str(Field::UrlDomain)).map(|h| h.trim().to_ascii_lowercase());
-    let port = match auth.and_then(|a| a.1).filter(|p| !p.is_empty()) {
-        Some(p) => match p.parse::<u16>() {
-            Ok(p) if p > 0 => Some(p),
-            _ => {
-                let field = if ev.str(Field::UrlOriginal).is_some() { "url.original" } else { "url.full" };
-                return cx.field_error(&META, FieldError { field, problem: format!("CONNECT port is not a number 1-65535: {p:?}") });
-            }
-        },
-        None => match ev.port(Field::UrlPort) {
-            Ok(Some(p)) => Some(p),
-            Ok(None) => cx.optional(&META, ev.destination_port()),
-            Err(e) => {
-                cx.field_error(&META, e);
-                None
-            }
-        },
-    };
-    let Some(port) = port else {
-        return cx.field_error(&META, FieldError { field: "url.original", problem: "CONNECT without a port".into() });
-    };
-    if rc.allowed_ports.binary_search(&port).is_ok() {
-        return;
+
+    /// Applies the rule to one proxy event.
+    fn apply(&self, cx: &mut RuleContext) {
+        let s = &self.0;
+        let ev = cx.ev;
+        let Some(method) = ev.str(Field::HttpRequestMethod) else { return };
+        if !method.trim().eq_ignore_ascii_case("CONNECT") {
+            return;
+        }
+        let auth = ev.str(Field::UrlOriginal).or_else(|| ev.str(Field::UrlFull)).and_then(authority);
+        let host_name = auth.map(|a| a.0).or_else(|| ev.str(Field::UrlDomain)).map(|h| h.trim().to_ascii_lowercase());
+        let port = match auth.and_then(|a| a.1).filter(|p| !p.is_empty()) {
+            Some(p) => match p.parse::<u16>() {
+                Ok(p) if p > 0 => Some(p),
+                _ => {
+                    let field = if ev.str(Field::UrlOriginal).is_some() { "url.original" } else { "url.full" };
+                    return cx.field_error(&META, FieldError { field, problem: format!("CONNECT port is not a number 1-65535: {p:?}") });
+                }
+            },
+            None => match ev.port(Field::UrlPort) {
+                Ok(Some(p)) => Some(p),
+                Ok(None) => cx.optional(&META, ev.destination_port()),
+                Err(e) => {
+                    cx.field_error(&META, e);
+                    None
+                }
+            },
+        };
+        let Some(port) = port else {
+            return cx.field_error(&META, FieldError { field: "url.original", problem: "CONNECT without a port".into() });
+        };
+        if s.allowed_ports.contains(port) {
+            return;
+        }
+        let dest = match &host_name {
+            Some(h) if h.contains(':') => format!("[{h}]:{port}"),
+            Some(h) => format!("{h}:{port}"),
+            None => format!("port {port}"),
+        };
+        let reason = format!("CONNECT to {dest} (port {port} is not in {:?})", s.allowed_ports.as_slice());
+        cx.finding(&META, s.severity, reason.clone());
+        let Some(src) = cx.host(&META, IfNoHost::Report("missing; no alert can name the host")) else { return };
+        let Some(ts) = cx.time(&META) else { return };
+        if !cx.once_per(&META, src, dest.as_str(), ts, s.dedup_window.ms) {
+            return;
+        }
+        let dst_ip = ev.destination_ip().ok().flatten();
+        let alert = AlertBuilder::new(&META, ts, s.severity)
+            .host(Some(src))
+            .destination(dst_ip.map(|ip| (ip, Some(port))))
+            .related(dst_ip)
+            .message(format!("{src}: {reason}"))
+            .evidence(json!({
+                "destination": dest,
+                "host": host_name,
+                "port": port,
+                "allowed_ports": s.allowed_ports,
+                "user_agent": ev.str(Field::UserAgentOriginal),
+                "user": ev.str(Field::UserName),
+                "first_seen": format_ms(ts),
+            }))
+            .build();
+        cx.raise(alert);
     }
-    let dest = match &host_name {
-        Some(h) if h.contains(':') => format!("[{h}]:{port}"),
-        Some(h) => format!("{h}:{port}"),
-        None => format!("port {port}"),
-    };
-    let reason = format!("CONNECT to {dest} (port {port} is not in {:?})", rc.allowed_ports);
-    cx.finding(&META, rc.severity, reason.clone());
-    let Some(src) = cx.host(&META, IfNoHost::Report("missing; no alert can name the host")) else { return };
-    let Some(ts) = cx.time(&META) else { return };
-    if !cx.once_per(&META, src, dest.as_str(), ts, rc.dedup_ms) {
-        return;
-    }
-    let dst_ip = ev.destination_ip().ok().flatten();
-    let alert = AlertBuilder::new(&META, ts, rc.severity)
-        .host(Some(src))
-        .destination(dst_ip.map(|ip| (ip, Some(port))))
-        .related(dst_ip)
-        .message(format!("{src}: {reason}"))
-        .evidence(json!({
-            "destination": dest,
-            "host": host_name,
-            "port": port,
-            "allowed_ports": rc.allowed_ports,
-            "user_agent": ev.str(Field::UserAgentOriginal),
-            "user": ev.str(Field::UserName),
-            "first_seen": format_ms(ts),
-        }))
-        .build();
-    cx.raise(alert);
 }
 
 #[cfg(test)]

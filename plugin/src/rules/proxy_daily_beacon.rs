@@ -27,7 +27,7 @@ use serde::Deserialize;
 use crate::event::{Field, SourceKind, time::format_ms};
 use crate::values::{ConfigError, PositiveInt, Severity};
 
-use super::registry::{CompileContext, Rule, RuleState};
+use super::registry::{CompileContext, Rule, RuleInfo, RuleState};
 use crate::output::Finding;
 
 use super::RuleMeta;
@@ -44,9 +44,8 @@ pub static META: RuleMeta = RuleMeta {
 };
 
 /// `rules.proxy_daily_beacon` as the config document writes it.
-#[derive(Deserialize, JsonSchema)]
+#[derive(Clone, Debug, Deserialize, JsonSchema)]
 #[serde(default, deny_unknown_fields)]
-#[schemars(inline)]
 pub struct Settings {
     /// Consecutive local days with at least one request.
     #[schemars(extend("maximum" = MAX_MIN_DAYS))]
@@ -61,34 +60,11 @@ impl Default for Settings {
     }
 }
 
-/// `rules.proxy_daily_beacon`, compiled.
+/// `rules.proxy_daily_beacon`, compiled: the settings, `min_days` checked against
+/// [`MAX_MIN_DAYS`].
 #[derive(Clone, Debug)]
-pub struct DailyBeaconConfig {
-    /// Consecutive local days that make a beacon (1–16).
-    pub min_days: u32,
-    /// Severity of finding and alert.
-    pub severity: Severity,
-}
+pub struct DailyBeaconConfig(Settings);
 
-impl Rule for DailyBeaconConfig {
-    const META: &'static [&'static RuleMeta] = &[&META];
-    const SOURCES: &'static [SourceKind] = &[SourceKind::Proxy];
-    type Settings = Settings;
-    type HostState = Option<Box<BeaconTracks>>;
-
-    fn compile(b: Settings, cx: &CompileContext) -> Result<Option<Self>, ConfigError> {
-        if b.min_days.get() > MAX_MIN_DAYS {
-            return Err(cx.err("min_days", format!("expected at most {MAX_MIN_DAYS} days, found {}", b.min_days.get())));
-        }
-        Ok(Some(DailyBeaconConfig { min_days: b.min_days.get(), severity: b.severity }))
-    }
-
-    fn apply(&self, cx: &mut RuleContext) {
-        if let Some(ot) = super::over_time(cx) {
-            apply(self, ot, cx);
-        }
-    }
-}
 
 /// Largest `min_days` (the days whose request counts are kept).
 pub const MAX_MIN_DAYS: u32 = 16;
@@ -341,73 +317,88 @@ impl BeaconTracks {
     }
 }
 
-/// Applies the rule to one proxy request of `host` to a destination reached by `reach`
-/// distinct hosts in the tracking period (this one included).
-pub fn apply(rc: &DailyBeaconConfig, ot: OverTime, cx: &mut RuleContext) {
-    let OverTime { host, ts, dest_hash, reach: Some(reach) } = ot else { return };
-    let (ev, config) = (cx.ev, cx.shared);
-    let Some(Some(dest)) = &cx.web else { return };
-    let (st, ann) = (cx.hosts.get_mut(host), &mut *cx.ann);
-    let rare = reach <= config.rare_destinations.max_hosts as usize;
-    if !rare {
-        if let Some(b) = st.rules.proxy_daily_beacon.as_mut() {
-            b.map.remove(&dest_hash);
+impl Rule for DailyBeaconConfig {
+    const INFO: RuleInfo = RuleInfo { alerts: &[&META], sources: &[SourceKind::Proxy], message_dedup: false };
+    type Settings = Settings;
+    type HostState = Option<Box<BeaconTracks>>;
+
+    fn compile(b: Settings, cx: &CompileContext) -> Result<Option<Self>, ConfigError> {
+        if b.min_days.get() > MAX_MIN_DAYS {
+            return Err(cx.err("min_days", format!("expected at most {MAX_MIN_DAYS} days, found {}", b.min_days.get())));
         }
-        return;
+        Ok(Some(DailyBeaconConfig(b)))
     }
-    let tracks = st.rules.proxy_daily_beacon.get_or_insert_with(|| Box::new(BeaconTracks { map: HashMap::with_hasher(spreader()) }));
-    let cap = config.state.max_keys_per_host.max(1);
-    if tracks.map.len() >= cap && !tracks.map.contains_key(&dest_hash) {
-        evict_oldest(&mut tracks.map, cap);
+
+    /// Applies the rule to one proxy request of `host` to a destination reached by `reach`
+    /// distinct hosts in the tracking period (this one included).
+    fn apply(&self, cx: &mut RuleContext) {
+        let Some(ot) = super::over_time(cx) else { return };
+        let s = &self.0;
+        let OverTime { host, ts, dest_hash, reach: Some(reach) } = ot else { return };
+        let (ev, config) = (cx.ev, cx.shared);
+        let Some(Some(dest)) = &cx.web else { return };
+        let (st, ann) = (cx.hosts.get_mut(host), &mut *cx.ann);
+        let rare = reach <= config.rare_destinations.max_hosts as usize;
+        if !rare {
+            if let Some(b) = st.rules.proxy_daily_beacon.as_mut() {
+                b.map.remove(&dest_hash);
+            }
+            return;
+        }
+        let tracks = st.rules.proxy_daily_beacon.get_or_insert_with(|| Box::new(BeaconTracks { map: HashMap::with_hasher(spreader()) }));
+        let cap = config.state.max_keys_per_host.max(1);
+        if tracks.map.len() >= cap && !tracks.map.contains_key(&dest_hash) {
+            evict_oldest(&mut tracks.map, cap);
+        }
+        let day = config.calendar.local_day(ts);
+        let t = tracks.map.entry(dest_hash).or_insert_with(|| Track::new(ts, day));
+        t.add(ts, day);
+        let run = t.run_through(day);
+        if run < s.min_days.get() {
+            return;
+        }
+        let reason = format!("{} reached on {run} consecutive days; {reach} host(s) reach it", dest.key());
+        ann.findings.push(Finding { rule: META.id, severity: s.severity, reason: reason.clone() });
+        if t.alerted {
+            return;
+        }
+        t.alerted = true;
+        let end = t.run_end(day);
+        let start = end - run as i32 + 1;
+        let days: Vec<_> = (start..=end).map(|d| json!({"date": format_day(d), "requests": t.count_on(d)})).collect();
+        let periodicity = t.periodicity().map(|p| {
+            json!({
+                "contacts": p.contacts,
+                "interval_median_s": round3(p.median_s),
+                "interval_mad_s": round3(p.mad_s),
+                "interval_skew": round3(p.skew),
+                "score": round3(p.score),
+            })
+        });
+        let alert = AlertBuilder::new(&META, ts, s.severity)
+            .host(Some(host))
+            .destination(dest.ip.map(|ip| (ip, None)))
+            .related(dest.ip)
+            .message(format!("{host}: {reason}"))
+            .evidence(json!({
+                "destination": dest.key(),
+                "host": dest.host,
+                "consecutive_days": run,
+                "min_days": s.min_days.get(),
+                "days": days,
+                "utc_offset": config.calendar.offset_string(),
+                "hosts_reaching_destination": reach,
+                "max_hosts": config.rare_destinations.max_hosts,
+                "requests": t.requests,
+                "first_seen": format_ms(t.first_ms),
+                "last_seen": format_ms(t.last_ms),
+                "periodicity": periodicity,
+                "user_agent": ev.str(Field::UserAgentOriginal),
+                "user": ev.str(Field::UserName),
+            }))
+            .build();
+        ann.alerts.push(alert);
     }
-    let day = config.calendar.local_day(ts);
-    let t = tracks.map.entry(dest_hash).or_insert_with(|| Track::new(ts, day));
-    t.add(ts, day);
-    let run = t.run_through(day);
-    if run < rc.min_days {
-        return;
-    }
-    let reason = format!("{} reached on {run} consecutive days; {reach} host(s) reach it", dest.key());
-    ann.findings.push(Finding { rule: META.id, severity: rc.severity, reason: reason.clone() });
-    if t.alerted {
-        return;
-    }
-    t.alerted = true;
-    let end = t.run_end(day);
-    let start = end - run as i32 + 1;
-    let days: Vec<_> = (start..=end).map(|d| json!({"date": format_day(d), "requests": t.count_on(d)})).collect();
-    let periodicity = t.periodicity().map(|p| {
-        json!({
-            "contacts": p.contacts,
-            "interval_median_s": round3(p.median_s),
-            "interval_mad_s": round3(p.mad_s),
-            "interval_skew": round3(p.skew),
-            "score": round3(p.score),
-        })
-    });
-    let alert = AlertBuilder::new(&META, ts, rc.severity)
-        .host(Some(host))
-        .destination(dest.ip.map(|ip| (ip, None)))
-        .related(dest.ip)
-        .message(format!("{host}: {reason}"))
-        .evidence(json!({
-            "destination": dest.key(),
-            "host": dest.host,
-            "consecutive_days": run,
-            "min_days": rc.min_days,
-            "days": days,
-            "utc_offset": config.calendar.offset_string(),
-            "hosts_reaching_destination": reach,
-            "max_hosts": config.rare_destinations.max_hosts,
-            "requests": t.requests,
-            "first_seen": format_ms(t.first_ms),
-            "last_seen": format_ms(t.last_ms),
-            "periodicity": periodicity,
-            "user_agent": ev.str(Field::UserAgentOriginal),
-            "user": ev.str(Field::UserName),
-        }))
-        .build();
-    ann.alerts.push(alert);
 }
 
 /// Makes room: drops the least recently active eighth of the tracks (at least one), so the

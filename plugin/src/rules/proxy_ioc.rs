@@ -19,16 +19,14 @@ use crate::event::{Event, Field, SourceKind, time::format_ms};
 use crate::indicators;
 use crate::lists::extract::{ExtractOptions, normalise_url};
 use crate::netlist::NetMatcher;
-use crate::values::{ConfigError, NetEntry, Severity};
-use crate::output::{Alert, Finding, Indicator, IndicatorUrl, Matched, ThreatEnrichment};
-use super::host_state::HostTable;
+use crate::values::{ConfigError, NetEntry};
+use crate::output::{Indicator, IndicatorUrl, Matched, ThreatEnrichment};
 
-use super::context::RuleContext;
+use super::context::{AlertBuilder, RuleContext};
 use super::indicator_lists::{ListSettings, list_provider};
-use super::registry::{CompileContext, Rule};
-use super::shared::Shared;
+use super::registry::{CompileContext, Rule, RuleInfo};
 use super::web_destination::WebDestination;
-use super::{Annotations, RuleMeta};
+use super::RuleMeta;
 use crate::output::{Attack, attack};
 
 /// Rule identity.
@@ -44,7 +42,7 @@ pub static META: RuleMeta = RuleMeta {
 pub type Settings = ListSettings<IocList>;
 
 /// One indicator list: domains, URLs and addresses.
-#[derive(Deserialize, schemars::JsonSchema)]
+#[derive(Clone, Debug, Deserialize, schemars::JsonSchema)]
 #[serde(deny_unknown_fields)]
 #[schemars(inline)]
 pub struct IocList {
@@ -79,10 +77,8 @@ pub struct ProxyIocConfig {
     pub ips: NetMatcher<(u32, Box<str>)>,
     /// Each list's name and provider.
     pub lists: Vec<(String, String)>,
-    /// At most one alert per (host, indicator) within this time, ms.
-    pub dedup_ms: i64,
-    /// Severity.
-    pub severity: Severity,
+    /// The settings (`lists` taken out).
+    pub settings: Settings,
 }
 
 impl ProxyIocConfig {
@@ -93,13 +89,13 @@ impl ProxyIocConfig {
 }
 
 impl Rule for ProxyIocConfig {
-    const META: &'static [&'static RuleMeta] = &[&META];
-    const SOURCES: &'static [SourceKind] = &[SourceKind::Proxy];
+    const INFO: RuleInfo = RuleInfo { alerts: &[&META], sources: &[SourceKind::Proxy], message_dedup: false };
     type Settings = Settings;
     type HostState = ();
 
-    fn compile(p: Settings, cx: &CompileContext) -> Result<Option<Self>, ConfigError> {
-        if p.lists.is_empty() {
+    fn compile(mut p: Settings, cx: &CompileContext) -> Result<Option<Self>, ConfigError> {
+        let lists = std::mem::take(&mut p.lists);
+        if lists.is_empty() {
             return Ok(None);
         }
         let mut cfg = ProxyIocConfig {
@@ -107,13 +103,12 @@ impl Rule for ProxyIocConfig {
             urls: Default::default(),
             ips: NetMatcher::new(),
             lists: Vec::new(),
-            dedup_ms: p.dedup_window.ms,
-            severity: p.severity,
+            settings: p,
         };
         let opts = ExtractOptions { keep_query: true };
-        let (keys, bytes) = p.lists.iter().map(|l| l.domains.size()).fold((0, 0), |a, b| (a.0 + b.0, a.1 + b.1));
+        let (keys, bytes) = lists.iter().map(|l| l.domains.size()).fold((0, 0), |a, b| (a.0 + b.0, a.1 + b.1));
         cfg.domains.reserve(keys, bytes);
-        for (i, list) in p.lists.into_iter().enumerate() {
+        for (i, list) in lists.into_iter().enumerate() {
             let provider = list_provider(&list.name, list.provider, cx, i)?;
             let id = cfg.lists.len() as u32;
             cfg.lists.push((list.name, provider));
@@ -137,9 +132,58 @@ impl Rule for ProxyIocConfig {
     }
 
     fn apply(&self, cx: &mut RuleContext) {
+        let ev = cx.ev;
         cx.web_destination();
-        let dest = cx.web.as_ref().and_then(Option::as_ref);
-        apply(cx.ev, dest, cx.shared, self, cx.hosts, cx.ann);
+        let hits = self.hits(ev, cx.web.as_ref().and_then(Option::as_ref));
+        if hits.is_empty() {
+            return;
+        }
+        let raw = ev.str(Field::UrlFull).or_else(|| ev.str(Field::UrlOriginal));
+        // Host and time are read quietly: an indicator match is worth its enrichment even when
+        // no alert can name the host.
+        let src = ev.source_ip().ok().flatten();
+        let ts = ev.timestamp_ms().ok();
+        for h in hits {
+            let (list, provider) = &self.lists[h.list as usize];
+            let url = match h.kind {
+                "url" => Some(IndicatorUrl { full: Some(h.entry.clone()), domain: None }),
+                "domain-name" => Some(IndicatorUrl { full: None, domain: h.domain.clone() }),
+                _ => None,
+            };
+            cx.ann.enrichments.push(ThreatEnrichment {
+                indicator: Indicator {
+                    kind: h.kind,
+                    ip: (h.field == "destination.ip").then(|| h.atomic.clone()),
+                    url,
+                    port: None,
+                    name: h.entry.clone(),
+                    provider: provider.clone(),
+                },
+                matched: Matched { atomic: h.atomic.clone(), field: h.field, kind: "indicator_match_rule" },
+            });
+            let reason = format!("{} {} is in indicator list {:?} (entry {})", h.field, h.atomic, list, h.entry);
+            cx.finding(&META, self.settings.severity, reason.clone());
+            let (Some(src), Some(ts)) = (src, ts) else { continue };
+            if !cx.once_per(&META, src, h.entry.as_str(), ts, self.settings.dedup_window.ms) {
+                continue;
+            }
+            let alert = AlertBuilder::new(&META, ts, self.settings.severity)
+                .host(Some(src))
+                .destination(ev.destination_ip().ok().flatten().map(|ip| (ip, None)))
+                .message(format!("{src}: {reason}"))
+                .evidence(json!({
+                    "indicator": h.entry,
+                    "type": h.kind,
+                    "list": list,
+                    "provider": provider,
+                    "matched": h.atomic,
+                    "field": h.field,
+                    "url": raw,
+                    "first_seen": format_ms(ts),
+                }))
+                .build();
+            cx.raise(alert);
+        }
     }
 }
 
@@ -155,87 +199,40 @@ struct Hit {
     field: &'static str,
 }
 
-/// Applies the rule to one proxy event.
-pub fn apply(ev: &Event, dest: Option<&WebDestination>, shared: &Shared, rc: &ProxyIocConfig, hosts: &mut HostTable, ann: &mut Annotations) {
-    let mut hits: Vec<Hit> = Vec::new();
-    let raw = ev.str(Field::UrlFull).or_else(|| ev.str(Field::UrlOriginal));
-    let domain_field = ev.str(Field::UrlDomain);
-    if let (Some(raw), false) = (raw, rc.urls.is_empty()) {
-        // Parse once; the form without the query is a prefix of the one with it (the
-        // normaliser drops the fragment, and `?` cannot occur unescaped before the query).
-        if let Some(full) = normalise_url(raw, domain_field, &ExtractOptions { keep_query: true }) {
-            let bare = full.split_once('?').map(|(b, _)| b);
-            let hit = rc.urls.get(&full).map(|id| (id, full.as_str())).or_else(|| bare.and_then(|b| rc.urls.get(b).map(|id| (id, b))));
-            if let Some((list, n)) = hit {
-                hits.push(Hit { entry: n.to_owned(), domain: None, list, kind: "url", atomic: n.to_owned(), field: "url.full" });
+impl ProxyIocConfig {
+    /// The entries of the lists that the request matches: its URL, its domain (or a parent),
+    /// its destination address.
+    fn hits(&self, ev: &Event, dest: Option<&WebDestination>) -> Vec<Hit> {
+        let mut hits: Vec<Hit> = Vec::new();
+        let raw = ev.str(Field::UrlFull).or_else(|| ev.str(Field::UrlOriginal));
+        let domain_field = ev.str(Field::UrlDomain);
+        if let (Some(raw), false) = (raw, self.urls.is_empty()) {
+            // Parse once; the form without the query is a prefix of the one with it (the
+            // normaliser drops the fragment, and `?` cannot occur unescaped before the query).
+            if let Some(full) = normalise_url(raw, domain_field, &ExtractOptions { keep_query: true }) {
+                let bare = full.split_once('?').map(|(b, _)| b);
+                let hit = self.urls.get(&full).map(|id| (id, full.as_str())).or_else(|| bare.and_then(|b| self.urls.get(b).map(|id| (id, b))));
+                if let Some((list, n)) = hit {
+                    hits.push(Hit { entry: n.to_owned(), domain: None, list, kind: "url", atomic: n.to_owned(), field: "url.full" });
+                }
             }
         }
-    }
-    if let (Some(d), false) = (dest.filter(|d| d.ip.is_none()), rc.domains.is_empty())
-        && let Some((list, name, subdomains_only)) = indicators::match_domain(&rc.domains, &d.host)
-    {
-        let entry = if subdomains_only { format!("*.{name}") } else { name.to_owned() };
-        hits.push(Hit { entry, domain: Some(name.to_owned()), list, kind: "domain-name", atomic: d.host.clone(), field: "url.domain" });
-    }
-    if !rc.ips.is_empty() {
-        let ip = ev.destination_ip().ok().flatten().or_else(|| dest.and_then(|d| d.ip));
-        if let Some(ip) = ip {
-            let port = ev.destination_port().ok().flatten();
-            if let Some((_, &(list, ref entry))) = rc.ips.lookup(ip, port) {
-                let kind = if ip.is_ipv4() { "ipv4-addr" } else { "ipv6-addr" };
-                hits.push(Hit { entry: entry.to_string(), domain: None, list, kind, atomic: ip.to_string(), field: "destination.ip" });
+        if let (Some(d), false) = (dest.filter(|d| d.ip.is_none()), self.domains.is_empty())
+            && let Some((list, name, subdomains_only)) = indicators::match_domain(&self.domains, &d.host)
+        {
+            let entry = if subdomains_only { format!("*.{name}") } else { name.to_owned() };
+            hits.push(Hit { entry, domain: Some(name.to_owned()), list, kind: "domain-name", atomic: d.host.clone(), field: "url.domain" });
+        }
+        if !self.ips.is_empty() {
+            let ip = ev.destination_ip().ok().flatten().or_else(|| dest.and_then(|d| d.ip));
+            if let Some(ip) = ip {
+                let port = ev.destination_port().ok().flatten();
+                if let Some((_, &(list, ref entry))) = self.ips.lookup(ip, port) {
+                    let kind = if ip.is_ipv4() { "ipv4-addr" } else { "ipv6-addr" };
+                    hits.push(Hit { entry: entry.to_string(), domain: None, list, kind, atomic: ip.to_string(), field: "destination.ip" });
+                }
             }
         }
-    }
-    if hits.is_empty() {
-        return;
-    }
-    let src = ev.source_ip().ok().flatten();
-    let ts = ev.timestamp_ms().ok();
-    for h in hits {
-        let (list, provider) = &rc.lists[h.list as usize];
-        let url = match h.kind {
-            "url" => Some(IndicatorUrl { full: Some(h.entry.clone()), domain: None }),
-            "domain-name" => Some(IndicatorUrl { full: None, domain: h.domain.clone() }),
-            _ => None,
-        };
-        ann.enrichments.push(ThreatEnrichment {
-            indicator: Indicator {
-                kind: h.kind,
-                ip: (h.field == "destination.ip").then(|| h.atomic.clone()),
-                url,
-                port: None,
-                name: h.entry.clone(),
-                provider: provider.clone(),
-            },
-            matched: Matched { atomic: h.atomic.clone(), field: h.field, kind: "indicator_match_rule" },
-        });
-        let reason = format!("{} {} is in indicator list {:?} (entry {})", h.field, h.atomic, list, h.entry);
-        ann.findings.push(Finding { rule: META.id, severity: rc.severity, reason: reason.clone() });
-        let (Some(src), Some(ts)) = (src, ts) else { continue };
-        let key = hosts.key_hash(META.id, h.entry.as_str());
-        if !hosts.get_mut(src).dedup.should_alert(key, ts, rc.dedup_ms, shared.state.max_keys_per_host) {
-            continue;
-        }
-        ann.alerts.push(Alert {
-            timestamp_ms: ts,
-            rule: &META,
-            severity: rc.severity,
-            host: Some(src),
-            destination: ev.destination_ip().ok().flatten().map(|ip| (ip, None)),
-            related_ips: vec![src],
-            message: format!("{src}: {reason}"),
-            evidence: json!({
-                "indicator": h.entry,
-                "type": h.kind,
-                "list": list,
-                "provider": provider,
-                "matched": h.atomic,
-                "field": h.field,
-                "url": raw,
-                "first_seen": format_ms(ts),
-            }),
-            email: None,
-        });
+        hits
     }
 }

@@ -14,7 +14,7 @@ use serde::Deserialize;
 use crate::event::{Field, SourceKind, time::format_ms};
 use crate::values::{ConfigError, PositiveInt, Severity};
 
-use super::registry::{CompileContext, Rule, RuleState};
+use super::registry::{CompileContext, Rule, RuleInfo, RuleState};
 use crate::output::Finding;
 
 use super::RuleMeta;
@@ -31,9 +31,8 @@ pub static META: RuleMeta = RuleMeta {
 };
 
 /// `rules.proxy_off_hours` as the config document writes it.
-#[derive(Deserialize, JsonSchema)]
+#[derive(Clone, Debug, Deserialize, JsonSchema)]
 #[serde(default, deny_unknown_fields)]
-#[schemars(inline)]
 pub struct Settings {
     /// Off-hours requests to rare destinations in one night or non-business day that raise an
     /// alert.
@@ -50,33 +49,10 @@ impl Default for Settings {
     }
 }
 
-/// `rules.proxy_off_hours`, compiled.
+/// `rules.proxy_off_hours`, compiled: the settings need no compile step.
 #[derive(Clone, Debug)]
-pub struct OffHoursConfig {
-    /// Off-hours requests to rare destinations in one off-hours period that raise an alert.
-    pub min_count: u32,
-    /// Severity of the finding.
-    pub severity: Severity,
-    /// Severity of the alert.
-    pub alert_severity: Severity,
-}
+pub struct OffHoursConfig(Settings);
 
-impl Rule for OffHoursConfig {
-    const META: &'static [&'static RuleMeta] = &[&META];
-    const SOURCES: &'static [SourceKind] = &[SourceKind::Proxy];
-    type Settings = Settings;
-    type HostState = OffHoursLog;
-
-    fn compile(o: Settings, _: &CompileContext) -> Result<Option<Self>, ConfigError> {
-        Ok(Some(OffHoursConfig { min_count: o.min_count.get(), severity: o.severity, alert_severity: o.alert_severity }))
-    }
-
-    fn apply(&self, cx: &mut RuleContext) {
-        if let Some(ot) = super::over_time(cx) {
-            apply(self, ot, cx);
-        }
-    }
-}
 
 /// Off-hours periods remembered per host.
 pub const PERIODS: usize = 3;
@@ -117,76 +93,88 @@ impl RuleState for OffHoursLog {
     }
 }
 
-/// Applies the rule to one proxy request of `host` to a destination reached by `reach`
-/// distinct hosts in the tracking period.
-pub fn apply(rc: &OffHoursConfig, ot: OverTime, cx: &mut RuleContext) {
-    let OverTime { host, ts, reach: Some(reach), .. } = ot else { return };
-    let (ev, config) = (cx.ev, cx.shared);
-    let Some(Some(dest)) = &cx.web else { return };
-    let (st, ann) = (cx.hosts.get_mut(host), &mut *cx.ann);
-    let cal = &config.calendar;
-    if reach > config.rare_destinations.max_hosts as usize || cal.is_business_time(ts) {
-        return;
+impl Rule for OffHoursConfig {
+    const INFO: RuleInfo = RuleInfo { alerts: &[&META], sources: &[SourceKind::Proxy], message_dedup: false };
+    type Settings = Settings;
+    type HostState = OffHoursLog;
+
+    fn compile(settings: Settings, _: &CompileContext) -> Result<Option<Self>, ConfigError> {
+        Ok(Some(OffHoursConfig(settings)))
     }
-    let id = cal.off_hours_period(ts);
-    let when = cal.describe_period(id);
-    ann.findings.push(Finding {
-        rule: META.id,
-        severity: rc.severity,
-        reason: format!(
-            "request at {} ({}) outside business hours ({when}) to {}, which {reach} host(s) reach",
-            cal.local_clock(ts),
-            cal.offset_string(),
-            dest.key()
-        ),
-    });
-    let log = &mut st.rules.proxy_off_hours;
-    let idx = match log.periods.iter().position(|p| p.id == id) {
-        Some(i) => i,
-        None => {
-            let fresh = Period { id, count: 0, first_ms: ts, last_ms: ts, alerted: false, destinations: Vec::new() };
-            if log.periods.len() < PERIODS {
-                log.periods.push(fresh);
-                log.periods.len() - 1
-            } else {
-                let (oldest, min_id) = match log.periods.iter().enumerate().min_by_key(|(_, p)| p.id) {
-                    Some((i, p)) => (i, p.id),
-                    None => return,
-                };
-                if id < min_id {
-                    return; // older than every period kept: too late to count
-                }
-                log.periods[oldest] = fresh;
-                oldest
-            }
+
+    /// Applies the rule to one proxy request of `host` to a destination reached by `reach`
+    /// distinct hosts in the tracking period.
+    fn apply(&self, cx: &mut RuleContext) {
+        let Some(ot) = super::over_time(cx) else { return };
+        let s = &self.0;
+        let OverTime { host, ts, reach: Some(reach), .. } = ot else { return };
+        let (ev, config) = (cx.ev, cx.shared);
+        let Some(Some(dest)) = &cx.web else { return };
+        let (st, ann) = (cx.hosts.get_mut(host), &mut *cx.ann);
+        let cal = &config.calendar;
+        if reach > config.rare_destinations.max_hosts as usize || cal.is_business_time(ts) {
+            return;
         }
-    };
-    let p = &mut log.periods[idx];
-    p.count = p.count.saturating_add(1);
-    p.first_ms = p.first_ms.min(ts);
-    p.last_ms = p.last_ms.max(ts);
-    if p.destinations.len() < NAMES && !p.destinations.iter().any(|d| **d == *dest.key()) {
-        p.destinations.push(dest.key().into());
+        let id = cal.off_hours_period(ts);
+        let when = cal.describe_period(id);
+        ann.findings.push(Finding {
+            rule: META.id,
+            severity: s.severity,
+            reason: format!(
+                "request at {} ({}) outside business hours ({when}) to {}, which {reach} host(s) reach",
+                cal.local_clock(ts),
+                cal.offset_string(),
+                dest.key()
+            ),
+        });
+        let log = &mut st.rules.proxy_off_hours;
+        let idx = match log.periods.iter().position(|p| p.id == id) {
+            Some(i) => i,
+            None => {
+                let fresh = Period { id, count: 0, first_ms: ts, last_ms: ts, alerted: false, destinations: Vec::new() };
+                if log.periods.len() < PERIODS {
+                    log.periods.push(fresh);
+                    log.periods.len() - 1
+                } else {
+                    let (oldest, min_id) = match log.periods.iter().enumerate().min_by_key(|(_, p)| p.id) {
+                        Some((i, p)) => (i, p.id),
+                        None => return,
+                    };
+                    if id < min_id {
+                        return; // older than every period kept: too late to count
+                    }
+                    log.periods[oldest] = fresh;
+                    oldest
+                }
+            }
+        };
+        let p = &mut log.periods[idx];
+        p.count = p.count.saturating_add(1);
+        p.first_ms = p.first_ms.min(ts);
+        p.last_ms = p.last_ms.max(ts);
+        if p.destinations.len() < NAMES && !p.destinations.iter().any(|d| **d == *dest.key()) {
+            p.destinations.push(dest.key().into());
+        }
+        if p.alerted || p.count < s.min_count.get() {
+            return;
+        }
+        p.alerted = true;
+        let alert = AlertBuilder::new(&META, ts, s.alert_severity)
+            .host(Some(host))
+            .message(format!("{host}: {} off-hours requests to rare destinations ({when})", p.count))
+            .evidence(json!({
+                "period": when,
+                "requests": p.count,
+                "min_count": s.min_count.get(),
+                "destinations": p.destinations,
+                "business_hours": format!("{:02}:00-{:02}:00", cal.start_hour, cal.end_hour),
+                "utc_offset": cal.offset_string(),
+                "max_hosts": config.rare_destinations.max_hosts,
+                "first_seen": format_ms(p.first_ms),
+                "last_seen": format_ms(p.last_ms),
+                "user": ev.str(Field::UserName),
+            }))
+            .build();
+        ann.alerts.push(alert);
     }
-    if p.alerted || p.count < rc.min_count {
-        return;
-    }
-    p.alerted = true;
-    let alert = AlertBuilder::new(&META, ts, rc.alert_severity)
-        .host(Some(host))
-        .message(format!("{host}: {} off-hours requests to rare destinations ({when})", p.count))
-        .evidence(json!({
-            "period": when,
-            "requests": p.count,
-            "min_count": rc.min_count,
-            "destinations": p.destinations,
-            "business_hours": format!("{:02}:00-{:02}:00", cal.start_hour, cal.end_hour),
-            "utc_offset": cal.offset_string(),
-            "max_hosts": config.rare_destinations.max_hosts,
-            "first_seen": format_ms(p.first_ms),
-            "last_seen": format_ms(p.last_ms),
-            "user": ev.str(Field::UserName),
-        }))
-        .build();
-    ann.alerts.push(alert);
 }

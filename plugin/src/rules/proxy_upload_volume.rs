@@ -18,7 +18,7 @@ use serde::Deserialize;
 use crate::event::{Field, SourceKind, time::format_ms};
 use crate::values::{ConfigError, Duration, Severity};
 
-use super::registry::{CompileContext, Rule, RuleState};
+use super::registry::{CompileContext, Rule, RuleInfo, RuleState};
 use super::shared::DestinationAllow;
 
 use super::RuleMeta;
@@ -35,20 +35,19 @@ pub static META: RuleMeta = RuleMeta {
 };
 
 /// `rules.proxy_upload_volume` as the config document writes it.
-#[derive(Deserialize, JsonSchema)]
+#[derive(Clone, Debug, Deserialize, JsonSchema)]
 #[serde(default, deny_unknown_fields)]
-#[schemars(inline)]
 pub struct Settings {
     /// A run whose summed request bytes exceed this alerts.
-    max_bytes: u64,
+    pub max_bytes: u64,
     /// A run ends after this long without a POST or CONNECT to its destination.
-    idle_gap: Duration,
+    pub idle_gap: Duration,
     /// Destinations uploads may go to: domains (their subdomains too), IP addresses or CIDR
     /// blocks.
     #[schemars(inner(length(min = 1)))]
-    allow: Vec<String>,
+    pub allow: Vec<String>,
     /// Severity of the alert.
-    severity: Severity,
+    pub severity: Severity,
 }
 
 impl Default for Settings {
@@ -60,37 +59,12 @@ impl Default for Settings {
 /// `rules.proxy_upload_volume`, compiled.
 #[derive(Clone, Debug)]
 pub struct UploadVolumeConfig {
-    /// A run whose request bytes exceed this alerts.
-    pub max_bytes: u64,
-    /// A run ends after this long without a POST or CONNECT to its destination, ms.
-    pub idle_gap_ms: i64,
+    /// The settings (`allow` taken out).
+    pub settings: Settings,
     /// Destinations uploads may go to (backup, corporate cloud storage).
     pub allow: DestinationAllow,
-    /// Severity of finding and alert.
-    pub severity: Severity,
 }
 
-impl Rule for UploadVolumeConfig {
-    const META: &'static [&'static RuleMeta] = &[&META];
-    const SOURCES: &'static [SourceKind] = &[SourceKind::Proxy];
-    type Settings = Settings;
-    type HostState = Option<UploadRun>;
-
-    fn compile(v: Settings, cx: &CompileContext) -> Result<Option<Self>, ConfigError> {
-        Ok(Some(UploadVolumeConfig {
-            max_bytes: v.max_bytes,
-            idle_gap_ms: v.idle_gap.ms,
-            allow: DestinationAllow::compile(v.allow, &cx.path("allow"))?,
-            severity: v.severity,
-        }))
-    }
-
-    fn apply(&self, cx: &mut RuleContext) {
-        if let Some(ot) = super::over_time(cx) {
-            apply(self, ot, cx);
-        }
-    }
-}
 
 /// The open upload run of a host.
 #[derive(Clone, Debug, serde::Serialize, serde::Deserialize)]
@@ -110,70 +84,82 @@ impl RuleState for Option<UploadRun> {
     }
 }
 
-/// Applies the rule to one proxy request (its host, time and destination resolved in
-/// [`RuleContext::over_time`]).
-pub fn apply(rc: &UploadVolumeConfig, ot: OverTime, cx: &mut RuleContext) {
-    let OverTime { host, ts, dest_hash, .. } = ot;
-    let ev = cx.ev;
-    let Some(Some(dest)) = &cx.web else { return };
-    let (st, ann) = (cx.hosts.get_mut(host), &mut *cx.ann);
-    if dest.is_allowed(&rc.allow) {
-        return;
+impl Rule for UploadVolumeConfig {
+    const INFO: RuleInfo = RuleInfo { alerts: &[&META], sources: &[SourceKind::Proxy], message_dedup: false };
+    type Settings = Settings;
+    type HostState = Option<UploadRun>;
+
+    fn compile(mut v: Settings, cx: &CompileContext) -> Result<Option<Self>, ConfigError> {
+        let allow = DestinationAllow::compile(std::mem::take(&mut v.allow), &cx.path("allow"))?;
+        Ok(Some(UploadVolumeConfig { settings: v, allow }))
     }
-    let method = ev.str(Field::HttpRequestMethod).map(str::trim).unwrap_or("");
-    let is_post = method.eq_ignore_ascii_case("POST");
-    let is_connect = method.eq_ignore_ascii_case("CONNECT");
-    let run = &mut st.rules.proxy_upload_volume;
-    if let Some(r) = run {
-        if r.dest_hash != dest_hash || ts.abs_diff(r.last_ms) > rc.idle_gap_ms.max(0) as u64 {
-            *run = None;
+
+    /// Applies the rule to one proxy request (its host, time and destination resolved in
+    /// [`RuleContext::over_time`]).
+    fn apply(&self, cx: &mut RuleContext) {
+        let Some(ot) = super::over_time(cx) else { return };
+        let OverTime { host, ts, dest_hash, .. } = ot;
+        let ev = cx.ev;
+        let Some(Some(dest)) = &cx.web else { return };
+        let (st, ann) = (cx.hosts.get_mut(host), &mut *cx.ann);
+        if dest.is_allowed(&self.allow) {
+            return;
         }
-    }
-    if !is_post && !(is_connect && run.is_some()) {
-        return;
-    }
-    let bytes = match ev.byte_count(Field::HttpRequestBytes) {
-        Ok(Some(b)) => b,
-        Ok(None) => match ev.byte_count(Field::SourceBytes) {
-            Ok(b) => b.unwrap_or(0),
+        let method = ev.str(Field::HttpRequestMethod).map(str::trim).unwrap_or("");
+        let is_post = method.eq_ignore_ascii_case("POST");
+        let is_connect = method.eq_ignore_ascii_case("CONNECT");
+        let run = &mut st.rules.proxy_upload_volume;
+        if let Some(r) = run {
+            if r.dest_hash != dest_hash || ts.abs_diff(r.last_ms) > self.settings.idle_gap.ms.max(0) as u64 {
+                *run = None;
+            }
+        }
+        if !is_post && !(is_connect && run.is_some()) {
+            return;
+        }
+        let bytes = match ev.byte_count(Field::HttpRequestBytes) {
+            Ok(Some(b)) => b,
+            Ok(None) => match ev.byte_count(Field::SourceBytes) {
+                Ok(b) => b.unwrap_or(0),
+                Err(e) => {
+                    ann.field_error(META.id, e);
+                    0
+                }
+            },
             Err(e) => {
                 ann.field_error(META.id, e);
                 0
             }
-        },
-        Err(e) => {
-            ann.field_error(META.id, e);
-            0
+        };
+        let r = run.get_or_insert(UploadRun { dest_hash, start_ms: ts, last_ms: ts, requests: 0, bytes: 0, alerted: false });
+        r.start_ms = r.start_ms.min(ts);
+        r.last_ms = r.last_ms.max(ts);
+        r.requests = r.requests.saturating_add(1);
+        r.bytes = r.bytes.saturating_add(bytes);
+        if r.alerted || r.bytes <= self.settings.max_bytes {
+            return;
         }
-    };
-    let r = run.get_or_insert(UploadRun { dest_hash, start_ms: ts, last_ms: ts, requests: 0, bytes: 0, alerted: false });
-    r.start_ms = r.start_ms.min(ts);
-    r.last_ms = r.last_ms.max(ts);
-    r.requests = r.requests.saturating_add(1);
-    r.bytes = r.bytes.saturating_add(bytes);
-    if r.alerted || r.bytes <= rc.max_bytes {
-        return;
+        r.alerted = true;
+        let reason = format!("{} bytes sent to {} in a POST and {} further request(s)", r.bytes, dest.key(), r.requests - 1);
+        ann.findings.push(crate::output::Finding { rule: META.id, severity: self.settings.severity, reason: reason.clone() });
+        let alert = AlertBuilder::new(&META, ts, self.settings.severity)
+            .host(Some(host))
+            .destination(dest.ip.map(|ip| (ip, None)))
+            .related(dest.ip)
+            .message(format!("{host}: {reason} (more than {} bytes)", self.settings.max_bytes))
+            .evidence(json!({
+                "destination": dest.key(),
+                "host": dest.host,
+                "run_start": format_ms(r.start_ms),
+                "run_end": format_ms(r.last_ms),
+                "requests": r.requests,
+                "bytes": r.bytes,
+                "max_bytes": self.settings.max_bytes,
+                "idle_gap_s": self.settings.idle_gap.ms / 1000,
+                "user_agent": ev.str(Field::UserAgentOriginal),
+                "user": ev.str(Field::UserName),
+            }))
+            .build();
+        ann.alerts.push(alert);
     }
-    r.alerted = true;
-    let reason = format!("{} bytes sent to {} in a POST and {} further request(s)", r.bytes, dest.key(), r.requests - 1);
-    ann.findings.push(crate::output::Finding { rule: META.id, severity: rc.severity, reason: reason.clone() });
-    let alert = AlertBuilder::new(&META, ts, rc.severity)
-        .host(Some(host))
-        .destination(dest.ip.map(|ip| (ip, None)))
-        .related(dest.ip)
-        .message(format!("{host}: {reason} (more than {} bytes)", rc.max_bytes))
-        .evidence(json!({
-            "destination": dest.key(),
-            "host": dest.host,
-            "run_start": format_ms(r.start_ms),
-            "run_end": format_ms(r.last_ms),
-            "requests": r.requests,
-            "bytes": r.bytes,
-            "max_bytes": rc.max_bytes,
-            "idle_gap_s": rc.idle_gap_ms / 1000,
-            "user_agent": ev.str(Field::UserAgentOriginal),
-            "user": ev.str(Field::UserName),
-        }))
-        .build();
-    ann.alerts.push(alert);
 }

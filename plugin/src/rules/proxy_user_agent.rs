@@ -11,7 +11,7 @@ use serde::Deserialize;
 use crate::event::{Field, FieldError, Scalar, SourceKind, time::format_ms};
 use crate::values::{ConfigError, Duration, Severity};
 
-use super::registry::{CompileContext, Rule};
+use super::registry::{CompileContext, Rule, RuleInfo};
 
 use super::RuleMeta;
 use crate::output::{Attack, attack};
@@ -27,21 +27,20 @@ pub static META: RuleMeta = RuleMeta {
 };
 
 /// `rules.proxy_user_agent` as the config document writes it.
-#[derive(Deserialize, JsonSchema)]
+#[derive(Clone, Debug, Deserialize, JsonSchema)]
 #[serde(default, deny_unknown_fields)]
-#[schemars(inline)]
 pub struct Settings {
     /// Exact agents, or patterns with * and ?.
     #[schemars(inner(length(min = 1)))]
-    allowed: Vec<String>,
+    pub allowed: Vec<String>,
     /// Also flag requests with an empty or missing User-Agent.
-    flag_missing: bool,
+    pub flag_missing: bool,
     /// At most one alert per (host, agent) within this time.
-    dedup_window: Duration,
+    pub dedup_window: Duration,
     /// Severity of the finding.
-    severity: Severity,
+    pub severity: Severity,
     /// Severity of the alert.
-    alert_severity: Severity,
+    pub alert_severity: Severity,
 }
 
 impl Default for Settings {
@@ -59,30 +58,24 @@ impl Default for Settings {
 /// `rules.proxy_user_agent`, compiled.
 #[derive(Clone, Debug)]
 pub struct UserAgentConfig {
+    /// The settings (`allowed` taken out).
+    pub settings: Settings,
     /// Exact strings of the organisation's standard agents.
     pub exact: std::collections::HashSet<String>,
     /// Glob patterns (`*`, `?`) of standard agents.
     pub patterns: Vec<(String, wildmatch::WildMatch)>,
-    /// Flag requests with no `user_agent.original` at all (an empty string is always flagged).
-    pub flag_missing: bool,
-    /// At most one alert per (host, agent) within this time, ms.
-    pub dedup_ms: i64,
-    /// Severity of the finding.
-    pub severity: Severity,
-    /// Severity of the alert.
-    pub alert_severity: Severity,
 }
 
+
 impl Rule for UserAgentConfig {
-    const META: &'static [&'static RuleMeta] = &[&META];
-    const SOURCES: &'static [SourceKind] = &[SourceKind::Proxy];
+    const INFO: RuleInfo = RuleInfo { alerts: &[&META], sources: &[SourceKind::Proxy], message_dedup: false };
     type Settings = Settings;
     type HostState = ();
 
-    fn compile(u: Settings, cx: &CompileContext) -> Result<Option<Self>, ConfigError> {
+    fn compile(mut u: Settings, cx: &CompileContext) -> Result<Option<Self>, ConfigError> {
         let mut exact = std::collections::HashSet::new();
         let mut patterns = Vec::new();
-        for (i, a) in u.allowed.into_iter().enumerate() {
+        for (i, a) in std::mem::take(&mut u.allowed).into_iter().enumerate() {
             if a.is_empty() {
                 return Err(cx.err(&format!("allowed[{i}]"), "an empty agent cannot be standard"));
             }
@@ -93,67 +86,56 @@ impl Rule for UserAgentConfig {
                 exact.insert(a);
             }
         }
-        Ok(Some(UserAgentConfig {
-            exact,
-            patterns,
-            flag_missing: u.flag_missing,
-            dedup_ms: u.dedup_window.ms,
-            severity: u.severity,
-            alert_severity: u.alert_severity,
-        }))
+        Ok(Some(UserAgentConfig { settings: u, exact, patterns }))
     }
 
+    /// Applies the rule to one proxy event.
     fn apply(&self, cx: &mut RuleContext) {
-        apply(self, cx);
+        let ev = cx.ev;
+        let agent: Option<&str> = match ev.get(Field::UserAgentOriginal) {
+            None | Some(Scalar::Null) => {
+                if !self.settings.flag_missing {
+                    return;
+                }
+                None
+            }
+            Some(Scalar::Str(s)) => Some(s),
+            Some(_) => {
+                return cx.field_error(&META, FieldError { field: "user_agent.original", problem: "not a string".into() });
+            }
+        };
+        let reason = match agent {
+            None => "no User-Agent".to_string(),
+            Some(a) if a.trim().is_empty() => "empty User-Agent".to_string(),
+            Some(a) => {
+                if self.exact.is_empty() && self.patterns.is_empty() {
+                    return;
+                }
+                if self.exact.contains(a) || self.patterns.iter().any(|(_, m)| m.matches(a)) {
+                    return;
+                }
+                let shown: String = a.chars().take(120).collect();
+                format!("User-Agent {shown:?} is not a standard agent")
+            }
+        };
+        cx.finding(&META, self.settings.severity, reason.clone());
+        let Some(src) = cx.host(&META, IfNoHost::Skip) else { return };
+        let Some(ts) = cx.time(&META) else { return };
+        if !cx.once_per(&META, src, agent.unwrap_or("\u{0}missing"), ts, self.settings.dedup_window.ms) {
+            return;
+        }
+        let alert = AlertBuilder::new(&META, ts, self.settings.alert_severity)
+            .host(Some(src))
+            .destination(ev.destination_ip().ok().flatten().map(|ip| (ip, None)))
+            .message(format!("{src}: {reason}"))
+            .evidence(json!({
+                "user_agent": agent,
+                "url": ev.str(Field::UrlFull).or_else(|| ev.str(Field::UrlOriginal)),
+                "method": ev.str(Field::HttpRequestMethod),
+                "first_seen": format_ms(ts),
+                "standard_agents": self.exact.len() + self.patterns.len(),
+            }))
+            .build();
+        cx.raise(alert);
     }
-}
-
-/// Applies the rule to one proxy event.
-pub fn apply(rc: &UserAgentConfig, cx: &mut RuleContext) {
-    let ev = cx.ev;
-    let agent: Option<&str> = match ev.get(Field::UserAgentOriginal) {
-        None | Some(Scalar::Null) => {
-            if !rc.flag_missing {
-                return;
-            }
-            None
-        }
-        Some(Scalar::Str(s)) => Some(s),
-        Some(_) => {
-            return cx.field_error(&META, FieldError { field: "user_agent.original", problem: "not a string".into() });
-        }
-    };
-    let reason = match agent {
-        None => "no User-Agent".to_string(),
-        Some(a) if a.trim().is_empty() => "empty User-Agent".to_string(),
-        Some(a) => {
-            if rc.exact.is_empty() && rc.patterns.is_empty() {
-                return;
-            }
-            if rc.exact.contains(a) || rc.patterns.iter().any(|(_, m)| m.matches(a)) {
-                return;
-            }
-            let shown: String = a.chars().take(120).collect();
-            format!("User-Agent {shown:?} is not a standard agent")
-        }
-    };
-    cx.finding(&META, rc.severity, reason.clone());
-    let Some(src) = cx.host(&META, IfNoHost::Skip) else { return };
-    let Some(ts) = cx.time(&META) else { return };
-    if !cx.once_per(&META, src, agent.unwrap_or("\u{0}missing"), ts, rc.dedup_ms) {
-        return;
-    }
-    let alert = AlertBuilder::new(&META, ts, rc.alert_severity)
-        .host(Some(src))
-        .destination(ev.destination_ip().ok().flatten().map(|ip| (ip, None)))
-        .message(format!("{src}: {reason}"))
-        .evidence(json!({
-            "user_agent": agent,
-            "url": ev.str(Field::UrlFull).or_else(|| ev.str(Field::UrlOriginal)),
-            "method": ev.str(Field::HttpRequestMethod),
-            "first_seen": format_ms(ts),
-            "standard_agents": rc.exact.len() + rc.patterns.len(),
-        }))
-        .build();
-    cx.raise(alert);
 }

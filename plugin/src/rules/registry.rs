@@ -41,14 +41,21 @@ impl RuleState for () {
     }
 }
 
+/// What the registry knows of a rule without running it.
+#[derive(Clone, Copy, Debug)]
+pub struct RuleInfo {
+    /// Identities of the alerts it raises; the first is the one its field errors name.
+    pub alerts: &'static [&'static RuleMeta],
+    /// Log sources whose events it reads.
+    pub sources: &'static [SourceKind],
+    /// Whether it alerts at most once per mail message (a bit of `state::messages`).
+    pub message_dedup: bool,
+}
+
 /// What a rule module provides.
 pub trait Rule: Sized + 'static {
-    /// Identities of the alerts it raises; the first is the one its field errors name.
-    const META: &'static [&'static RuleMeta];
-    /// Log sources whose events it reads.
-    const SOURCES: &'static [SourceKind];
-    /// Whether it alerts at most once per mail message (a bit of `state::messages`).
-    const MESSAGE_DEDUP: bool = false;
+    /// Its alerts and sources.
+    const INFO: RuleInfo;
     /// Its `rules.<key>` section as the document writes it, but for `enabled`, which every
     /// section has ([`Section`]). One `Default`: every default is written once, in the
     /// settings type; a doc comment per field, which the config schema shows.
@@ -216,12 +223,8 @@ impl CompileContext<'_> {
 pub struct RuleEntry {
     /// Its `rules.<key>` in the config document.
     pub key: &'static str,
-    /// Identities of the alerts it raises.
-    pub meta: &'static [&'static RuleMeta],
-    /// Log sources it reads.
-    pub sources: &'static [SourceKind],
-    /// Whether it deduplicates by mail message.
-    pub message_dedup: bool,
+    /// Its alerts and sources.
+    pub info: RuleInfo,
     /// Applies it (nothing when the config turned it off).
     pub apply: fn(&mut RuleContext),
 }
@@ -297,9 +300,7 @@ macro_rules! rules {
             $(
                 $crate::rules::registry::RuleEntry {
                     key: stringify!($key),
-                    meta: <$ty as $crate::rules::registry::Rule>::META,
-                    sources: <$ty as $crate::rules::registry::Rule>::SOURCES,
-                    message_dedup: <$ty as $crate::rules::registry::Rule>::MESSAGE_DEDUP,
+                    info: <$ty as $crate::rules::registry::Rule>::INFO,
                     apply: |cx| {
                         if let Some(r) = &cx.rules.$key {
                             $crate::rules::registry::Rule::apply(r, cx)
@@ -310,7 +311,7 @@ macro_rules! rules {
         ];
 
         /// Rules that deduplicate by mail message take one bit each of `state::messages`.
-        const MESSAGE_DEDUP_RULES: usize = 0 $( + <$ty as $crate::rules::registry::Rule>::MESSAGE_DEDUP as usize )*;
+        const MESSAGE_DEDUP_RULES: usize = 0 $( + <$ty as $crate::rules::registry::Rule>::INFO.message_dedup as usize )*;
         const _: () = assert!(
             MESSAGE_DEDUP_RULES <= crate::state::messages::RULE_BITS,
             "more rules deduplicate by mail message than state::messages::Seen has bits: widen it (and bump the snapshot format)"
@@ -320,11 +321,11 @@ macro_rules! rules {
 
 
 /// The bit of `state::messages` that `rule` deduplicates mail messages with: its place among
-/// the registry's rules with [`Rule::MESSAGE_DEDUP`].
+/// the registry's rules with [`RuleInfo::message_dedup`].
 pub fn message_bit(rule: &RuleMeta) -> u8 {
     let mut bit = 0;
-    for e in REGISTRY.iter().filter(|e| e.message_dedup) {
-        if e.meta.iter().any(|m| m.id == rule.id) {
+    for e in REGISTRY.iter().filter(|e| e.info.message_dedup) {
+        if e.info.alerts.iter().any(|m| m.id == rule.id) {
             return bit;
         }
         bit += 1;

@@ -126,3 +126,49 @@ pub struct RareDestinations {
     /// Destinations never treated as rare (business services).
     pub allow: DestinationAllow,
 }
+
+/// A set of ports as the config lists them (`watched_ports`, `business_ports`,
+/// `allowed_ports`: port numbers or strings of digits): kept sorted and without repeats,
+/// shown as the sorted list.
+#[derive(Clone, Debug, PartialEq, Eq, serde::Serialize)]
+#[serde(transparent)]
+pub struct PortSet(Vec<u16>);
+
+impl PortSet {
+    /// The set of `ports`.
+    pub fn of(ports: &[u16]) -> Self {
+        let mut v = ports.to_vec();
+        v.sort_unstable();
+        v.dedup();
+        PortSet(v)
+    }
+
+    /// Whether `port` is in the set.
+    pub fn contains(&self, port: u16) -> bool {
+        self.0.binary_search(&port).is_ok()
+    }
+
+    /// The ports, ascending.
+    pub fn as_slice(&self) -> &[u16] {
+        &self.0
+    }
+}
+
+impl<'de> serde::Deserialize<'de> for PortSet {
+    fn deserialize<D: serde::Deserializer<'de>>(d: D) -> Result<Self, D::Error> {
+        let ports = Vec::<crate::values::Port>::deserialize(d)?;
+        Ok(PortSet::of(&ports.iter().map(|p| p.0).collect::<Vec<_>>()))
+    }
+}
+
+impl schemars::JsonSchema for PortSet {
+    fn schema_name() -> std::borrow::Cow<'static, str> {
+        Vec::<crate::values::Port>::schema_name()
+    }
+    fn inline_schema() -> bool {
+        Vec::<crate::values::Port>::inline_schema()
+    }
+    fn json_schema(generator: &mut schemars::SchemaGenerator) -> schemars::Schema {
+        Vec::<crate::values::Port>::json_schema(generator)
+    }
+}
