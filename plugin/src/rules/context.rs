@@ -200,6 +200,11 @@ impl AlertBuilder {
         self
     }
 
+    /// The suspected host, and the message: the host, then `reason` (the finding's text).
+    pub fn about(self, host: IpAddr, reason: &str) -> Self {
+        self.host(Some(host)).message(format!("{host}: {reason}"))
+    }
+
     /// The destination the alert is about (not added to `related.ip` unless named there).
     pub fn destination(mut self, destination: Option<(IpAddr, Option<u16>)>) -> Self {
         self.alert.destination = destination;

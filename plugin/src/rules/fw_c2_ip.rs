@@ -9,13 +9,13 @@ use serde_json::json;
 
 use serde::Deserialize;
 
-use crate::event::SourceKind;
+use crate::event::{Event, SourceKind};
 use crate::netlist::NetMatcher;
 use crate::output::{Indicator, Matched, ThreatEnrichment};
 use crate::values::{ConfigError, NetEntry};
 
 use super::indicator_lists::{IndicatorSource, ListSettings, list_provider};
-use super::registry::{CompileContext, Rule, RuleInfo};
+use super::registry::{Compile, CompileContext, Rule, RuleInfo};
 
 use super::RuleMeta;
 use crate::output::{Attack, attack};
@@ -58,12 +58,9 @@ pub struct C2IpConfig {
 }
 
 
-impl Rule for C2IpConfig {
-    const INFO: RuleInfo = RuleInfo { alerts: &[&META], sources: &[SourceKind::Firewall, SourceKind::Proxy], message_dedup: false };
-    type Settings = Settings;
-    type HostState = ();
-
-    fn compile(mut c: Settings, cx: &CompileContext) -> Result<Option<Self>, ConfigError> {
+impl Compile<C2IpConfig> for Settings {
+    fn compile(self, cx: &CompileContext) -> Result<Option<C2IpConfig>, ConfigError> {
+        let mut c = self;
         let mut indicators = NetMatcher::new();
         for (i, list) in std::mem::take(&mut c.lists).into_iter().enumerate() {
             let provider = list_provider(&list.name, list.provider, cx, i)?;
@@ -73,13 +70,17 @@ impl Rule for C2IpConfig {
         }
         Ok(Some(C2IpConfig { indicators, settings: c }))
     }
+}
 
-    /// Applies the rule to one event.
-    fn apply(&self, cx: &mut RuleContext) {
+impl Rule for C2IpConfig {
+    const INFO: RuleInfo = RuleInfo { alerts: &[&META], sources: &[SourceKind::Firewall, SourceKind::Proxy], message_dedup: false };
+    type Settings = Settings;
+    type HostState = ();
+
+    fn apply(&self, ev: &Event, cx: &mut RuleContext) {
         if self.indicators.is_empty() {
             return;
         }
-        let ev = cx.ev;
         let Some(dst) = cx.optional(&META, ev.destination_ip()) else { return };
         let port = cx.optional(&META, ev.destination_port());
         let Some((spec, source)) = self.indicators.lookup(dst, port) else { return };
@@ -114,10 +115,9 @@ impl Rule for C2IpConfig {
             return;
         }
         let alert = AlertBuilder::new(&META, ts, self.settings.severity)
-            .host(Some(host))
+            .about(host, &reason)
             .destination(Some((dst, port)))
             .related([dst])
-            .message(format!("{host}: {reason}"))
             .evidence(json!({
                 "indicator": source.entry,
                 "list": source.list,

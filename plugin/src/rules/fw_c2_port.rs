@@ -16,13 +16,13 @@ use schemars::JsonSchema;
 use serde::Deserialize;
 use serde_json::json;
 
-use crate::event::{SourceKind, Transport, flags, time::format_ms};
-use crate::values::{ConfigError, Duration, PositiveInt, Severity};
+use crate::event::{Event, SourceKind, Transport, flags, time::format_ms};
+use crate::values::{Duration, PositiveInt, Severity};
 
 use super::RuleMeta;
 use crate::output::{Attack, attack};
 use super::context::{AlertBuilder, IfNoHost, RuleContext};
-use super::registry::{CompileContext, Rule, RuleInfo, RuleState};
+use super::registry::{Rule, RuleInfo, RuleState};
 use super::shared::PortSet;
 
 /// Rule identity.
@@ -34,7 +34,8 @@ pub static META: RuleMeta = RuleMeta {
     attack: Attack::technique(attack::COMMAND_AND_CONTROL, attack::NON_STANDARD_PORT),
 };
 
-/// `rules.fw_c2_port` as the config document writes it.
+/// `rules.fw_c2_port` as the config document writes it, and the compiled rule: nothing in it
+/// needs compiling.
 #[derive(Clone, Debug, Deserialize, JsonSchema)]
 #[serde(default, deny_unknown_fields)]
 pub struct Settings {
@@ -61,11 +62,6 @@ impl Default for Settings {
         }
     }
 }
-
-/// `rules.fw_c2_port`, compiled: the settings need no compile step.
-#[derive(Clone, Debug)]
-pub struct C2PortConfig(pub Settings);
-
 
 /// Connections of one host to one (address, port) in the current window.
 #[derive(Clone, Debug, PartialEq, Eq, serde::Serialize, Deserialize)]
@@ -102,7 +98,7 @@ impl RuleState for PortTracks {
 impl PortTracks {
     /// Counts a connection at `ts`; returns the pair's track once it reached `min_count`
     /// within the window.
-    fn record(&mut self, key: (IpAddr, u16, Option<Transport>), ts: i64, denied: bool, rc: &C2PortConfig, cap: usize) -> Option<&PortTrack> {
+    fn record(&mut self, key: (IpAddr, u16, Option<Transport>), ts: i64, denied: bool, rc: &Settings, cap: usize) -> Option<&PortTrack> {
         let (dst, port, transport) = key;
         let i = match self.0.iter().position(|t| t.dst == dst && t.port == port) {
             Some(i) => i,
@@ -116,7 +112,7 @@ impl PortTracks {
         };
         // The most recently active pair goes last.
         let mut t = self.0.remove(i);
-        if ts.saturating_sub(t.first_ms) > rc.0.window.ms {
+        if ts.saturating_sub(t.first_ms) > rc.window.ms {
             t = PortTrack { first_ms: ts, last_ms: ts, count: 0, denied: 0, ..t };
         }
         t.first_ms = t.first_ms.min(ts);
@@ -125,30 +121,23 @@ impl PortTracks {
         t.denied = t.denied.saturating_add(u32::from(denied));
         t.transport = t.transport.or(transport);
         self.0.push(t);
-        self.0.last().filter(|t| t.count >= rc.0.min_count.get())
+        self.0.last().filter(|t| t.count >= rc.min_count.get())
     }
 }
 
-impl Rule for C2PortConfig {
+impl Rule for Settings {
     const INFO: RuleInfo = RuleInfo { alerts: &[&META], sources: &[SourceKind::Firewall], message_dedup: false };
-    type Settings = Settings;
+    type Settings = Self;
     type HostState = PortTracks;
 
-    fn compile(s: Settings, _: &CompileContext) -> Result<Option<Self>, ConfigError> {
-        Ok(Some(C2PortConfig(s)))
-    }
-
-    /// Applies the rule to one firewall event.
-    fn apply(&self, cx: &mut RuleContext) {
-        let s = &self.0;
-        let ev = cx.ev;
+    fn apply(&self, ev: &Event, cx: &mut RuleContext) {
         if ev.flags() & flags::DIR_INBOUND != 0 {
             return;
         }
         let Some(dst) = cx.optional(&META, ev.destination_ip()) else { return };
         let Some(port) = cx.optional(&META, ev.destination_port()) else { return };
         let transport = cx.optional(&META, ev.transport());
-        if transport == Some(Transport::Icmp) || cx.shared.is_internal(dst) || s.business_ports.contains(port) {
+        if transport == Some(Transport::Icmp) || cx.shared.is_internal(dst) || self.business_ports.contains(port) {
             return;
         }
         let Some(src) = cx.host(&META, IfNoHost::Skip) else { return };
@@ -160,15 +149,15 @@ impl Rule for C2PortConfig {
         let Some(t) = cx.host_state(src).rules.fw_c2_port.record((dst, port, transport), ts, ev.is_denied(), self, cap).cloned() else {
             return;
         };
-        if !cx.once_per(&META, src, &(dst, port), ts, s.dedup_window.ms) {
+        if !cx.once_per(&META, src, &(dst, port), ts, self.dedup_window.ms) {
             return;
         }
         let to = match t.transport {
             Some(tr) => format!("{}/{port}", tr.name().to_uppercase()),
             None => format!("port {port}"),
         };
-        let window = humantime::format_duration(std::time::Duration::from_millis(s.window.ms.max(0) as u64));
-        let alert = AlertBuilder::new(&META, ts, s.severity)
+        let window = humantime::format_duration(std::time::Duration::from_millis(self.window.ms.max(0) as u64));
+        let alert = AlertBuilder::new(&META, ts, self.severity)
             .host(Some(src))
             .destination(Some((dst, Some(port))))
             .related([dst])
@@ -182,11 +171,11 @@ impl Rule for C2PortConfig {
                 "count": t.count,
                 "denied": t.denied,
                 "allowed": t.count - t.denied,
-                "min_count": s.min_count.get(),
-                "window_seconds": s.window.ms / 1000,
+                "min_count": self.min_count.get(),
+                "window_seconds": self.window.ms / 1000,
                 "first_seen": format_ms(t.first_ms),
                 "last_seen": format_ms(t.last_ms),
-                "threshold": format!("count {} >= min_count {}", t.count, s.min_count.get()),
+                "threshold": format!("count {} >= min_count {}", t.count, self.min_count.get()),
             }))
             .build();
         cx.raise(alert);

@@ -15,7 +15,7 @@ use serde_json::json;
 use schemars::JsonSchema;
 use serde::Deserialize;
 
-use crate::event::{FieldError, SourceKind, Transport, flags, time::format_ms};
+use crate::event::{Event, FieldError, SourceKind, Transport, flags, time::format_ms};
 use crate::netlist::NetMatcher;
 use crate::state::TimeOrdered;
 use crate::values::{ConfigError, Duration, NetEntry, PositiveInt, Severity};
@@ -23,7 +23,7 @@ use crate::values::{ConfigError, Duration, NetEntry, PositiveInt, Severity};
 use super::RuleMeta;
 use crate::output::{Attack, attack};
 use super::context::{AlertBuilder, RuleContext};
-use super::registry::{CompileContext, Rule, RuleInfo, RuleState};
+use super::registry::{Compile, CompileContext, Rule, RuleInfo, RuleState};
 use super::shared::PortSet;
 
 /// Rule identity.
@@ -158,12 +158,9 @@ impl DenyWindow {
     }
 }
 
-impl Rule for OutboundDenyConfig {
-    const INFO: RuleInfo = RuleInfo { alerts: &[&META], sources: &[SourceKind::Firewall], message_dedup: false };
-    type Settings = Settings;
-    type HostState = DenyWindow;
-
-    fn compile(mut d: Settings, cx: &CompileContext) -> Result<Option<Self>, ConfigError> {
+impl Compile<OutboundDenyConfig> for Settings {
+    fn compile(self, cx: &CompileContext) -> Result<Option<OutboundDenyConfig>, ConfigError> {
+        let mut d = self;
         if d.min_count.get() as usize > cx.state.max_keys_per_host {
             return Err(cx.err(
                 "min_count",
@@ -180,10 +177,14 @@ impl Rule for OutboundDenyConfig {
             settings: d,
         }))
     }
+}
 
-    /// Applies the rule to one firewall event.
-    fn apply(&self, cx: &mut RuleContext) {
-        let ev = cx.ev;
+impl Rule for OutboundDenyConfig {
+    const INFO: RuleInfo = RuleInfo { alerts: &[&META], sources: &[SourceKind::Firewall], message_dedup: false };
+    type Settings = Settings;
+    type HostState = DenyWindow;
+
+    fn apply(&self, ev: &Event, cx: &mut RuleContext) {
         if !ev.is_denied() || ev.flags() & flags::DIR_INBOUND != 0 {
             return;
         }

@@ -9,12 +9,12 @@ use serde_json::json;
 
 use serde::Deserialize;
 
-use crate::event::{SourceKind, time::format_ms};
+use crate::event::{Event, SourceKind, time::format_ms};
 use crate::lists::document::ListDocument;
 use crate::lists::extract::{ExtractOptions, ListField};
 use crate::values::{ConfigError, Duration, Severity, err};
 
-use super::registry::{CompileContext, Rule, RuleInfo, RuleState};
+use super::registry::{Compile, CompileContext, Rule, RuleInfo, RuleState};
 use crate::lists::window::{Hit, ListWindow};
 use crate::output::ListHit;
 
@@ -192,12 +192,9 @@ fn compile_lists(
     })
 }
 
-impl Rule for LearnedListsConfig {
-    const INFO: RuleInfo = RuleInfo { alerts: &[&COUNT_META, &TYPES_META], sources: &[SourceKind::Firewall, SourceKind::Proxy, SourceKind::Mail], message_dedup: false };
-    type Settings = Settings;
-    type HostState = ListWindows;
-
-    fn compile(l: Settings, _: &CompileContext) -> Result<Option<Self>, ConfigError> {
+impl Compile<LearnedListsConfig> for Settings {
+    fn compile(self, _: &CompileContext) -> Result<Option<LearnedListsConfig>, ConfigError> {
+        let l = self;
         match l.list {
             Some(doc) => Ok(Some(compile_lists(doc, l.thresholds, l.window, l.dedup_window, l.severity)?)),
             None => {
@@ -209,10 +206,14 @@ impl Rule for LearnedListsConfig {
             }
         }
     }
+}
 
-    /// Applies the learned lists to one event.
-    fn apply(&self, cx: &mut RuleContext) {
-        let ev = cx.ev;
+impl Rule for LearnedListsConfig {
+    const INFO: RuleInfo = RuleInfo { alerts: &[&COUNT_META, &TYPES_META], sources: &[SourceKind::Firewall, SourceKind::Proxy, SourceKind::Mail], message_dedup: false };
+    type Settings = Settings;
+    type HostState = ListWindows;
+
+    fn apply(&self, ev: &Event, cx: &mut RuleContext) {
         for cf in &self.fields {
             let Some(value) = crate::lists::extract::extract(cf.field, ev, cx.kind, &self.extract) else { continue };
             let Some(&idx) = cf.index.get(value.as_ref()) else { continue };
@@ -250,8 +251,7 @@ impl Rule for LearnedListsConfig {
                     .map(|(i, n)| json!({"value": cf.values.get(*i as usize), "count": n}))
                     .collect();
                 let alert = AlertBuilder::new(meta, ts, self.severity)
-                    .host(Some(host))
-                    .message(format!("{host}: {reason}"))
+                    .about(host, &reason)
                     .evidence(json!({
                         "field": cf.field.name(),
                         name: score,

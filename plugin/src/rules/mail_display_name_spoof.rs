@@ -14,11 +14,11 @@ use serde_json::json;
 use schemars::JsonSchema;
 use serde::Deserialize;
 
-use crate::event::SourceKind;
-use crate::values::{ConfigError, Duration, Severity};
+use crate::event::{Event, SourceKind};
+use crate::values::{Duration, Severity};
 
 use super::context::RuleContext;
-use super::registry::{CompileContext, Rule, RuleInfo};
+use super::registry::{Rule, RuleInfo};
 use crate::event::Field;
 use crate::mail::{self, FromHeader};
 
@@ -34,7 +34,8 @@ pub static META: RuleMeta = RuleMeta {
     attack: Attack::technique(attack::INITIAL_ACCESS, attack::PHISHING),
 };
 
-/// `rules.mail_display_name_spoof` as the config document writes it.
+/// `rules.mail_display_name_spoof` as the config document writes it, and the compiled rule: nothing in it
+/// needs compiling.
 #[derive(Clone, Debug, Deserialize, JsonSchema)]
 #[serde(default, deny_unknown_fields)]
 pub struct Settings {
@@ -51,21 +52,12 @@ impl Default for Settings {
     }
 }
 
-/// `rules.mail_display_name_spoof`, compiled: the settings need no compile step.
-#[derive(Clone, Debug)]
-pub struct DisplayNameSpoofConfig(pub Settings);
-
-impl Rule for DisplayNameSpoofConfig {
+impl Rule for Settings {
     const INFO: RuleInfo = RuleInfo { alerts: &[&META], sources: &[SourceKind::Mail], message_dedup: true };
-    type Settings = Settings;
+    type Settings = Self;
     type HostState = ();
 
-    fn compile(settings: Settings, _: &CompileContext) -> Result<Option<Self>, ConfigError> {
-        Ok(Some(DisplayNameSpoofConfig(settings)))
-    }
-
-    fn apply(&self, cx: &mut RuleContext) {
-        let (ev, s) = (cx.ev, &self.0);
+    fn apply(&self, ev: &Event, cx: &mut RuleContext) {
         let (from, field) = if let Some(raw) = ev.str(Field::EmailHeadersFrom) {
             let parsed = mail::parse_from_lenient(raw);
             if let Some(p) = parsed.problems.first() {
@@ -89,13 +81,13 @@ impl Rule for DisplayNameSpoofConfig {
             spoof.found.join(", "),
             spoof.address
         );
-        cx.finding(&META, s.severity, reason.clone());
+        cx.finding(&META, self.severity, reason.clone());
         let evidence = json!({
             "display_name": spoof.display_name,
             "address": spoof.address,
             "addresses_in_display_name": spoof.found,
             "field": field.name(),
         });
-        mail_message::alert(cx, &META, s.severity, s.dedup_window.ms, reason, evidence);
+        mail_message::alert(cx, &META, self.severity, self.dedup_window.ms, reason, evidence);
     }
 }

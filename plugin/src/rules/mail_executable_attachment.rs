@@ -18,11 +18,11 @@ use serde_json::json;
 use schemars::JsonSchema;
 use serde::Deserialize;
 
-use crate::event::SourceKind;
+use crate::event::{Event, SourceKind};
 use crate::values::{ConfigError, Duration, Severity};
 
 use super::context::RuleContext;
-use super::registry::{CompileContext, Rule, RuleInfo};
+use super::registry::{Compile, CompileContext, Rule, RuleInfo};
 use crate::mail::{self, MatchBasis};
 
 use super::{RuleMeta, mail_message};
@@ -70,20 +70,23 @@ pub struct ExecutableAttachmentConfig {
     pub extensions: Vec<String>,
 }
 
-impl Rule for ExecutableAttachmentConfig {
-    const INFO: RuleInfo = RuleInfo { alerts: &[&META], sources: &[SourceKind::Mail], message_dedup: true };
-    type Settings = Settings;
-    type HostState = ();
-
-    fn compile(mut settings: Settings, cx: &CompileContext) -> Result<Option<Self>, ConfigError> {
+impl Compile<ExecutableAttachmentConfig> for Settings {
+    fn compile(self, cx: &CompileContext) -> Result<Option<ExecutableAttachmentConfig>, ConfigError> {
+        let mut settings = self;
         let extensions = match settings.extensions.take() {
             None => crate::mail::DEFAULT_EXECUTABLE_EXTENSIONS.iter().map(|e| e.to_string()).collect(),
             Some(list) => mail_message::compile_extensions(list, "extensions", cx)?,
         };
         Ok(Some(ExecutableAttachmentConfig { settings, extensions }))
     }
+}
 
-    fn apply(&self, cx: &mut RuleContext) {
+impl Rule for ExecutableAttachmentConfig {
+    const INFO: RuleInfo = RuleInfo { alerts: &[&META], sources: &[SourceKind::Mail], message_dedup: true };
+    type Settings = Settings;
+    type HostState = ();
+
+    fn apply(&self, _: &Event, cx: &mut RuleContext) {
         let s = &self.settings;
         let names = mail_message::attachment_names(cx, &META);
         let mut hits = Vec::new();

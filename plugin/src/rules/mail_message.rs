@@ -173,13 +173,13 @@ mod tests {
 
     #[test]
     fn a_repeat_within_the_window_alerts_once_even_across_a_period_boundary() {
-        let a = "Billing <billing@vendor.example>";
-        let lines = [
-            mail("2024-05-01T23:59:00Z", "<y@mx>", a, "alice@corp.example", "invoice.exe"),
-            mail("2024-05-02T00:01:00Z", "<y@mx>", a, "bob@corp.example", "invoice.exe"),
-            mail("2024-05-02T20:00:00Z", "<y@mx>", a, "carol@corp.example", "invoice.exe"),
-            mail("2024-05-05T00:00:00Z", "<y@mx>", a, "dave@corp.example", "invoice.exe"),
-        ];
+        // One message logged for four recipients over four days; the window is one day.
+        let times = ["2024-05-01T23:59:00Z", "2024-05-02T00:01:00Z", "2024-05-02T20:00:00Z", "2024-05-05T00:00:00Z"];
+        let lines: Vec<String> = times
+            .iter()
+            .zip(["alice", "bob", "carol", "dave"])
+            .map(|(ts, to)| mail(ts, "<y@mx>", "Billing <billing@vendor.example>", &format!("{to}@corp.example"), "invoice.exe"))
+            .collect();
         let got = alerts(&lines);
         assert_eq!(got.len(), 2, "{got:#?}");
         assert!(got[1].contains("2024-05-05"), "{got:#?}");
@@ -189,7 +189,7 @@ mod tests {
     fn the_window_is_configurable() {
         let c = crate::Config::from_json(br#"{"rules":{"mail_executable_attachment":{"dedup_window":"1h"},"mail_display_name_spoof":{"dedup_window":60}}}"#).unwrap();
         assert_eq!(c.rules.mail_executable_attachment.unwrap().settings.dedup_window.ms, 3_600_000);
-        assert_eq!(c.rules.mail_display_name_spoof.unwrap().0.dedup_window.ms, 60_000);
+        assert_eq!(c.rules.mail_display_name_spoof.unwrap().dedup_window.ms, 60_000);
         assert_eq!(crate::Config::default().rules.mail_executable_attachment.unwrap().settings.dedup_window.ms, 86_400_000);
     }
 }

@@ -14,13 +14,13 @@ use schemars::JsonSchema;
 use serde::Deserialize;
 use serde_json::json;
 
-use crate::event::SourceKind;
+use crate::event::{Event, SourceKind};
 use crate::mail::MatchBasis;
 use crate::output::{Attack, attack};
 use crate::values::{ConfigError, Duration, Severity};
 
 use super::context::RuleContext;
-use super::registry::{CompileContext, Rule, RuleInfo};
+use super::registry::{Compile, CompileContext, Rule, RuleInfo};
 use super::{RuleMeta, mail_message};
 
 /// Rule identity.
@@ -93,12 +93,9 @@ pub struct RiskyAttachmentConfig {
     pub classes: Vec<(String, Vec<String>, Severity)>,
 }
 
-impl Rule for RiskyAttachmentConfig {
-    const INFO: RuleInfo = RuleInfo { alerts: &[&META], sources: &[SourceKind::Mail], message_dedup: true };
-    type Settings = Settings;
-    type HostState = ();
-
-    fn compile(mut s: Settings, cx: &CompileContext) -> Result<Option<Self>, ConfigError> {
+impl Compile<RiskyAttachmentConfig> for Settings {
+    fn compile(self, cx: &CompileContext) -> Result<Option<RiskyAttachmentConfig>, ConfigError> {
+        let mut s = self;
         let mut classes = Vec::new();
         for (i, c) in std::mem::take(&mut s.classes).into_iter().enumerate() {
             let name = c.name.trim().to_owned();
@@ -110,8 +107,14 @@ impl Rule for RiskyAttachmentConfig {
         }
         Ok((!classes.is_empty()).then_some(RiskyAttachmentConfig { settings: s, classes }))
     }
+}
 
-    fn apply(&self, cx: &mut RuleContext) {
+impl Rule for RiskyAttachmentConfig {
+    const INFO: RuleInfo = RuleInfo { alerts: &[&META], sources: &[SourceKind::Mail], message_dedup: true };
+    type Settings = Settings;
+    type HostState = ();
+
+    fn apply(&self, _: &Event, cx: &mut RuleContext) {
         let names = mail_message::attachment_names(cx, &META);
         // (name, field, class, its severity, how it matched)
         let mut hits = Vec::new();

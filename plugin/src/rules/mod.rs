@@ -39,14 +39,14 @@ use shared::Shared;
 rules! {
     fw_outbound_deny => fw_outbound_deny::OutboundDenyConfig,
     fw_c2_ip => fw_c2_ip::C2IpConfig,
-    fw_c2_port => fw_c2_port::C2PortConfig,
+    fw_c2_port => fw_c2_port::Settings,
     proxy_ioc => proxy_ioc::ProxyIocConfig,
-    proxy_connect_port => proxy_connect_port::ConnectPortConfig,
+    proxy_connect_port => proxy_connect_port::Settings,
     proxy_user_agent => proxy_user_agent::UserAgentConfig,
     proxy_upload_volume => proxy_upload_volume::UploadVolumeConfig,
     proxy_daily_beacon => proxy_daily_beacon::DailyBeaconConfig,
-    proxy_off_hours => proxy_off_hours::OffHoursConfig,
-    mail_display_name_spoof => mail_display_name_spoof::DisplayNameSpoofConfig,
+    proxy_off_hours => proxy_off_hours::Settings,
+    mail_display_name_spoof => mail_display_name_spoof::Settings,
     mail_executable_attachment => mail_executable_attachment::ExecutableAttachmentConfig,
     mail_risky_attachment => mail_risky_attachment::RiskyAttachmentConfig,
     learned_lists => learned_list::LearnedListsConfig,
@@ -83,7 +83,7 @@ pub fn run_all(
     }
     for rule in REGISTRY {
         if rule.info.sources.contains(&cx.kind) {
-            (rule.apply)(&mut cx);
+            (rule.apply)(ev, &mut cx);
         }
     }
 }

@@ -10,10 +10,10 @@ use serde_json::json;
 use schemars::JsonSchema;
 use serde::Deserialize;
 
-use crate::event::{Field, FieldError, SourceKind, time::format_ms};
-use crate::values::{ConfigError, Duration, Severity};
+use crate::event::{Event, Field, FieldError, SourceKind, time::format_ms};
+use crate::values::{Duration, Severity};
 
-use super::registry::{CompileContext, Rule, RuleInfo};
+use super::registry::{Rule, RuleInfo};
 use super::shared::PortSet;
 
 use super::RuleMeta;
@@ -29,7 +29,8 @@ pub static META: RuleMeta = RuleMeta {
     attack: Attack::technique(attack::COMMAND_AND_CONTROL, attack::PROTOCOL_TUNNELING),
 };
 
-/// `rules.proxy_connect_port` as the config document writes it.
+/// `rules.proxy_connect_port` as the config document writes it, and the compiled rule: nothing in it
+/// needs compiling.
 #[derive(Clone, Debug, Deserialize, JsonSchema)]
 #[serde(default, deny_unknown_fields)]
 pub struct Settings {
@@ -46,11 +47,6 @@ impl Default for Settings {
         Settings { allowed_ports: PortSet::of(&[80, 443]), dedup_window: Duration::secs(3600), severity: Severity::Medium }
     }
 }
-
-/// `rules.proxy_connect_port`, compiled: the settings need no compile step.
-#[derive(Clone, Debug)]
-pub struct ConnectPortConfig(pub Settings);
-
 
 /// Splits a CONNECT authority (or the authority of a URL) into host and port text.
 pub fn authority(s: &str) -> Option<(&str, Option<&str>)> {
@@ -75,19 +71,12 @@ pub fn authority(s: &str) -> Option<(&str, Option<&str>)> {
     }
 }
 
-impl Rule for ConnectPortConfig {
+impl Rule for Settings {
     const INFO: RuleInfo = RuleInfo { alerts: &[&META], sources: &[SourceKind::Proxy], message_dedup: false };
-    type Settings = Settings;
+    type Settings = Self;
     type HostState = ();
 
-    fn compile(c: Settings, _: &CompileContext) -> Result<Option<Self>, ConfigError> {
-        Ok(Some(ConnectPortConfig(c)))
-    }
-
-    /// Applies the rule to one proxy event.
-    fn apply(&self, cx: &mut RuleContext) {
-        let s = &self.0;
-        let ev = cx.ev;
+    fn apply(&self, ev: &Event, cx: &mut RuleContext) {
         let Some(method) = ev.str(Field::HttpRequestMethod) else { return };
         if !method.trim().eq_ignore_ascii_case("CONNECT") {
             return;
@@ -114,7 +103,7 @@ impl Rule for ConnectPortConfig {
         let Some(port) = port else {
             return cx.field_error(&META, FieldError { field: "url.original", problem: "CONNECT without a port".into() });
         };
-        if s.allowed_ports.contains(port) {
+        if self.allowed_ports.contains(port) {
             return;
         }
         let dest = match &host_name {
@@ -122,24 +111,23 @@ impl Rule for ConnectPortConfig {
             Some(h) => format!("{h}:{port}"),
             None => format!("port {port}"),
         };
-        let reason = format!("CONNECT to {dest} (port {port} is not in {:?})", s.allowed_ports.as_slice());
-        cx.finding(&META, s.severity, reason.clone());
+        let reason = format!("CONNECT to {dest} (port {port} is not in {:?})", self.allowed_ports.as_slice());
+        cx.finding(&META, self.severity, reason.clone());
         let Some(src) = cx.host(&META, IfNoHost::Report("missing; no alert can name the host")) else { return };
         let Some(ts) = cx.time(&META) else { return };
-        if !cx.once_per(&META, src, dest.as_str(), ts, s.dedup_window.ms) {
+        if !cx.once_per(&META, src, dest.as_str(), ts, self.dedup_window.ms) {
             return;
         }
         let dst_ip = ev.destination_ip().ok().flatten();
-        let alert = AlertBuilder::new(&META, ts, s.severity)
-            .host(Some(src))
+        let alert = AlertBuilder::new(&META, ts, self.severity)
+            .about(src, &reason)
             .destination(dst_ip.map(|ip| (ip, Some(port))))
             .related(dst_ip)
-            .message(format!("{src}: {reason}"))
             .evidence(json!({
                 "destination": dest,
                 "host": host_name,
                 "port": port,
-                "allowed_ports": s.allowed_ports,
+                "allowed_ports": self.allowed_ports,
                 "user_agent": ev.str(Field::UserAgentOriginal),
                 "user": ev.str(Field::UserName),
                 "first_seen": format_ms(ts),

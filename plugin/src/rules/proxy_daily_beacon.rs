@@ -24,10 +24,10 @@ use crate::calendar::format_day;
 use schemars::JsonSchema;
 use serde::Deserialize;
 
-use crate::event::{Field, SourceKind, time::format_ms};
+use crate::event::{Event, Field, SourceKind, time::format_ms};
 use crate::values::{ConfigError, PositiveInt, Severity};
 
-use super::registry::{CompileContext, Rule, RuleInfo, RuleState};
+use super::registry::{Compile, CompileContext, Rule, RuleInfo, RuleState};
 use crate::output::Finding;
 
 use super::RuleMeta;
@@ -317,25 +317,26 @@ impl BeaconTracks {
     }
 }
 
-impl Rule for DailyBeaconConfig {
-    const INFO: RuleInfo = RuleInfo { alerts: &[&META], sources: &[SourceKind::Proxy], message_dedup: false };
-    type Settings = Settings;
-    type HostState = Option<Box<BeaconTracks>>;
-
-    fn compile(b: Settings, cx: &CompileContext) -> Result<Option<Self>, ConfigError> {
+impl Compile<DailyBeaconConfig> for Settings {
+    fn compile(self, cx: &CompileContext) -> Result<Option<DailyBeaconConfig>, ConfigError> {
+        let b = self;
         if b.min_days.get() > MAX_MIN_DAYS {
             return Err(cx.err("min_days", format!("expected at most {MAX_MIN_DAYS} days, found {}", b.min_days.get())));
         }
         Ok(Some(DailyBeaconConfig(b)))
     }
+}
 
-    /// Applies the rule to one proxy request of `host` to a destination reached by `reach`
-    /// distinct hosts in the tracking period (this one included).
-    fn apply(&self, cx: &mut RuleContext) {
+impl Rule for DailyBeaconConfig {
+    const INFO: RuleInfo = RuleInfo { alerts: &[&META], sources: &[SourceKind::Proxy], message_dedup: false };
+    type Settings = Settings;
+    type HostState = Option<Box<BeaconTracks>>;
+
+    fn apply(&self, ev: &Event, cx: &mut RuleContext) {
         let Some(ot) = super::over_time(cx) else { return };
         let s = &self.0;
         let OverTime { host, ts, dest_hash, reach: Some(reach) } = ot else { return };
-        let (ev, config) = (cx.ev, cx.shared);
+        let config = cx.shared;
         let Some(Some(dest)) = &cx.web else { return };
         let (st, ann) = (cx.hosts.get_mut(host), &mut *cx.ann);
         let rare = reach <= config.rare_destinations.max_hosts as usize;
@@ -376,10 +377,9 @@ impl Rule for DailyBeaconConfig {
             })
         });
         let alert = AlertBuilder::new(&META, ts, s.severity)
-            .host(Some(host))
+            .about(host, &reason)
             .destination(dest.ip.map(|ip| (ip, None)))
             .related(dest.ip)
-            .message(format!("{host}: {reason}"))
             .evidence(json!({
                 "destination": dest.key(),
                 "host": dest.host,
@@ -439,19 +439,17 @@ mod tests {
         t.add(70 * D, 70);
         assert_eq!(t.run_through(70), 1);
         assert_eq!(t.run_through(2), 0, "fell out of the bitmap");
-        assert_eq!(t.count_on(70), Some(1));
-        assert_eq!(t.count_on(2), None);
+        assert_eq!([70, 2].map(|d| t.count_on(d)), [Some(1), None]);
     }
 
     #[test]
     fn day_counts_are_reset_when_days_are_reused() {
         let mut t = Track::new(0, 0);
-        for _ in 0..3 {
-            t.add(0, 0);
+        // Three requests on day 0, then one on day 16, which takes day 0's slot.
+        for (ts, day) in [(0, 0), (0, 0), (0, 0), (16 * D, 16)] {
+            t.add(ts, day);
         }
-        t.add(16 * D, 16); // same slot as day 0
-        assert_eq!(t.count_on(16), Some(1));
-        assert_eq!(t.count_on(0), None);
+        assert_eq!([16, 0].map(|d| t.count_on(d)), [Some(1), None]);
     }
 
     #[test]

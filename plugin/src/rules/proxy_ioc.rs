@@ -24,7 +24,7 @@ use crate::output::{Indicator, IndicatorUrl, Matched, ThreatEnrichment};
 
 use super::context::{AlertBuilder, RuleContext};
 use super::indicator_lists::{ListSettings, list_provider};
-use super::registry::{CompileContext, Rule, RuleInfo};
+use super::registry::{Compile, CompileContext, Rule, RuleInfo};
 use super::web_destination::WebDestination;
 use super::RuleMeta;
 use crate::output::{Attack, attack};
@@ -88,12 +88,9 @@ impl ProxyIocConfig {
     }
 }
 
-impl Rule for ProxyIocConfig {
-    const INFO: RuleInfo = RuleInfo { alerts: &[&META], sources: &[SourceKind::Proxy], message_dedup: false };
-    type Settings = Settings;
-    type HostState = ();
-
-    fn compile(mut p: Settings, cx: &CompileContext) -> Result<Option<Self>, ConfigError> {
+impl Compile<ProxyIocConfig> for Settings {
+    fn compile(self, cx: &CompileContext) -> Result<Option<ProxyIocConfig>, ConfigError> {
+        let mut p = self;
         let lists = std::mem::take(&mut p.lists);
         if lists.is_empty() {
             return Ok(None);
@@ -130,9 +127,14 @@ impl Rule for ProxyIocConfig {
         cfg.urls.shrink();
         Ok(Some(cfg))
     }
+}
 
-    fn apply(&self, cx: &mut RuleContext) {
-        let ev = cx.ev;
+impl Rule for ProxyIocConfig {
+    const INFO: RuleInfo = RuleInfo { alerts: &[&META], sources: &[SourceKind::Proxy], message_dedup: false };
+    type Settings = Settings;
+    type HostState = ();
+
+    fn apply(&self, ev: &Event, cx: &mut RuleContext) {
         cx.web_destination();
         let hits = self.hits(ev, cx.web.as_ref().and_then(Option::as_ref));
         if hits.is_empty() {
@@ -168,9 +170,8 @@ impl Rule for ProxyIocConfig {
                 continue;
             }
             let alert = AlertBuilder::new(&META, ts, self.settings.severity)
-                .host(Some(src))
+                .about(src, &reason)
                 .destination(ev.destination_ip().ok().flatten().map(|ip| (ip, None)))
-                .message(format!("{src}: {reason}"))
                 .evidence(json!({
                     "indicator": h.entry,
                     "type": h.kind,

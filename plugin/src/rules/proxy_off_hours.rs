@@ -11,10 +11,10 @@ use serde_json::json;
 use schemars::JsonSchema;
 use serde::Deserialize;
 
-use crate::event::{Field, SourceKind, time::format_ms};
-use crate::values::{ConfigError, PositiveInt, Severity};
+use crate::event::{Event, Field, SourceKind, time::format_ms};
+use crate::values::{PositiveInt, Severity};
 
-use super::registry::{CompileContext, Rule, RuleInfo, RuleState};
+use super::registry::{Rule, RuleInfo, RuleState};
 use crate::output::Finding;
 
 use super::RuleMeta;
@@ -30,7 +30,8 @@ pub static META: RuleMeta = RuleMeta {
     attack: Attack::subtechnique(attack::COMMAND_AND_CONTROL, attack::APPLICATION_LAYER_PROTOCOL, attack::WEB_PROTOCOLS),
 };
 
-/// `rules.proxy_off_hours` as the config document writes it.
+/// `rules.proxy_off_hours` as the config document writes it, and the compiled rule: nothing in it
+/// needs compiling.
 #[derive(Clone, Debug, Deserialize, JsonSchema)]
 #[serde(default, deny_unknown_fields)]
 pub struct Settings {
@@ -48,11 +49,6 @@ impl Default for Settings {
         Settings { min_count: PositiveInt::new(10), severity: Severity::Low, alert_severity: Severity::Medium }
     }
 }
-
-/// `rules.proxy_off_hours`, compiled: the settings need no compile step.
-#[derive(Clone, Debug)]
-pub struct OffHoursConfig(Settings);
-
 
 /// Off-hours periods remembered per host.
 pub const PERIODS: usize = 3;
@@ -93,22 +89,15 @@ impl RuleState for OffHoursLog {
     }
 }
 
-impl Rule for OffHoursConfig {
+impl Rule for Settings {
     const INFO: RuleInfo = RuleInfo { alerts: &[&META], sources: &[SourceKind::Proxy], message_dedup: false };
-    type Settings = Settings;
+    type Settings = Self;
     type HostState = OffHoursLog;
 
-    fn compile(settings: Settings, _: &CompileContext) -> Result<Option<Self>, ConfigError> {
-        Ok(Some(OffHoursConfig(settings)))
-    }
-
-    /// Applies the rule to one proxy request of `host` to a destination reached by `reach`
-    /// distinct hosts in the tracking period.
-    fn apply(&self, cx: &mut RuleContext) {
+    fn apply(&self, ev: &Event, cx: &mut RuleContext) {
         let Some(ot) = super::over_time(cx) else { return };
-        let s = &self.0;
         let OverTime { host, ts, reach: Some(reach), .. } = ot else { return };
-        let (ev, config) = (cx.ev, cx.shared);
+        let config = cx.shared;
         let Some(Some(dest)) = &cx.web else { return };
         let (st, ann) = (cx.hosts.get_mut(host), &mut *cx.ann);
         let cal = &config.calendar;
@@ -119,7 +108,7 @@ impl Rule for OffHoursConfig {
         let when = cal.describe_period(id);
         ann.findings.push(Finding {
             rule: META.id,
-            severity: s.severity,
+            severity: self.severity,
             reason: format!(
                 "request at {} ({}) outside business hours ({when}) to {}, which {reach} host(s) reach",
                 cal.local_clock(ts),
@@ -155,17 +144,17 @@ impl Rule for OffHoursConfig {
         if p.destinations.len() < NAMES && !p.destinations.iter().any(|d| **d == *dest.key()) {
             p.destinations.push(dest.key().into());
         }
-        if p.alerted || p.count < s.min_count.get() {
+        if p.alerted || p.count < self.min_count.get() {
             return;
         }
         p.alerted = true;
-        let alert = AlertBuilder::new(&META, ts, s.alert_severity)
+        let alert = AlertBuilder::new(&META, ts, self.alert_severity)
             .host(Some(host))
             .message(format!("{host}: {} off-hours requests to rare destinations ({when})", p.count))
             .evidence(json!({
                 "period": when,
                 "requests": p.count,
-                "min_count": s.min_count.get(),
+                "min_count": self.min_count.get(),
                 "destinations": p.destinations,
                 "business_hours": format!("{:02}:00-{:02}:00", cal.start_hour, cal.end_hour),
                 "utc_offset": cal.offset_string(),

@@ -15,10 +15,10 @@ use serde_json::json;
 use schemars::JsonSchema;
 use serde::Deserialize;
 
-use crate::event::{Field, SourceKind, time::format_ms};
+use crate::event::{Event, Field, SourceKind, time::format_ms};
 use crate::values::{ConfigError, Duration, Severity};
 
-use super::registry::{CompileContext, Rule, RuleInfo, RuleState};
+use super::registry::{Compile, CompileContext, Rule, RuleInfo, RuleState};
 use super::shared::DestinationAllow;
 
 use super::RuleMeta;
@@ -84,22 +84,22 @@ impl RuleState for Option<UploadRun> {
     }
 }
 
+impl Compile<UploadVolumeConfig> for Settings {
+    fn compile(self, cx: &CompileContext) -> Result<Option<UploadVolumeConfig>, ConfigError> {
+        let mut v = self;
+        let allow = DestinationAllow::compile(std::mem::take(&mut v.allow), &cx.path("allow"))?;
+        Ok(Some(UploadVolumeConfig { settings: v, allow }))
+    }
+}
+
 impl Rule for UploadVolumeConfig {
     const INFO: RuleInfo = RuleInfo { alerts: &[&META], sources: &[SourceKind::Proxy], message_dedup: false };
     type Settings = Settings;
     type HostState = Option<UploadRun>;
 
-    fn compile(mut v: Settings, cx: &CompileContext) -> Result<Option<Self>, ConfigError> {
-        let allow = DestinationAllow::compile(std::mem::take(&mut v.allow), &cx.path("allow"))?;
-        Ok(Some(UploadVolumeConfig { settings: v, allow }))
-    }
-
-    /// Applies the rule to one proxy request (its host, time and destination resolved in
-    /// [`RuleContext::over_time`]).
-    fn apply(&self, cx: &mut RuleContext) {
+    fn apply(&self, ev: &Event, cx: &mut RuleContext) {
         let Some(ot) = super::over_time(cx) else { return };
         let OverTime { host, ts, dest_hash, .. } = ot;
-        let ev = cx.ev;
         let Some(Some(dest)) = &cx.web else { return };
         let (st, ann) = (cx.hosts.get_mut(host), &mut *cx.ann);
         if dest.is_allowed(&self.allow) {

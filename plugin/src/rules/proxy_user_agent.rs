@@ -8,10 +8,10 @@ use serde_json::json;
 use schemars::JsonSchema;
 use serde::Deserialize;
 
-use crate::event::{Field, FieldError, Scalar, SourceKind, time::format_ms};
+use crate::event::{Event, Field, FieldError, Scalar, SourceKind, time::format_ms};
 use crate::values::{ConfigError, Duration, Severity};
 
-use super::registry::{CompileContext, Rule, RuleInfo};
+use super::registry::{Compile, CompileContext, Rule, RuleInfo};
 
 use super::RuleMeta;
 use crate::output::{Attack, attack};
@@ -67,12 +67,9 @@ pub struct UserAgentConfig {
 }
 
 
-impl Rule for UserAgentConfig {
-    const INFO: RuleInfo = RuleInfo { alerts: &[&META], sources: &[SourceKind::Proxy], message_dedup: false };
-    type Settings = Settings;
-    type HostState = ();
-
-    fn compile(mut u: Settings, cx: &CompileContext) -> Result<Option<Self>, ConfigError> {
+impl Compile<UserAgentConfig> for Settings {
+    fn compile(self, cx: &CompileContext) -> Result<Option<UserAgentConfig>, ConfigError> {
+        let mut u = self;
         let mut exact = std::collections::HashSet::new();
         let mut patterns = Vec::new();
         for (i, a) in std::mem::take(&mut u.allowed).into_iter().enumerate() {
@@ -88,10 +85,14 @@ impl Rule for UserAgentConfig {
         }
         Ok(Some(UserAgentConfig { settings: u, exact, patterns }))
     }
+}
 
-    /// Applies the rule to one proxy event.
-    fn apply(&self, cx: &mut RuleContext) {
-        let ev = cx.ev;
+impl Rule for UserAgentConfig {
+    const INFO: RuleInfo = RuleInfo { alerts: &[&META], sources: &[SourceKind::Proxy], message_dedup: false };
+    type Settings = Settings;
+    type HostState = ();
+
+    fn apply(&self, ev: &Event, cx: &mut RuleContext) {
         let agent: Option<&str> = match ev.get(Field::UserAgentOriginal) {
             None | Some(Scalar::Null) => {
                 if !self.settings.flag_missing {
@@ -125,9 +126,8 @@ impl Rule for UserAgentConfig {
             return;
         }
         let alert = AlertBuilder::new(&META, ts, self.settings.alert_severity)
-            .host(Some(src))
+            .about(src, &reason)
             .destination(ev.destination_ip().ok().flatten().map(|ip| (ip, None)))
-            .message(format!("{src}: {reason}"))
             .evidence(json!({
                 "user_agent": agent,
                 "url": ev.str(Field::UrlFull).or_else(|| ev.str(Field::UrlOriginal)),

@@ -11,7 +11,7 @@ use serde::Deserialize;
 use serde::de::{self, DeserializeSeed, IntoDeserializer, MapAccess, Visitor};
 
 use crate::calendar::Calendar;
-use crate::event::SourceKind;
+use crate::event::{Event, SourceKind};
 use crate::values::{ConfigError, err};
 
 use super::RuleMeta;
@@ -59,16 +59,28 @@ pub trait Rule: Sized + 'static {
     /// Its `rules.<key>` section as the document writes it, but for `enabled`, which every
     /// section has ([`Section`]). One `Default`: every default is written once, in the
     /// settings type; a doc comment per field, which the config schema shows.
-    type Settings: for<'de> Deserialize<'de> + Default + schemars::JsonSchema;
+    /// Compiled into the rule by [`Compile`]; a rule whose settings need no compiling is its
+    /// settings type (`type Settings = Self`).
+    type Settings: Compile<Self> + for<'de> Deserialize<'de> + Default + schemars::JsonSchema;
     /// What it keeps per host (`()` for nothing).
     type HostState: RuleState;
 
-    /// Compiles the settings of an enabled rule, with what the rules share; `None` when the
-    /// settings leave it nothing to do (no lists loaded).
-    fn compile(settings: Self::Settings, cx: &CompileContext) -> Result<Option<Self>, ConfigError>;
+    /// Applies the rule to one event of a source it reads (`ev`, also `cx.ev`).
+    fn apply(&self, ev: &Event, cx: &mut RuleContext);
+}
 
-    /// Applies the rule to one event of a source it reads.
-    fn apply(&self, cx: &mut RuleContext);
+/// How the settings of an enabled rule become the rule, with what the rules share.
+pub trait Compile<R>: Sized {
+    /// The rule; `None` when the settings leave it nothing to do (no lists loaded). Errors
+    /// carry the JSON path (`rules.<key>.<field>`, see [`CompileContext::err`]).
+    fn compile(self, cx: &CompileContext) -> Result<Option<R>, ConfigError>;
+}
+
+/// Settings that are the rule as they are: nothing to compile.
+impl<R: Rule<Settings = R>> Compile<R> for R {
+    fn compile(self, _: &CompileContext) -> Result<Option<R>, ConfigError> {
+        Ok(Some(self))
+    }
 }
 
 /// A rule's `rules.<key>` section: `enabled` (default `true`), which the registry reads for
@@ -226,7 +238,7 @@ pub struct RuleEntry {
     /// Its alerts and sources.
     pub info: RuleInfo,
     /// Applies it (nothing when the config turned it off).
-    pub apply: fn(&mut RuleContext),
+    pub apply: fn(&Event, &mut RuleContext),
 }
 
 pub use super::{RawRules, RuleStates, Rules, REGISTRY};
@@ -286,7 +298,7 @@ macro_rules! rules {
                     $(
                         $key: match raw.$key {
                             $crate::rules::registry::Section { enabled: true, settings } => {
-                                <$ty as $crate::rules::registry::Rule>::compile(settings, &$crate::rules::registry::CompileContext { key: stringify!($key), ..*shared })?
+                                $crate::rules::registry::Compile::<$ty>::compile(settings, &$crate::rules::registry::CompileContext { key: stringify!($key), ..*shared })?
                             }
                             _ => None,
                         },
@@ -301,9 +313,9 @@ macro_rules! rules {
                 $crate::rules::registry::RuleEntry {
                     key: stringify!($key),
                     info: <$ty as $crate::rules::registry::Rule>::INFO,
-                    apply: |cx| {
+                    apply: |ev, cx| {
                         if let Some(r) = &cx.rules.$key {
-                            $crate::rules::registry::Rule::apply(r, cx)
+                            $crate::rules::registry::Rule::apply(r, ev, cx)
                         }
                     },
                 },
