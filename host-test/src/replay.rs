@@ -62,7 +62,7 @@ pub struct Input {
 }
 
 /// What happened during a replay.
-#[derive(Clone, Debug, Default, PartialEq, Eq)]
+#[derive(Clone, Debug, Default, PartialEq)]
 pub struct ReplaySummary {
     /// Input lines read.
     pub lines: u64,

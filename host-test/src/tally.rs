@@ -1,6 +1,7 @@
-//! What a replay's output says, for the summary on stderr: the alerts per rule, the hosts with
-//! the most alerts, and the input lines that were not JSON events (with a guess at the log
-//! format they are in, when none was).
+//! What a replay's output says, for the summary on stderr and `malhost report`: the alerts per
+//! rule, the hosts ranked by risk (the highest `malhost.host_risk` alert about each, then their
+//! alerts), and the input lines that were not JSON events (with a guess at the log format they
+//! are in, when none was).
 
 use std::collections::{BTreeMap, HashMap};
 
@@ -15,8 +16,13 @@ const INPUT_ERROR_START: &[u8] = br#"{"event":{"kind":"pipeline_error"},"error":
 /// Lines that were not JSON kept for guessing their format.
 const SAMPLE_LINES: usize = 20;
 
+/// The rule id of host risk alerts.
+pub const HOST_RISK: &str = "malhost.host_risk";
+/// Evidence lines kept per host (the most severe alerts, earliest first among equals).
+const EVIDENCE_LINES: usize = 3;
+
 /// Counts over the output lines.
-#[derive(Clone, Debug, Default, PartialEq, Eq)]
+#[derive(Clone, Debug, Default, PartialEq)]
 pub struct Tally {
     /// Output lines that answer an input line (events and error records; alerts not counted).
     pub answers: u64,
@@ -33,12 +39,31 @@ pub struct Tally {
 }
 
 /// One host's alerts.
-#[derive(Clone, Debug, Default, PartialEq, Eq)]
+#[derive(Clone, Debug, Default, PartialEq)]
 pub struct HostAlerts {
-    /// Alerts naming it.
+    /// Alerts of the rules naming it (host risk alerts not counted).
     pub alerts: u64,
     /// Of which, per `rule.id`.
     pub rules: BTreeMap<String, u64>,
+    /// Its highest risk: the `malhost.host_risk` alert with the highest score about it.
+    pub risk: Option<Risk>,
+    /// `@timestamp` of its first and last alert.
+    pub first_seen: String,
+    /// See `first_seen`.
+    pub last_seen: String,
+    /// The messages of its most severe alerts: (event.severity, message).
+    pub evidence: Vec<(u64, String)>,
+}
+
+/// A host's risk as a `malhost.host_risk` alert said it.
+#[derive(Clone, Debug, PartialEq)]
+pub struct Risk {
+    /// `low`, `moderate`, `high` or `critical`.
+    pub level: String,
+    /// 0–100.
+    pub score: f64,
+    /// How the score was reached (its evidence's `explanation`).
+    pub explanation: String,
 }
 
 fn alert_finder() -> &'static memmem::Finder<'static> {
@@ -83,15 +108,42 @@ impl Tally {
         self.alerts += 1;
         *self.by_rule.entry(rule.clone()).or_default() += 1;
         let h = self.by_host.entry(host).or_default();
+        if rule == HOST_RISK {
+            let ev = &v["malhost"]["evidence"];
+            let score = ev["score"].as_f64().unwrap_or(0.0);
+            if h.risk.as_ref().is_none_or(|r| score > r.score) {
+                let text = |k: &str| ev[k].as_str().unwrap_or("").to_owned();
+                h.risk = Some(Risk { level: text("level"), score, explanation: text("explanation") });
+            }
+            return true;
+        }
         h.alerts += 1;
         *h.rules.entry(rule).or_default() += 1;
+        if let Some(ts) = v["@timestamp"].as_str() {
+            if h.first_seen.is_empty() || ts < h.first_seen.as_str() {
+                h.first_seen = ts.to_owned();
+            }
+            if ts > h.last_seen.as_str() {
+                h.last_seen = ts.to_owned();
+            }
+        }
+        let severity = v["event"]["severity"].as_u64().unwrap_or(0);
+        let message = v["message"].as_str().unwrap_or("").to_owned();
+        // Most severe first; among equals the earliest stays.
+        let at = h.evidence.partition_point(|(s, _)| *s >= severity);
+        if at < EVIDENCE_LINES && !h.evidence.iter().any(|(_, m)| *m == message) {
+            h.evidence.insert(at, (severity, message));
+            h.evidence.truncate(EVIDENCE_LINES);
+        }
         true
     }
 
-    /// The hosts with the most alerts, most first (ties by name), at most `n`.
+    /// The hosts ranked by risk: the highest risk score first, then the most alerts (ties by
+    /// name); at most `n`.
     pub fn top_hosts(&self, n: usize) -> Vec<(&str, &HostAlerts)> {
         let mut hosts: Vec<(&str, &HostAlerts)> = self.by_host.iter().map(|(h, a)| (h.as_str(), a)).collect();
-        hosts.sort_by(|a, b| b.1.alerts.cmp(&a.1.alerts).then_with(|| a.0.cmp(b.0)));
+        let score = |a: &HostAlerts| a.risk.as_ref().map_or(-1.0, |r| r.score);
+        hosts.sort_by(|a, b| score(b.1).total_cmp(&score(a.1)).then(b.1.alerts.cmp(&a.1.alerts)).then_with(|| a.0.cmp(b.0)));
         hosts.truncate(n);
         hosts
     }
@@ -109,10 +161,16 @@ impl Tally {
         } else {
             lines.push(format!("{} alert(s): {}", self.alerts, counts(&self.by_rule)));
             let top = self.top_hosts(5);
-            let hosts: Vec<String> = top.iter().map(|(h, a)| format!("{h} {} ({})", a.alerts, counts(&a.rules))).collect();
+            let hosts: Vec<String> = top
+                .iter()
+                .map(|(h, a)| {
+                    let risk = a.risk.as_ref().map_or("no risk level".to_owned(), |r| format!("risk {} {}", r.level, r.score));
+                    format!("{h} {risk}, {} alert(s) ({})", a.alerts, counts(&a.rules))
+                })
+                .collect();
             let more = self.by_host.len().saturating_sub(top.len());
             let more = if more > 0 { format!(", and {more} more") } else { String::new() };
-            lines.push(format!("hosts with the most alerts: {}{more}", hosts.join("; ")));
+            lines.push(format!("hosts by risk: {}{more}", hosts.join("; ")));
         }
         if self.input_errors > 0 {
             lines.push(format!("{} line(s) were not JSON events (error records of type malhost.input)", self.input_errors));
@@ -165,8 +223,18 @@ mod tests {
         assert_eq!(top[0].1.alerts, 2);
         assert_eq!(
             t.summary()[..2],
-            ["3 alert(s): fw.c2_port 2, proxy.ioc 1", "hosts with the most alerts: 10.0.0.5 2 (fw.c2_port 1, proxy.ioc 1); 10.0.0.9 1 (fw.c2_port 1)"]
+            [
+                "3 alert(s): fw.c2_port 2, proxy.ioc 1",
+                "hosts by risk: 10.0.0.5 no risk level, 2 alert(s) (fw.c2_port 1, proxy.ioc 1); 10.0.0.9 no risk level, 1 alert(s) (fw.c2_port 1)"
+            ]
         );
+        // A host risk alert ranks its host first, whatever the counts.
+        let risk = r#"{"@timestamp":"2024-05-01T11:00:00.000Z","event":{"kind":"alert","dataset":"malhost.alert","severity":3},"rule":{"id":"malhost.host_risk"},"source":{"ip":"10.0.0.9"},"malhost":{"evidence":{"score":80.0,"level":"high","explanation":"x"}}}"#;
+        t.add(format!("{risk}\n").as_bytes());
+        let top = t.top_hosts(5);
+        assert_eq!((top[0].0, top[0].1.alerts), ("10.0.0.9", 1));
+        assert_eq!(top[0].1.risk.as_ref().map(|r| (r.level.as_str(), r.score)), Some(("high", 80.0)));
+        assert_eq!(top[0].1.first_seen, "2024-05-01T10:00:00.000Z");
     }
 
     #[test]

@@ -68,7 +68,7 @@ fn bad_configs_are_rejected_with_a_path_and_change_nothing() {
     }
     let deny = |t: u32| format!("{{\"@timestamp\":{},\"event.action\":\"deny\",\"source.ip\":\"10.0.0.1\",\"destination.ip\":\"192.0.2.1\",\"destination.port\":445}}\n", 1_714_557_600 + t);
     let out = g.process((deny(0) + &deny(1)).as_bytes()).unwrap();
-    assert_eq!(common::alerts(&out).len(), 1, "min_count 2 still in force");
+    assert_eq!(common::alerts_of(&out, "fw.outbound_deny").len(), 1, "min_count 2 still in force");
 }
 
 /// A stand-in module (WAT) that speaks the ABI, echoes its input, traps on a line containing
@@ -215,7 +215,7 @@ fn recovery_restores_the_last_checkpoint() {
     assert_eq!(summary.failed_lines, 1, "{log:?}");
     let lines = common::json_lines(&out);
     assert_eq!(lines[2]["error"]["type"], "malhost.guest_memory", "{log:?}");
-    let alerts = common::alerts(&out);
+    let alerts = common::alerts_of(&out, "fw.outbound_deny");
     assert_eq!(alerts.len(), 1, "the third deny alerts only if the first two survived: {log:?}");
     assert_eq!(alerts[0]["malhost"]["evidence"]["count"], 3);
     assert_eq!(g.recoveries, 0, "the line could not be placed in guest memory: no call failed, so the instance and its state were kept");

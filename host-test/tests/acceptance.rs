@@ -57,7 +57,13 @@ fn repeated_denies_alert_once_per_host_and_spare_quiet_or_allowlisted_hosts() {
     // The allowlist is fw.outbound_deny's: twelve SMB attempts from 10.0.0.7 to one external
     // address are, for fw.c2_port, repeated connections on a port outside the business ports.
     assert_eq!(rule_alerts(&alerts, "fw.c2_port", "10.0.0.7").len(), 1, "{alerts:#?}");
-    assert_eq!(alerts.len(), 2);
+    // Each of the two hosts reaches risk level moderate with its one high alert.
+    for host in ["10.0.0.5", "10.0.0.7"] {
+        let risk = rule_alerts(&alerts, "malhost.host_risk", host);
+        assert_eq!(risk.len(), 1, "{alerts:#?}");
+        assert_eq!(risk[0]["host"]["risk"]["calculated_level"], "moderate");
+    }
+    assert_eq!(alerts.len(), 4);
     // Allowlisted events pass through byte for byte.
     let first_allowlisted = deny(0, "10.0.0.7", "203.0.113.8", 445);
     assert!(out.split(|&b| b == b'\n').any(|l| l == first_allowlisted.as_bytes()));
@@ -73,7 +79,7 @@ fn c2_cidr_hit_alerts_and_enriches_the_event() {
     .to_string();
     let (out, _) = common::replay_wasm(CONFIG, ev.as_bytes(), 10);
     let lines = common::json_lines(&out);
-    assert_eq!(lines.len(), 2);
+    assert_eq!(lines.len(), 3, "the event, its alert and the host's risk alert");
     let e = &lines[0]["threat"]["enrichments"][0];
     assert_eq!(e["indicator"]["name"], "198.51.100.0/24");
     assert_eq!(e["matched"]["atomic"], "198.51.100.200");
@@ -81,6 +87,8 @@ fn c2_cidr_hit_alerts_and_enriches_the_event() {
     assert_eq!(lines[0]["destination"]["ip"], "198.51.100.200", "original fields kept");
     assert_eq!(lines[1]["rule"]["id"], "fw.c2_ip");
     assert_eq!(lines[1]["source"]["ip"], "10.0.0.9");
+    assert_eq!(lines[2]["rule"]["id"], "malhost.host_risk");
+    assert_eq!(lines[2]["threat"]["technique"]["id"], lines[1]["threat"]["technique"]["id"], "the strongest rule's ATT&CK place");
 }
 
 #[test]
@@ -92,7 +100,7 @@ fn garbage_lines_become_one_error_record_each_and_processing_continues() {
     }
     let (out, _) = common::replay_wasm(CONFIG, input.as_bytes(), 2);
     let lines = common::json_lines(&out);
-    assert_eq!(lines.len(), 3 + 4 + 1);
+    assert_eq!(lines.len(), 3 + 4 + 2, "three error records, four events, the alert and the host's risk alert");
     for (i, msg) in ["garbage one", "{not json", "[\"array\"]"].iter().enumerate() {
         assert_eq!(lines[i]["event"]["kind"], "pipeline_error");
         assert_eq!(lines[i]["error"]["type"], "malhost.input");

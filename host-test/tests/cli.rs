@@ -28,7 +28,8 @@ fn replaying_the_example_prints_events_and_alerts() {
     let alerts = common::alerts(&o.stdout);
     assert_eq!(lines.len(), common::counted_lines(&input) + alerts.len());
     let rules: Vec<&str> = alerts.iter().map(|a| a["rule"]["id"].as_str().unwrap()).collect();
-    assert_eq!(rules, ["fw.outbound_deny", "fw.c2_ip"]);
+    // Each alert about a host raises its risk (one high alert: moderate).
+    assert_eq!(rules, ["fw.outbound_deny", "malhost.host_risk", "fw.c2_ip", "malhost.host_risk"]);
     assert!(stderr(&o).is_empty(), "quiet: {}", stderr(&o));
 }
 
@@ -40,15 +41,15 @@ fn replay_writes_to_a_file_and_summarises_on_stderr() {
     let o = malhost(&["replay", "--config", "examples/config.json", "-o", out.to_str().unwrap(), "examples/firewall.jsonl"]);
     assert!(o.status.success(), "{}", stderr(&o));
     assert!(o.stdout.is_empty());
-    assert!(stderr(&o).contains("\"alerts\":2"), "{}", stderr(&o));
+    assert!(stderr(&o).contains("\"alerts\":4"), "{}", stderr(&o));
     // The summary names the rules and the hosts, not only counters.
-    let alerts = common::alerts(&std::fs::read(&out).unwrap());
+    let alerts: Vec<_> = common::alerts(&std::fs::read(&out).unwrap()).into_iter().filter(|a| a["rule"]["id"] != "malhost.host_risk").collect();
     assert_eq!(alerts.len(), 2);
     let mut rules: Vec<&str> = alerts.iter().map(|a| a["rule"]["id"].as_str().unwrap()).collect();
     rules.sort();
-    assert!(stderr(&o).contains(&format!("malhost: 2 alert(s): {} 1, {} 1", rules[0], rules[1])), "{}", stderr(&o));
+    assert!(stderr(&o).contains(&format!("malhost: 4 alert(s): malhost.host_risk 2, {} 1, {} 1", rules[0], rules[1])), "{}", stderr(&o));
     let host = alerts[0]["source"]["ip"].as_str().unwrap();
-    assert!(stderr(&o).contains(&format!("malhost: hosts with the most alerts: {host} ")), "{}", stderr(&o));
+    assert!(stderr(&o).contains(&format!("malhost: hosts by risk: {host} risk moderate 40, 1 alert(s)")), "{}", stderr(&o));
     let _ = std::fs::remove_dir_all(dir);
 }
 

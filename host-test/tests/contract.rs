@@ -93,7 +93,7 @@ fn a_failed_instance_is_replaced_with_its_state_rebuilt_from_checkpoint_and_jour
     }
     assert_eq!(g.recover().unwrap(), Recovery::Complete);
     out.extend(g.process(one(4).as_bytes()).unwrap());
-    let alerts = common::alerts(&out);
+    let alerts = common::alerts_of(&out, "fw.outbound_deny");
     assert_eq!(alerts.len(), 1, "the fifth deny alerts only if the four before it survived");
     assert_eq!(alerts[0]["malhost"]["evidence"]["count"], 5);
 }
@@ -125,7 +125,7 @@ fn a_snapshot_given_at_start_survives_a_recovery() {
     .unwrap();
     assert_eq!(summary.failed_lines, 1, "{log:?}");
     assert_eq!(summary.state_losses, 0, "{log:?}");
-    assert_eq!(common::alerts(&out).len(), 1, "the restored denies count: {log:?}");
+    assert_eq!(common::alerts_of(&out, "fw.outbound_deny").len(), 1, "the restored denies count: {log:?}");
 }
 
 #[test]

@@ -46,8 +46,12 @@ fn one_six_hourly_beacon_among_500_browsing_hosts_gives_exactly_one_alert() {
     assert_eq!(ev["hosts_reaching_destination"], 1);
     assert!(ev["periodicity"]["score"].as_f64().unwrap() > 0.9, "{ev}");
     assert!((ev["periodicity"]["interval_median_s"].as_f64().unwrap() - 21_600.0).abs() < 60.0, "{ev}");
-    // Nothing else: popular sites are not beacons, and browsing raises no other alert.
-    assert_eq!(alerts.len(), 1, "{alerts:#?}");
+    // Nothing else: popular sites are not beacons, and browsing raises no other alert; the
+    // beaconing host's risk rises to moderate (one high alert).
+    let risk = by_rule(&alerts, "malhost.host_risk");
+    assert_eq!(risk.len(), 1, "{alerts:#?}");
+    assert_eq!((&risk[0]["source"]["ip"], &risk[0]["host"]["risk"]["calculated_level"]), (&a["source"]["ip"], &json!("moderate")));
+    assert_eq!(alerts.len(), 2, "{alerts:#?}");
 }
 
 #[test]
@@ -87,5 +91,6 @@ fn an_upload_run_past_max_bytes_alerts_once_and_spread_volume_does_not() {
     assert_eq!(a[0]["source"]["ip"], "10.9.0.1");
     assert_eq!(a[0]["malhost"]["evidence"]["bytes"], 1_200_000);
     assert_eq!(a[0]["malhost"]["evidence"]["requests"], 4);
-    assert_eq!(alerts.len(), 1, "{alerts:#?}");
+    assert_eq!(by_rule(&alerts, "malhost.host_risk").len(), 1, "the uploading host's risk: {alerts:#?}");
+    assert_eq!(alerts.len(), 2, "{alerts:#?}");
 }

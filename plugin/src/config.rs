@@ -74,6 +74,10 @@ struct RawConfig {
     /// Per-rule settings: one section per rule, `rules.<key>`.
     #[serde(default)]
     rules: RawRules,
+    /// Host verdicts: how the alerts about a host add up to its risk score and level, and
+    /// when a malhost.host_risk alert says so (see the README's "Host verdicts").
+    #[serde(default)]
+    host_risk: crate::rules::registry::Section<crate::verdict::Settings>,
 }
 
 #[derive(Deserialize, Default, JsonSchema)]
@@ -425,6 +429,8 @@ pub struct Config {
     pub shared: Shared,
     /// Every rule, compiled (`None` when off).
     pub rules: Rules,
+    /// Host verdicts (`None` when off).
+    pub host_risk: Option<crate::verdict::HostRisk>,
 }
 
 impl Default for Config {
@@ -600,6 +606,10 @@ impl Config {
         let shared = Shared { internal, state, calendar, rare_destinations };
         let cx = CompileContext { key: "", state: &shared.state, calendar: &shared.calendar, rare: &shared.rare_destinations };
         let rules = Rules::compile(raw.rules, &cx)?;
+        let host_risk = match raw.host_risk {
+            crate::rules::registry::Section { enabled: true, settings } => Some(settings.compile()?),
+            _ => None,
+        };
         Ok(Config {
             hash_seed: raw.hash_seed,
             max_line_bytes: raw.limits.max_line_bytes.get() as usize,
@@ -607,6 +617,7 @@ impl Config {
             raw_messages,
             shared,
             rules,
+            host_risk,
         })
     }
 

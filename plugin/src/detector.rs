@@ -225,7 +225,7 @@ mod snapshot_tests {
     fn list_config(ports: &[&str]) -> Vec<u8> {
         let values: Vec<String> = ports.iter().map(|p| format!(r#"{{"value":"{p}","m":5,"n":0,"pm":0.5,"pl":0.0}}"#)).collect();
         format!(
-            r#"{{"rules":{{"fw_outbound_deny":{{"enabled":false}},"learned_lists":{{"window":"1h","list":{{"malhost_lists":1,"options":{{"t_m":0.01,"t_l":0.005,"extract":{{"keep_query":false}},"sample_field":"malhost.sample"}},"malware":{{"entities":10,"events":10,"skipped":0,"inputs":[]}},"normal":{{"entities":10,"events":10,"skipped":0,"inputs":[]}},"fields":[{{"field":"dst_port","m_total":10,"n_total":10,"candidates":5,"values":[{}]}}]}},"thresholds":{{"dst_port":{{"count":2}}}}}}}}}}"#,
+            r#"{{"host_risk":{{"enabled":false}},"rules":{{"fw_outbound_deny":{{"enabled":false}},"learned_lists":{{"window":"1h","list":{{"malhost_lists":1,"options":{{"t_m":0.01,"t_l":0.005,"extract":{{"keep_query":false}},"sample_field":"malhost.sample"}},"malware":{{"entities":10,"events":10,"skipped":0,"inputs":[]}},"normal":{{"entities":10,"events":10,"skipped":0,"inputs":[]}},"fields":[{{"field":"dst_port","m_total":10,"n_total":10,"candidates":5,"values":[{}]}}]}},"thresholds":{{"dst_port":{{"count":2}}}}}}}}}}"#,
             values.join(",")
         )
         .into_bytes()
@@ -515,6 +515,9 @@ impl Detector {
         }
         self.ann.clear();
         rules::run_all(&ev, &self.config.shared, &self.config.rules, &mut self.hosts, &mut self.dests, &mut self.messages, &mut self.ann);
+        if let (Some(risk), false) = (&self.config.host_risk, self.ann.alerts.is_empty()) {
+            risk.assess(&mut self.hosts, &mut self.ann);
+        }
         if self.ann.changes_event() {
             self.stats.enriched = self.stats.enriched.saturating_add(1);
             if !self.ann.field_errors.is_empty() {

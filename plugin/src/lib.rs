@@ -38,6 +38,7 @@ pub mod rules;
 pub mod snapshot;
 pub mod state;
 pub mod values;
+pub mod verdict;
 pub mod webhost;
 
 pub use config::{Config, ConfigError};

@@ -71,6 +71,11 @@ pub fn alerts(out: &[u8]) -> Vec<serde_json::Value> {
     json_lines(out).into_iter().filter(|v| v["event"]["kind"] == "alert").collect()
 }
 
+/// The alerts of one rule in the output.
+pub fn alerts_of(out: &[u8], rule: &str) -> Vec<serde_json::Value> {
+    alerts(out).into_iter().filter(|v| v["rule"]["id"] == rule).collect()
+}
+
 /// Input lines the detector answers ([`malhost::event::framing::records`]).
 pub fn counted_lines(input: &[u8]) -> usize {
     malhost::event::framing::records(input)

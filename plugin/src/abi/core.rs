@@ -148,9 +148,9 @@ mod tests {
         let framed = abi.process_framed(batch.as_bytes()).to_vec();
         let word = |i: usize| u32::from_le_bytes(framed[4 * i..4 * i + 4].try_into().unwrap());
         assert_eq!(word(0), 3, "three records: the blank line is none");
-        assert_eq!([word(1), word(2), word(3)], [1, 2, 1], "the second deny raised an alert");
+        assert_eq!([word(1), word(2), word(3)], [1, 3, 1], "the second deny raised an alert and the host's risk alert");
         let lines = &framed[16..];
-        assert_eq!(lines.iter().filter(|b| **b == b'\n').count(), 4);
+        assert_eq!(lines.iter().filter(|b| **b == b'\n').count(), 5);
         assert!(String::from_utf8_lossy(lines).contains("malhost.input"));
     }
 

@@ -170,6 +170,28 @@ pub struct Alert {
     pub evidence: Value,
     /// `email.*` of the message a mail alert is about.
     pub email: Option<Value>,
+    /// Its place in ATT&CK when it is not its rule's (`malhost.host_risk` takes its strongest
+    /// rule's).
+    pub attack: Option<Attack>,
+    /// `host.risk.*` of a host risk alert.
+    pub risk: Option<RiskFields>,
+}
+
+/// ECS `host.risk.*`: the score and level of a host (`crate::verdict`).
+#[derive(Clone, Debug, PartialEq, Serialize)]
+pub struct RiskFields {
+    /// `low`, `moderate`, `high` or `critical`.
+    pub calculated_level: &'static str,
+    /// The score before the cap at 100.
+    pub calculated_score: f64,
+    /// The score, 0–100.
+    pub calculated_score_norm: f64,
+}
+
+#[derive(Serialize)]
+struct HostFields<'a> {
+    ip: String,
+    risk: &'a RiskFields,
 }
 
 #[derive(Serialize)]
@@ -181,6 +203,8 @@ struct AlertRecord<'a> {
     threat: attack::ThreatFields,
     #[serde(skip_serializing_if = "Option::is_none")]
     source: Option<IpField>,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    host: Option<HostFields<'a>>,
     #[serde(skip_serializing_if = "Option::is_none")]
     destination: Option<DestinationFields>,
     #[serde(skip_serializing_if = "Option::is_none")]
@@ -261,8 +285,9 @@ pub fn write_alert(out: &mut Vec<u8>, a: &Alert) {
             category: a.rule.category,
             ruleset: "malhost",
         },
-        threat: a.rule.attack.threat(),
+        threat: a.attack.unwrap_or(a.rule.attack).threat(),
         source: a.host.map(|ip| IpField { ip: ip.to_string() }),
+        host: a.risk.as_ref().zip(a.host).map(|(risk, ip)| HostFields { ip: ip.to_string(), risk }),
         destination: a.destination.map(|(ip, port)| DestinationFields { ip: ip.to_string(), port }),
         email: a.email.as_ref(),
         related: (!related.is_empty()).then_some(RelatedFields { ip: related }),
@@ -687,6 +712,8 @@ mod tests {
             message: "m".into(),
             evidence: serde_json::json!({}),
             email: None,
+            attack: None,
+            risk: None,
         };
         write_alert(&mut out, &alert);
         let line = out.strip_suffix(b"\n").unwrap().to_vec();

@@ -189,6 +189,8 @@ impl AlertBuilder {
                 message: String::new(),
                 evidence: serde_json::Value::Null,
                 email: None,
+                attack: None,
+                risk: None,
             },
         }
     }

@@ -13,6 +13,9 @@ pub struct HostState {
     /// What each rule keeps about the host (generated from the registry).
     #[serde(default)]
     pub rules: super::registry::RuleStates,
+    /// The alerts about the host, for its risk score (`crate::verdict`).
+    #[serde(default, skip_serializing_if = "crate::state::risk::RiskLedger::is_empty")]
+    pub risk: crate::state::risk::RiskLedger,
 }
 
 impl HostState {
@@ -22,6 +25,7 @@ impl HostState {
     pub fn repair(&mut self, cap: usize) {
         self.dedup.repair(cap);
         self.rules.repair(cap);
+        self.risk.repair();
     }
 }
 

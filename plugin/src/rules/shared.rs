@@ -54,7 +54,7 @@ pub const ADDRESS_SPACE_BYTES: u64 = 4 << 30;
 /// tracked host with a little state of each rule about 330 B; a counted destination about
 /// 130 B plus 8 B per host it remembers; a remembered message about 120 B; one more key of one
 /// host in every keyed collection — deny window, dedup log, learned-list windows, beacon
-/// track, off-hours period — about 350 B).
+/// track, off-hours period — about 350 B; a host's risk ledger at its caps about 3 KB).
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
 pub struct MemoryEstimate {
     /// Every table full (hosts, destinations, messages), each host with a little state.
@@ -75,7 +75,9 @@ impl StateLimits {
         let tables_full = self.max_hosts as u64 * HOST
             + self.max_destinations as u64 * (DESTINATION + 8 * keep_per_destination)
             + self.max_messages as u64 * MESSAGE;
-        let every_key_full = tables_full + self.max_hosts as u64 * self.max_keys_per_host as u64 * KEY;
+        // A host's risk ledger at its caps: every rule with its newest alerts.
+        const LEDGER: u64 = (crate::state::risk::RULES_PER_HOST * (crate::state::risk::ALERTS_PER_RULE * 16 + 56)) as u64;
+        let every_key_full = tables_full + self.max_hosts as u64 * (self.max_keys_per_host as u64 * KEY + LEDGER);
         MemoryEstimate { tables_full, every_key_full }
     }
 }

@@ -12,6 +12,7 @@ use std::ops::Deref;
 pub mod bounded;
 pub mod destinations;
 pub mod messages;
+pub mod risk;
 pub mod stats;
 
 pub use bounded::BoundedLru;
