@@ -21,6 +21,8 @@ use std::hash::Hasher;
 
 use serde::de::{self, Deserializer, SeqAccess, Visitor};
 
+use crate::values::{FromScalar, Scalar, deserialize_from_scalar};
+
 /// Longest host name (RFC 1035, in its ASCII form).
 pub const MAX_NAME: usize = 253;
 /// Most labels a host name can have; also the bound of the suffix walk.
@@ -245,21 +247,16 @@ impl schemars::JsonSchema for DomainList {
 
 struct DomainEntry(DomainIndicator);
 
-impl<'de> de::Deserialize<'de> for DomainEntry {
-    fn deserialize<D: Deserializer<'de>>(d: D) -> Result<Self, D::Error> {
-        struct V;
-        impl Visitor<'_> for V {
-            type Value = DomainEntry;
-            fn expecting(&self, f: &mut fmt::Formatter) -> fmt::Result {
-                f.write_str("a domain name")
-            }
-            fn visit_str<E: de::Error>(self, v: &str) -> Result<DomainEntry, E> {
-                DomainIndicator::parse(v).map(DomainEntry).map_err(E::custom)
-            }
-        }
-        d.deserialize_str(V)
+impl FromScalar for DomainEntry {
+    const EXPECTING: &'static str = "a domain name";
+    const TEXT_ONLY: bool = true;
+    fn read<E: de::Error>(v: Scalar) -> Option<Result<DomainEntry, E>> {
+        let Scalar::Text(v) = v else { return None };
+        Some(DomainIndicator::parse(v).map(DomainEntry).map_err(E::custom))
     }
 }
+
+deserialize_from_scalar!(DomainEntry);
 
 impl<'de> de::Deserialize<'de> for DomainList {
     fn deserialize<D: Deserializer<'de>>(d: D) -> Result<Self, D::Error> {

@@ -5,12 +5,13 @@
 //! (`Serialize`).
 
 use std::fmt;
+use std::marker::PhantomData;
 use std::num::NonZeroU32;
 
 use std::borrow::Cow;
 
 use schemars::{JsonSchema, Schema, SchemaGenerator, json_schema};
-use serde::de::{self, Deserializer, Visitor};
+use serde::de::{self, Deserializer, Unexpected, Visitor};
 use serde::{Deserialize, Serialize, Serializer};
 
 use crate::netlist::NetSpec;
@@ -36,6 +37,86 @@ impl std::error::Error for ConfigError {}
 pub fn err(path: impl Into<String>, message: impl Into<String>) -> ConfigError {
     ConfigError { path: path.into(), message: message.into() }
 }
+
+/// One JSON scalar, as a [`FromScalar`] type is given it.
+#[derive(Clone, Copy)]
+pub(crate) enum Scalar<'a> {
+    /// A non-negative integer.
+    Unsigned(u64),
+    /// A negative integer.
+    Signed(i64),
+    /// A number with a fraction or an exponent.
+    Float(f64),
+    /// A string.
+    Text(&'a str),
+}
+
+/// A config value read from one JSON scalar (through [`ScalarVisitor`]): what it expects,
+/// for error messages, and how it reads each kind of scalar it takes. A kind it does not take
+/// (`read` gives `None`) is refused as serde refuses it ("invalid type: …, expected …").
+pub(crate) trait FromScalar: Sized {
+    /// What a value is, as serde's errors say after "expected".
+    const EXPECTING: &'static str;
+    /// Whether only a JSON string is read (`deserialize_str`) rather than any value.
+    const TEXT_ONLY: bool = false;
+    /// Reads `v`, or `None` when this type takes no scalar of its kind.
+    fn read<E: de::Error>(v: Scalar) -> Option<Result<Self, E>>;
+}
+
+/// The serde visitor of a [`FromScalar`] type.
+pub(crate) struct ScalarVisitor<T>(PhantomData<T>);
+
+impl<T: FromScalar> ScalarVisitor<T> {
+    /// Reads `T` from `d` (the body of `T`'s `Deserialize` impl).
+    pub(crate) fn deserialize<'de, D: Deserializer<'de>>(d: D) -> Result<T, D::Error> {
+        let v = ScalarVisitor(PhantomData);
+        if T::TEXT_ONLY { d.deserialize_str(v) } else { d.deserialize_any(v) }
+    }
+
+    fn take<E: de::Error>(self, v: Scalar) -> Result<T, E> {
+        let unexpected = match v {
+            Scalar::Unsigned(n) => Unexpected::Unsigned(n),
+            Scalar::Signed(n) => Unexpected::Signed(n),
+            Scalar::Float(n) => Unexpected::Float(n),
+            Scalar::Text(s) => Unexpected::Str(s),
+        };
+        T::read(v).unwrap_or_else(|| Err(E::invalid_type(unexpected, &self)))
+    }
+}
+
+impl<T: FromScalar> Visitor<'_> for ScalarVisitor<T> {
+    type Value = T;
+    fn expecting(&self, f: &mut fmt::Formatter) -> fmt::Result {
+        f.write_str(T::EXPECTING)
+    }
+    fn visit_u64<E: de::Error>(self, v: u64) -> Result<T, E> {
+        self.take(Scalar::Unsigned(v))
+    }
+    fn visit_i64<E: de::Error>(self, v: i64) -> Result<T, E> {
+        self.take(Scalar::Signed(v))
+    }
+    fn visit_f64<E: de::Error>(self, v: f64) -> Result<T, E> {
+        self.take(Scalar::Float(v))
+    }
+    fn visit_str<E: de::Error>(self, v: &str) -> Result<T, E> {
+        self.take(Scalar::Text(v))
+    }
+}
+
+/// `impl Deserialize` through [`ScalarVisitor`] for each [`FromScalar`] type named (the
+/// orphan rule allows no blanket impl over the trait).
+macro_rules! deserialize_from_scalar {
+    ($($t:ty),+) => {$(
+        impl<'de> serde::Deserialize<'de> for $t {
+            fn deserialize<D: serde::Deserializer<'de>>(d: D) -> Result<Self, D::Error> {
+                $crate::values::ScalarVisitor::<$t>::deserialize(d)
+            }
+        }
+    )+};
+}
+pub(crate) use deserialize_from_scalar;
+
+deserialize_from_scalar!(Severity, PositiveInt, Duration, Port);
 
 /// Severity of a finding or alert, mapped to ECS `event.severity` and `event.risk_score`.
 #[derive(Clone, Copy, Debug, PartialEq, Eq, PartialOrd, Ord, Serialize)]
@@ -71,20 +152,13 @@ impl Severity {
 /// Read from its name only. (serde's derived enum reader also takes `{"low": null}`, and
 /// serde_json reports a number or `null` given for an enum as a syntax error, which would
 /// make the config loader say the document is not JSON.)
-impl<'de> Deserialize<'de> for Severity {
-    fn deserialize<D: Deserializer<'de>>(d: D) -> Result<Self, D::Error> {
-        struct V;
-        impl Visitor<'_> for V {
-            type Value = Severity;
-            fn expecting(&self, f: &mut fmt::Formatter) -> fmt::Result {
-                f.write_str("a severity: \"low\", \"medium\", \"high\" or \"critical\"")
-            }
-            fn visit_str<E: de::Error>(self, v: &str) -> Result<Severity, E> {
-                let i = Severity::NAMES.iter().position(|n| *n == v);
-                i.map(|i| Severity::ALL[i]).ok_or_else(|| E::unknown_variant(v, &Severity::NAMES))
-            }
-        }
-        d.deserialize_str(V)
+impl FromScalar for Severity {
+    const EXPECTING: &'static str = "a severity: \"low\", \"medium\", \"high\" or \"critical\"";
+    const TEXT_ONLY: bool = true;
+    fn read<E: de::Error>(v: Scalar) -> Option<Result<Severity, E>> {
+        let Scalar::Text(v) = v else { return None };
+        let i = Severity::NAMES.iter().position(|n| *n == v);
+        Some(i.map(|i| Severity::ALL[i]).ok_or_else(|| E::unknown_variant(v, &Severity::NAMES)))
     }
 }
 
@@ -92,32 +166,20 @@ impl<'de> Deserialize<'de> for Severity {
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
 pub struct PositiveInt(pub NonZeroU32);
 
-impl<'de> Deserialize<'de> for PositiveInt {
-    fn deserialize<D: Deserializer<'de>>(d: D) -> Result<Self, D::Error> {
-        struct V;
-        impl Visitor<'_> for V {
-            type Value = PositiveInt;
-            fn expecting(&self, f: &mut fmt::Formatter) -> fmt::Result {
-                f.write_str("a positive integer")
-            }
-            fn visit_u64<E: de::Error>(self, v: u64) -> Result<PositiveInt, E> {
-                if v == 0 {
-                    return Err(E::custom("expected a positive integer, found 0"));
-                }
-                u32::try_from(v)
-                    .ok()
-                    .and_then(NonZeroU32::new)
-                    .map(PositiveInt)
-                    .ok_or_else(|| E::custom(format!("expected a positive integer below 2^32, found {v}")))
-            }
-            fn visit_i64<E: de::Error>(self, v: i64) -> Result<PositiveInt, E> {
-                Err(E::custom(format!("expected a positive integer, found {v}")))
-            }
-            fn visit_f64<E: de::Error>(self, v: f64) -> Result<PositiveInt, E> {
-                Err(E::custom(format!("expected a positive integer, found {v:?}")))
-            }
-        }
-        d.deserialize_any(V)
+impl FromScalar for PositiveInt {
+    const EXPECTING: &'static str = "a positive integer";
+    fn read<E: de::Error>(v: Scalar) -> Option<Result<PositiveInt, E>> {
+        Some(match v {
+            Scalar::Unsigned(0) => Err(E::custom("expected a positive integer, found 0")),
+            Scalar::Unsigned(v) => u32::try_from(v)
+                .ok()
+                .and_then(NonZeroU32::new)
+                .map(PositiveInt)
+                .ok_or_else(|| E::custom(format!("expected a positive integer below 2^32, found {v}"))),
+            Scalar::Signed(v) => Err(E::custom(format!("expected a positive integer, found {v}"))),
+            Scalar::Float(v) => Err(E::custom(format!("expected a positive integer, found {v:?}"))),
+            Scalar::Text(_) => return None,
+        })
     }
 }
 
@@ -146,39 +208,28 @@ impl Duration {
     }
 }
 
-impl<'de> Deserialize<'de> for Duration {
-    fn deserialize<D: Deserializer<'de>>(d: D) -> Result<Self, D::Error> {
-        struct V;
+impl FromScalar for Duration {
+    const EXPECTING: &'static str = "a duration such as \"10m\" or \"24h\", or a number of seconds";
+    fn read<E: de::Error>(v: Scalar) -> Option<Result<Duration, E>> {
         const MAX_MS: u128 = 366 * 86_400_000;
-        impl Visitor<'_> for V {
-            type Value = Duration;
-            fn expecting(&self, f: &mut fmt::Formatter) -> fmt::Result {
-                f.write_str("a duration such as \"10m\" or \"24h\", or a number of seconds")
+        Some(match v {
+            Scalar::Unsigned(v) if v == 0 || u128::from(v) * 1000 > MAX_MS => {
+                Err(E::custom(format!("expected a duration between 1 second and 366 days, found {v}")))
             }
-            fn visit_u64<E: de::Error>(self, v: u64) -> Result<Duration, E> {
-                if v == 0 || u128::from(v) * 1000 > MAX_MS {
-                    return Err(E::custom(format!("expected a duration between 1 second and 366 days, found {v}")));
-                }
-                Ok(Duration { ms: v as i64 * 1000 })
-            }
-            fn visit_i64<E: de::Error>(self, v: i64) -> Result<Duration, E> {
-                Err(E::custom(format!("expected a positive duration, found {v}")))
-            }
-            fn visit_f64<E: de::Error>(self, v: f64) -> Result<Duration, E> {
+            Scalar::Unsigned(v) => Ok(Duration { ms: v as i64 * 1000 }),
+            Scalar::Signed(v) => Err(E::custom(format!("expected a positive duration, found {v}"))),
+            Scalar::Float(v) => {
                 Err(E::custom(format!("expected a whole number of seconds or a string such as \"10m\", found {v:?}")))
             }
-            fn visit_str<E: de::Error>(self, v: &str) -> Result<Duration, E> {
-                let d = humantime::parse_duration(v.trim()).map_err(|e| {
-                    E::custom(format!("expected a duration such as \"10m\" or \"24h\", found {v:?} ({e})"))
-                })?;
-                let ms = d.as_millis();
-                if ms == 0 || ms > MAX_MS {
-                    return Err(E::custom(format!("expected a duration between 1ms and 366 days, found {v:?}")));
-                }
-                Ok(Duration { ms: ms as i64 })
-            }
-        }
-        d.deserialize_any(V)
+            Scalar::Text(v) => humantime::parse_duration(v.trim())
+                .map_err(|e| E::custom(format!("expected a duration such as \"10m\" or \"24h\", found {v:?} ({e})")))
+                .and_then(|d| match d.as_millis() {
+                    ms if ms == 0 || ms > MAX_MS => {
+                        Err(E::custom(format!("expected a duration between 1ms and 366 days, found {v:?}")))
+                    }
+                    ms => Ok(Duration { ms: ms as i64 }),
+                }),
+        })
     }
 }
 
@@ -197,31 +248,19 @@ impl<'de> Deserialize<'de> for NetEntry {
 #[derive(Clone, Copy, Debug)]
 pub struct Port(pub u16);
 
-impl<'de> Deserialize<'de> for Port {
-    fn deserialize<D: Deserializer<'de>>(d: D) -> Result<Self, D::Error> {
-        struct V;
-        impl Visitor<'_> for V {
-            type Value = Port;
-            fn expecting(&self, f: &mut fmt::Formatter) -> fmt::Result {
-                f.write_str("a port number (1-65535)")
-            }
-            fn visit_u64<E: de::Error>(self, v: u64) -> Result<Port, E> {
-                match u16::try_from(v) {
-                    Ok(p) if p > 0 => Ok(Port(p)),
-                    _ => Err(E::custom(format!("expected a port number (1-65535), found {v}"))),
-                }
-            }
-            fn visit_i64<E: de::Error>(self, v: i64) -> Result<Port, E> {
-                Err(E::custom(format!("expected a port number (1-65535), found {v}")))
-            }
-            fn visit_str<E: de::Error>(self, v: &str) -> Result<Port, E> {
-                match v.trim().parse::<u16>() {
-                    Ok(p) if p > 0 => Ok(Port(p)),
-                    _ => Err(E::custom(format!("expected a port number (1-65535), found {v:?}"))),
-                }
-            }
-        }
-        d.deserialize_any(V)
+impl FromScalar for Port {
+    const EXPECTING: &'static str = "a port number (1-65535)";
+    fn read<E: de::Error>(v: Scalar) -> Option<Result<Port, E>> {
+        let number = |p: Option<u16>, found: &dyn fmt::Display| match p {
+            Some(p) if p > 0 => Ok(Port(p)),
+            _ => Err(E::custom(format!("expected a port number (1-65535), found {found}"))),
+        };
+        Some(match v {
+            Scalar::Unsigned(v) => number(u16::try_from(v).ok(), &v),
+            Scalar::Signed(v) => number(None, &v),
+            Scalar::Text(v) => number(v.trim().parse::<u16>().ok(), &format_args!("{v:?}")),
+            Scalar::Float(_) => return None,
+        })
     }
 }
 

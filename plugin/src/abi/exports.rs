@@ -130,14 +130,26 @@ pub unsafe extern "C" fn malhost_free(ptr: u32, len: u32) {
     }
 }
 
-/// Loads a JSON config; returns the result object (packed pointer and length).
-///
-/// # Safety
-/// See [`input`].
-#[unsafe(no_mangle)]
-pub unsafe extern "C" fn malhost_configure(ptr: u32, len: u32) -> u64 {
-    // SAFETY: forwarded contract.
-    unsafe { with_abi_input(ptr, len, CoreAbi::configure) }
+/// Defines an export that hands the bytes the host wrote at `ptr..ptr+len` to a [`CoreAbi`]
+/// method and returns the packed bytes it gives back ([`with_abi_input`]); the doc comments
+/// given come before its `# Safety` section.
+macro_rules! input_export {
+    ($(#[doc = $doc:expr])+ $name:ident => $method:ident) => {
+        $(#[doc = $doc])+
+        ///
+        /// # Safety
+        /// See [`input`].
+        #[unsafe(no_mangle)]
+        pub unsafe extern "C" fn $name(ptr: u32, len: u32) -> u64 {
+            // SAFETY: forwarded contract.
+            unsafe { with_abi_input(ptr, len, CoreAbi::$method) }
+        }
+    };
+}
+
+input_export! {
+    /// Loads a JSON config; returns the result object (packed pointer and length).
+    malhost_configure => configure
 }
 
 /// Gives the module the hash seed to use when the config names none: a secret random value
@@ -162,25 +174,15 @@ pub extern "C" fn malhost_set_clock(now_ms: i64) -> u32 {
     }) as u32
 }
 
-/// Processes a batch of newline-separated events; returns the output lines.
-///
-/// # Safety
-/// See [`input`].
-#[unsafe(no_mangle)]
-pub unsafe extern "C" fn malhost_process(ptr: u32, len: u32) -> u64 {
-    // SAFETY: forwarded contract.
-    unsafe { with_abi_input(ptr, len, CoreAbi::process) }
+input_export! {
+    /// Processes a batch of newline-separated events; returns the output lines.
+    malhost_process => process
 }
 
-/// [`malhost_process`] with a header that frames the output by record (`schemas/ABI.md`):
-/// what a host checks "one output line per input line" with.
-///
-/// # Safety
-/// See [`input`].
-#[unsafe(no_mangle)]
-pub unsafe extern "C" fn malhost_process_framed(ptr: u32, len: u32) -> u64 {
-    // SAFETY: forwarded contract.
-    unsafe { with_abi_input(ptr, len, CoreAbi::process_framed) }
+input_export! {
+    /// [`malhost_process`] with a header that frames the output by record (`schemas/ABI.md`):
+    /// what a host checks "one output line per input line" with.
+    malhost_process_framed => process_framed
 }
 
 /// End of input; returns the lines held back until then.
@@ -195,14 +197,9 @@ pub extern "C" fn malhost_snapshot() -> u64 {
     with_abi(|a| pack(a.snapshot()))
 }
 
-/// Restores a snapshot; returns the result object.
-///
-/// # Safety
-/// See [`input`].
-#[unsafe(no_mangle)]
-pub unsafe extern "C" fn malhost_restore(ptr: u32, len: u32) -> u64 {
-    // SAFETY: forwarded contract.
-    unsafe { with_abi_input(ptr, len, CoreAbi::restore) }
+input_export! {
+    /// Restores a snapshot; returns the result object.
+    malhost_restore => restore
 }
 
 /// Counters as JSON.

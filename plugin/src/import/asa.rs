@@ -361,7 +361,7 @@ fn hms_nanos(s: &str) -> Option<u64> {
 #[cfg(test)]
 mod tests {
     use super::*;
-    use crate::import::test_support::{detector_output, read_sample, syslog_2024};
+    use crate::import::test_support::{assert_fields, detector_output, read_sample, syslog_2024};
     use proptest::prelude::*;
 
     fn parse(line: &str) -> Result<Option<Value>, String> {
@@ -393,19 +393,15 @@ mod tests {
     #[test]
     fn deny_by_access_group() {
         let v = ev(r#"Mar 03 2022 08:15:01: %ASA-4-106023: Deny tcp src inside:192.168.10.7/51812 dst outside:198.51.100.20/443 by access-group "in_acl" [0x0, 0x0]"#);
-        assert_eq!(v["@timestamp"], "2022-03-03T08:15:01Z");
-        assert_eq!(v["event"]["action"], "deny");
-        assert_eq!(v["event"]["code"], "106023");
-        assert_eq!(v["event"]["dataset"], "cisco.asa");
-        assert_eq!(v["event"]["kind"], "event");
-        assert_eq!(v["source"]["ip"], "192.168.10.7");
-        assert_eq!(v["source"]["port"], 51812);
-        assert_eq!(v["destination"]["ip"], "198.51.100.20");
-        assert_eq!(v["destination"]["port"], 443);
-        assert_eq!(v["network"]["transport"], "tcp");
-        assert_eq!(v["observer"]["type"], "firewall");
-        assert_eq!(v["observer"]["ingress"]["interface"]["name"], "inside");
-        assert_eq!(v["rule"]["name"], "in_acl");
+        assert_fields(&v, json!({
+            "@timestamp": "2022-03-03T08:15:01Z",
+            "event": {"action": "deny", "code": "106023", "dataset": "cisco.asa", "kind": "event"},
+            "source": {"ip": "192.168.10.7", "port": 51812},
+            "destination": {"ip": "198.51.100.20", "port": 443},
+            "network": {"transport": "tcp"},
+            "observer": {"type": "firewall", "ingress": {"interface": {"name": "inside"}}},
+            "rule": {"name": "in_acl"},
+        }));
         assert!(v["event"]["original"].as_str().unwrap().starts_with("Mar 03 2022"));
         assert!(v.get("network").unwrap().get("direction").is_none());
     }
@@ -413,13 +409,14 @@ mod tests {
     #[test]
     fn access_list_denied_and_permitted() {
         let v = ev("<166>Jul 01 2023 23:59:59 fw-a : %ASA-6-106100: access-list out_acl denied udp inside/10.1.1.9(5353) -> outside/203.0.113.53(53) hit-cnt 1 first hit [0x1, 0x0]");
-        assert_eq!(v["event"]["action"], "denied");
-        assert_eq!(v["event"]["type"], json!(["connection", "denied"]));
-        assert_eq!(v["observer"]["hostname"], "fw-a");
-        assert_eq!(v["log"]["syslog"]["severity"]["code"], 6);
-        assert_eq!(v["source"]["port"], 5353);
-        assert_eq!(v["destination"]["ip"], "203.0.113.53");
-        assert_eq!(v["rule"]["name"], "out_acl");
+        assert_fields(&v, json!({
+            "event": {"action": "denied", "type": ["connection", "denied"]},
+            "observer": {"hostname": "fw-a"},
+            "log": {"syslog": {"severity": {"code": 6}}},
+            "source": {"port": 5353},
+            "destination": {"ip": "203.0.113.53"},
+            "rule": {"name": "out_acl"},
+        }));
         let v = ev("Jul 01 2023 23:59:59 EDT: %ASA-session-5-106100: access-list out_acl permitted tcp inside/10.1.1.9(40000) -> outside/203.0.113.8(8080) hit-cnt 3 300-second interval [0x1, 0x0]");
         assert_eq!(v["event"]["action"], "permitted");
         assert_eq!(v["@timestamp"], "2023-07-02T03:59:59Z"); // EDT is UTC-4
@@ -458,32 +455,33 @@ mod tests {
     #[test]
     fn dynamic_filter_dropped() {
         let v = ev("Nov 30 2020 12:00:00: %ASA-4-338008: Dynamic Filter dropped blacklisted TCP traffic from inside:10.3.3.3/49152 (198.51.100.3/49152) to outside:203.0.113.66/80 (203.0.113.66/80), destination 203.0.113.66 resolved from dynamic list: evil.example, threat-level: high, category: Malware");
-        assert_eq!(v["event"]["action"], "dropped");
-        assert_eq!(v["source"]["ip"], "10.3.3.3");
-        assert_eq!(v["destination"]["ip"], "203.0.113.66");
-        assert_eq!(v["destination"]["port"], 80);
-        assert_eq!(v["observer"]["egress"]["interface"]["name"], "outside");
+        assert_fields(&v, json!({
+            "event": {"action": "dropped"},
+            "source": {"ip": "10.3.3.3"},
+            "destination": {"ip": "203.0.113.66", "port": 80},
+            "observer": {"egress": {"interface": {"name": "outside"}}},
+        }));
     }
 
     #[test]
     fn built_and_teardown_are_allowed() {
         let v = ev("Aug 08 2022 10:00:00: %ASA-6-302013: Built outbound TCP connection 42 for outside:203.0.113.5/443 (203.0.113.5/443) to inside:10.0.0.5/50123 (198.51.100.2/61000)");
-        assert_eq!(v["event"]["action"], "built");
-        assert_eq!(v["event"]["type"], json!(["connection", "allowed"]));
-        assert_eq!(v["source"]["ip"], "10.0.0.5");
-        assert_eq!(v["destination"]["ip"], "203.0.113.5");
-        assert_eq!(v["destination"]["port"], 443);
-        assert_eq!(v["network"]["direction"], "outbound");
+        assert_fields(&v, json!({
+            "event": {"action": "built", "type": ["connection", "allowed"]},
+            "source": {"ip": "10.0.0.5"},
+            "destination": {"ip": "203.0.113.5", "port": 443},
+            "network": {"direction": "outbound"},
+        }));
         let v = ev("Aug 08 2022 10:00:00: %ASA-6-302015: Built inbound UDP connection 43 for outside:203.0.113.5/5000 (203.0.113.5/5000)(LOCAL\\bob) to dmz:10.0.0.6/53 (198.51.100.6/53)");
         assert_eq!(v["source"]["ip"], "203.0.113.5");
         assert_eq!(v["destination"]["port"], 53);
         assert_eq!(v["network"]["direction"], "inbound");
         let v = ev("Aug 08 2022 10:01:00: %ASA-6-302014: Teardown TCP connection 42 for outside:203.0.113.5/443 to inside:10.0.0.5/50123 duration 1:02:03 bytes 9000 TCP FINs");
-        assert_eq!(v["event"]["action"], "teardown");
-        assert_eq!(v["source"]["ip"], "10.0.0.5");
-        assert_eq!(v["network"]["bytes"], 9000);
-        assert_eq!(v["event"]["duration"], 3723u64 * 1_000_000_000);
-        assert_eq!(v["event"]["reason"], "TCP FINs");
+        assert_fields(&v, json!({
+            "event": {"action": "teardown", "duration": 3723u64 * 1_000_000_000, "reason": "TCP FINs"},
+            "source": {"ip": "10.0.0.5"},
+            "network": {"bytes": 9000},
+        }));
         let v = ev("Aug 15 2012 23:30:09 : %ASA-6-302016 Teardown UDP connection 40 for outside:198.51.100.4/500 to inside:10.0.0.4/500 duration 0:02:02 bytes 1416");
         assert_eq!(v["network"]["transport"], "udp");
     }
@@ -491,11 +489,12 @@ mod tests {
     #[test]
     fn ipv6_endpoints() {
         let v = ev(r#"Jun 25 10:23:39 fw %ASA-4-106023: Deny tcp src outside:2001:db8::5/40000 dst inside:2001:db8:1::10/22 by access-group "v6" [0x0, 0x0]"#);
-        assert_eq!(v["@timestamp"], "2024-06-25T10:23:39Z");
-        assert_eq!(v["source"]["ip"], "2001:db8::5");
-        assert_eq!(v["source"]["port"], 40000);
-        assert_eq!(v["destination"]["ip"], "2001:db8:1::10");
-        assert_eq!(v["observer"]["ingress"]["interface"]["name"], "outside");
+        assert_fields(&v, json!({
+            "@timestamp": "2024-06-25T10:23:39Z",
+            "source": {"ip": "2001:db8::5", "port": 40000},
+            "destination": {"ip": "2001:db8:1::10"},
+            "observer": {"ingress": {"interface": {"name": "outside"}}},
+        }));
         let v = ev("Jun 25 10:23:39 fw %ASA-6-106100: access-list a permitted tcp inside/fe80::1(1000) -> outside/2001:db8::9(443) hit-cnt 1 first hit [0x0, 0x0]");
         assert_eq!(v["destination"]["ip"], "2001:db8::9");
     }
@@ -526,10 +525,7 @@ mod tests {
     fn header_blank_and_foreign_lines() {
         assert_eq!(parse("").unwrap(), None);
         assert_eq!(parse("   ").unwrap(), None);
-        assert!(parse("Jun 25 10:23:39 host sshd[1]: Accepted password for root").is_err());
         assert!(parse("%ASA-4-106023: Deny tcp src a:1.2.3.4/1 dst b:5.6.7.8/2").is_err(), "no time");
-        assert!(parse("Jun 25 10:23:39 %ASA-4-abc: x").is_err());
-        assert!(parse("Junk 25 10:23:39 %ASA-5-111008: x").is_err());
         assert!(parse("june 25 10:23:39 %ASA-5-111008: x").is_ok());
     }
 
@@ -545,31 +541,17 @@ mod tests {
     }
 
     #[test]
-    fn truncated_lines_are_errors() {
-        assert!(parse("Jun 25 10:23:39 fw %ASA-4-106023: Deny tcp src outside:198.51.100.1/400").is_err());
-        assert!(parse("Jun 25 10:23:39 fw %ASA-6-106100: access-list a permitted tcp inside/10.0.0.1(1000) ->").is_err());
-        assert!(parse("Jun 25 10:23:39 fw %ASA-6-302013: Built outbound TCP connection 1 for outside:").is_err());
-        assert!(parse("Jun 25 10:2").is_err());
-        assert!(parse("Jun 25 10:23:39 fw %ASA-").is_err());
-        assert!(parse("Jun 25 10:23:39 fw %ASA-4-106023: Deny tcp src outside:198.51.100.1/99999 dst inside:10.0.0.1/1 by access-group \"x\"").is_err());
-    }
-
-    #[test]
     fn wrong_field_counts() {
-        // A 106100 line with the arrow but one endpoint too few, and one with extra words.
-        assert!(parse("Jun 25 10:23:39 fw %ASA-6-106100: access-list a denied tcp -> outside/10.0.0.1(1)").is_err());
+        // A 106100 line with extra words (one with an endpoint too few: `import::tests::malformed_records_are_errors`).
         let v = ev("Jun 25 10:23:39 fw %ASA-6-106100: access-list a denied tcp inside/10.0.0.1(1) -> outside/198.51.100.1(2) hit-cnt 1 first hit [0x0, 0x0] extra words here");
         assert_eq!(v["destination"]["port"], 2);
     }
 
     #[test]
     fn non_ascii_garbage() {
-        assert!(parse("Ünïcødé ☃ %ASA-4-106023: Déný").is_err());
         let r = parse("Jun 25 10:23:39 ホスト %ASA-4-106023: Deny tcp src 外:198.51.100.1/1 dst 内:10.0.0.1/2 by access-group \"é\"");
         let v = r.unwrap().unwrap();
         assert_eq!(v["observer"]["ingress"]["interface"]["name"], "外");
-        assert!(parse("Jun 25 10:23:39 h %ASA-4-106023: Deny tcp src é:ü/ö dst ß:ä/☃").is_err());
-        assert!(parse("\u{0}\u{7f}\u{feff}%ASA-\u{10ffff}").is_err());
     }
 
     #[test]

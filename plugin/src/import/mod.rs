@@ -139,6 +139,27 @@ pub(crate) mod test_support {
         String::from_utf8(out).unwrap()
     }
 
+    /// The event a reader makes of `line` (default options), which must be a record.
+    pub fn ev(format: &mut dyn LineFormat, line: &str) -> Value {
+        format.parse_line(line, &ImportOptions::default()).unwrap().unwrap()
+    }
+
+    /// Asserts that `v` has each field of `want` (a JSON object, nested as the event is) with
+    /// the value given there; `v`'s other fields are not looked at.
+    pub fn assert_fields(v: &Value, want: Value) {
+        fn walk(v: &Value, want: &Value, path: &str) {
+            match want {
+                Value::Object(fields) => {
+                    for (key, w) in fields {
+                        walk(&v[key.as_str()], w, &format!("{path}.{key}"));
+                    }
+                }
+                _ => assert_eq!(v, want, "{path}"),
+            }
+        }
+        walk(v, &want, "");
+    }
+
     /// The options the syslog importers' tests read with: a time that names no year is in 2024.
     pub fn syslog_2024() -> ImportOptions {
         ImportOptions { syslog_year: 2024, ..ImportOptions::default() }
@@ -161,5 +182,77 @@ pub(crate) mod test_support {
             }
         }
         errors
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::test_support::syslog_2024;
+    use super::{Format, ImportOptions};
+
+    /// Records each importer refuses, read by a fresh reader of the format (the standard
+    /// columns; the syslog year only matters to ASA and iptables).
+    #[test]
+    fn malformed_records_are_errors() {
+        let cases = [
+            // Argus: cut short, a column too many, no time, a port above 65535, no source; non-ASCII.
+            (Format::Argus, "2012/03/04 05:06:07.250000,3.0,tcp,10.0.2.15,4916"),
+            (Format::Argus, "2012/03/04 05:06:07,3.0,tcp,10.0.2.15,1,  ->,198.51.100.80,80,S_RA,0,0,4,240,120,lbl,extra"),
+            (Format::Argus, "2012/03/04,3.0,tcp,10.0.2.15,1,  ->,198.51.100.80,80,S_RA,0,0,4,240,120,lbl"),
+            (Format::Argus, "2012/03/04 05:06:07,3.0,tcp,10.0.2.15,99999,  ->,198.51.100.80,80,S_RA,0,0,4,240,120,lbl"),
+            (Format::Argus, "2012/03/04 05:06:07,3.0,tcp,,1,  ->,198.51.100.80,80,S_RA,0,0,4,240,120,lbl"),
+            (Format::Argus, "ÄÖÜ,☃,ünï"),
+            (Format::Argus, "２０１２/03/04 05:06:07,1,tcp,1.2.3.4,1,->,1.2.3.4,1,CON,0,0,1,1,1,"),
+            // Windows Firewall: cut short, a field too many, a bad port or date, no date; non-ASCII; an
+            // action the firewall does not log.
+            (Format::WindowsFirewall, "2023-05-06 07:08:09 DROP TCP 198.51.100.7 192.168"),
+            (Format::WindowsFirewall, "2023-05-06 07:08:09 DROP TCP 198.51.100.7 192.168.1.20 51000 3389 52 - - - - - - - RECEIVE extra"),
+            (Format::WindowsFirewall, "2023-05-06"),
+            (Format::WindowsFirewall, "2023-05-06 07:08:09 DROP TCP 198.51.100.7 192.168.1.20 port 3389 52 - - - - - - - RECEIVE"),
+            (Format::WindowsFirewall, "2023-02-30 07:08:09 DROP TCP 198.51.100.7 192.168.1.20 1 3389 52 - - - - - - - RECEIVE"),
+            (Format::WindowsFirewall, "- 07:08:09 DROP TCP 198.51.100.7 192.168.1.20 1 3389 52 - - - - - - - RECEIVE"),
+            (Format::WindowsFirewall, "ÄÖÜ ☃ ünïcödé"),
+            (Format::WindowsFirewall, "２０２３-05-06 07:08:09 DROP TCP 198.51.100.7 192.168.1.20 1 3389 52 - - - - - - - RECEIVE"),
+            (Format::WindowsFirewall, "2023-05-06 07:08:09 BLOCK TCP 10.0.0.7 198.51.100.1 1 8080 52 - - - - - - - SEND"),
+            // iptables: another program, cut short, a bad port or address, non-ASCII, a bad tag.
+            (Format::Iptables, "Jun 25 10:23:39 gw sshd[1]: Accepted publickey for root"),
+            (Format::Iptables, "Jun 25 10:23:39 gw kernel: [UFW BLOCK] IN=eth0 OUT= MAC=00:11"),
+            (Format::Iptables, "Jun 25 10:23:39 gw kernel: [UFW BLOCK] IN=eth0 OUT= SRC=203.0.11"),
+            (Format::Iptables, "Jun 25 10:2"),
+            (Format::Iptables, "Jun 25 10:23:39 gw kernel: X IN=eth0 OUT= SRC=1.2.3.4 DST=5.6.7.8 PROTO=TCP SPT=70000 DPT=1"),
+            (Format::Iptables, "Jun 25 10:23:39 gw kernel: X IN=eth0 OUT= SRC=1.2.3.4 DST=nothere PROTO=TCP"),
+            (Format::Iptables, "ÄÖÜ ☃ IN=é SRC=ü"),
+            (Format::Iptables, "\u{feff}\u{0}IN=\u{10ffff}"),
+            (Format::Iptables, "Jun 25 10:33:00 gw ulogd[x]: DROP IN=eth0 OUT= SRC=1.2.3.4 DST=5.6.7.8"),
+            // ASA: another program, a bad id, a bad month, cut short, a bad port, an endpoint too few;
+            // non-ASCII.
+            (Format::Asa, "Jun 25 10:23:39 host sshd[1]: Accepted password for root"),
+            (Format::Asa, "Jun 25 10:23:39 %ASA-4-abc: x"),
+            (Format::Asa, "Junk 25 10:23:39 %ASA-5-111008: x"),
+            (Format::Asa, "Jun 25 10:23:39 fw %ASA-4-106023: Deny tcp src outside:198.51.100.1/400"),
+            (Format::Asa, "Jun 25 10:23:39 fw %ASA-6-106100: access-list a permitted tcp inside/10.0.0.1(1000) ->"),
+            (Format::Asa, "Jun 25 10:23:39 fw %ASA-6-302013: Built outbound TCP connection 1 for outside:"),
+            (Format::Asa, "Jun 25 10:2"),
+            (Format::Asa, "Jun 25 10:23:39 fw %ASA-"),
+            (Format::Asa, "Jun 25 10:23:39 fw %ASA-4-106023: Deny tcp src outside:198.51.100.1/99999 dst inside:10.0.0.1/1 by access-group \"x\""),
+            (Format::Asa, "Jun 25 10:23:39 fw %ASA-6-106100: access-list a denied tcp -> outside/10.0.0.1(1)"),
+            (Format::Asa, "Ünïcødé ☃ %ASA-4-106023: Déný"),
+            (Format::Asa, "Jun 25 10:23:39 h %ASA-4-106023: Deny tcp src é:ü/ö dst ß:ä/☃"),
+            (Format::Asa, "\u{0}\u{7f}\u{feff}%ASA-\u{10ffff}"),
+        ];
+        for (format, line) in cases {
+            assert!(format.reader().parse_line(line, &syslog_2024()).is_err(), "{}: {line}", format.name());
+        }
+    }
+
+    /// A record or a header with more columns than the reader takes is refused.
+    #[test]
+    fn too_many_columns_are_errors() {
+        let o = ImportOptions::default();
+        for (format, many, header) in [(Format::Argus, vec!["1"; 1000].join(","), "StartTime,"), (Format::WindowsFirewall, vec!["x"; 100].join(" "), "#Fields: ")] {
+            let mut reader = format.reader();
+            assert!(reader.parse_line(&many, &o).unwrap_err().contains("more than"), "{}", format.name());
+            assert!(reader.parse_line(&format!("{header}{many}"), &o).is_err(), "{}", format.name());
+        }
     }
 }

@@ -126,6 +126,15 @@ mod tests {
         Hit { ts, value }
     }
 
+    /// A window that has recorded `hits` in order (a window of 100 ms, a cap of 64 hits).
+    fn window_with(hits: &[Hit]) -> ListWindow {
+        let mut w = ListWindow::default();
+        for &hit in hits {
+            w.record(hit, 100, 64);
+        }
+        w
+    }
+
     #[test]
     fn w_is_the_largest_count_and_s_the_number_of_values() {
         let mut w = ListWindow::default();
@@ -141,9 +150,7 @@ mod tests {
 
     #[test]
     fn hits_leave_the_window() {
-        let mut w = ListWindow::default();
-        w.record(h(0, 1), 100, 64);
-        w.record(h(50, 1), 100, 64);
+        let mut w = window_with(&[h(0, 1), h(50, 1)]);
         let s = w.record(h(100, 2), 100, 64).unwrap();
         assert_eq!((s.w, s.s), (2, 2), "edge inclusive");
         let s = w.record(h(151, 2), 100, 64).unwrap();
@@ -152,9 +159,7 @@ mod tests {
 
     #[test]
     fn late_hits_count_in_their_window() {
-        let mut w = ListWindow::default();
-        w.record(h(100, 1), 100, 64);
-        w.record(h(150, 2), 100, 64);
+        let mut w = window_with(&[h(100, 1), h(150, 2)]);
         let s = w.record(h(90, 3), 100, 64).unwrap();
         assert_eq!(s.s, 3);
         let s = w.record(h(-500, 4), 100, 64).unwrap();
