@@ -24,3 +24,4 @@ wasm-bindgen --target web --out-dir web/pkg "$WASM"
 (cd js && npm ci --silent --no-audit --no-fund)
 node js/test/golden.mjs
 node js/test/browser.mjs
+node js/test/report.mjs

@@ -3,6 +3,7 @@
 //! - [`runtime`]: load, check, limit and recover the module;
 //! - [`module_path`]: find (or, for tests and examples, build) `malhost.wasm`;
 //! - [`replay`]: stream JSONL files through the module;
+//! - [`tally`] and [`report`]: what the output says, per rule and per host ranked by risk;
 //! - [`run`]: the long-running stdin → stdout filter;
 //! - [`import`]: real log files (mail messages, …) → ECS JSON lines;
 //! - [`inputs`]: the files a command is given, directories expanded;
@@ -20,6 +21,7 @@ pub mod import;
 pub mod inputs;
 pub mod module_path;
 pub mod replay;
+pub mod report;
 pub mod roc;
 pub mod run;
 pub mod runtime;

@@ -54,6 +54,28 @@ fn replay_writes_to_a_file_and_summarises_on_stderr() {
 }
 
 #[test]
+fn report_ranks_the_hosts_of_replay_output_or_replays_itself() {
+    let dir = std::env::temp_dir().join(format!("malhost-report-{}", std::process::id()));
+    std::fs::create_dir_all(&dir).unwrap();
+    let out = dir.join("out.jsonl");
+    let o = malhost(&["replay", "-q", "--config", "examples/config.json", "-o", out.to_str().unwrap(), "examples/firewall.jsonl"]);
+    assert!(o.status.success(), "{}", stderr(&o));
+    let table = malhost(&["report", out.to_str().unwrap()]);
+    assert!(table.status.success(), "{}", stderr(&table));
+    let text = String::from_utf8(table.stdout).unwrap();
+    let lines: Vec<&str> = text.lines().collect();
+    assert!(lines[0].starts_with("RANK  HOST") && lines[1].starts_with("   1  10.0.2.99       moderate    40      1"), "{text}");
+    assert!(lines.iter().all(|l| l.chars().count() <= 80), "{text}");
+    // --replay gives the same report from the events.
+    let again = malhost(&["report", "--replay", "--config", "examples/config.json", "examples/firewall.jsonl"]);
+    assert_eq!(String::from_utf8(again.stdout).unwrap(), text);
+    let csv = malhost(&["report", "--format", "csv", out.to_str().unwrap()]);
+    let csv = String::from_utf8(csv.stdout).unwrap();
+    assert!(csv.starts_with("rank,host,level,score,alerts,rules,first_seen,last_seen,explanation,evidence\n1,10.0.2.99,moderate,40,1,fw.outbound_deny 1,"), "{csv}");
+    let _ = std::fs::remove_dir_all(dir);
+}
+
+#[test]
 fn a_raw_log_given_to_replay_exits_3_and_names_the_import_format() {
     // A Squid access log is not JSON events: every line becomes an error record, and the
     // operator is told to import it first.

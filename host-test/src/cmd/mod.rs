@@ -32,6 +32,7 @@ pub mod evaluate;
 pub mod import;
 pub mod plot_samples;
 pub mod replay;
+pub mod report;
 pub mod run;
 pub mod schema;
 pub mod synth;
@@ -42,6 +43,7 @@ pub mod train;
 #[derive(Subcommand)]
 pub enum Command {
     Replay(replay::ReplayArgs),
+    Report(report::ReportArgs),
     Run(run::RunArgs),
     Import(import::ImportArgs),
     CheckConfig(check_config::CheckConfigArgs),
@@ -57,6 +59,26 @@ pub enum Command {
     PlotSamples(plot_samples::PlotSamplesArgs),
     #[command(hide = true)]
     BenchImport(bench_import::BenchImportArgs),
+}
+
+/// The inputs a command names, opened: `-` (or none at all) is stdin.
+pub fn open_inputs(paths: &[PathBuf]) -> Result<Vec<malhost_host::replay::Input>> {
+    use malhost_host::replay::Input;
+    use std::io::{BufRead, BufReader};
+    let stdin = || Input { name: "-".into(), reader: Box::new(BufReader::new(io::stdin())) };
+    let mut readers = Vec::new();
+    if paths.is_empty() {
+        readers.push(stdin());
+    }
+    for p in paths {
+        if p.as_os_str() == "-" {
+            readers.push(stdin());
+            continue;
+        }
+        let f = File::open(p).with_context(|| format!("cannot open input {}", p.display()))?;
+        readers.push(Input { name: p.display().to_string(), reader: Box::new(BufReader::with_capacity(1 << 16, f)) as Box<dyn BufRead> });
+    }
+    Ok(readers)
 }
 
 /// The hidden commands, for the end of `malhost --help`.

@@ -1,13 +1,11 @@
 //! `malhost replay`: stream JSONL files (or stdin) through the module, write its answers.
 
-use std::fs::File;
-use std::io::{self, BufRead, BufReader};
 use std::path::PathBuf;
 use std::process::ExitCode;
 
 use anyhow::{Context, Result, anyhow, bail};
 
-use malhost_host::replay::{self, Input, ReplayOptions};
+use malhost_host::replay::{self, ReplayOptions};
 
 use super::{BatchArgs, ConfigArg, ModuleArgs, OutputArg, exit_code, memory_report};
 
@@ -71,18 +69,7 @@ pub fn run(args: ReplayArgs) -> Result<ExitCode> {
             Err(e) => bail!("restore failed: {e}"),
         }
     }
-    let mut readers = Vec::new();
-    if inputs.is_empty() {
-        readers.push(Input { name: "-".into(), reader: Box::new(BufReader::new(io::stdin())) });
-    }
-    for p in &inputs {
-        if p.as_os_str() == "-" {
-            readers.push(Input { name: "-".into(), reader: Box::new(BufReader::new(io::stdin())) });
-            continue;
-        }
-        let f = File::open(p).with_context(|| format!("cannot open input {}", p.display()))?;
-        readers.push(Input { name: p.display().to_string(), reader: Box::new(BufReader::with_capacity(1 << 16, f)) as Box<dyn BufRead> });
-    }
+    let readers = super::open_inputs(&inputs)?;
     let mut out = output.open()?;
     let opts = ReplayOptions {
         batch_lines: batch.batch_lines.max(1),
