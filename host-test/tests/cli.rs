@@ -326,7 +326,7 @@ fn help_lists_the_user_commands_in_order_and_hides_the_developer_ones() {
             .map(|l| l.split_whitespace().next().unwrap().to_owned())
             .collect()
     };
-    assert_eq!(section("Commands:"), ["replay", "run", "import", "check-config", "schema", "train", "evaluate", "synth", "bench", "help"], "{help}");
+    assert_eq!(section("Commands:"), ["replay", "report", "run", "import", "check-config", "schema", "train", "evaluate", "synth", "bench", "help"], "{help}");
     assert_eq!(section("Developer commands:"), ["synth-stream", "plot-samples", "bench-import"], "{help}");
     for hidden in ["synth-stream", "plot-samples", "bench-import"] {
         let o = malhost(&[hidden, "--help"]);

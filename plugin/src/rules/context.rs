@@ -97,10 +97,12 @@ impl<'a, 'e> RuleContext<'a, 'e> {
         self.need(rule, r).flatten()
     }
 
-    /// The suspected host (`source.ip`) for `rule`.
+    /// The suspected host (`source.ip`) for `rule`: one of ours (`internal_networks`); an
+    /// outside source (a scanner requesting our web server, a peer connecting in) is nobody
+    /// malhost can call infected, so `None`, without a field error.
     pub fn host(&mut self, rule: &RuleMeta, if_missing: IfNoHost) -> Option<IpAddr> {
         match self.ev.source_ip() {
-            Ok(Some(ip)) => Some(ip),
+            Ok(Some(ip)) => self.shared.is_internal(ip).then_some(ip),
             Ok(None) => {
                 if let IfNoHost::Report(problem) = if_missing {
                     self.field_error(rule, FieldError { field: "source.ip", problem: problem.into() });

@@ -5,10 +5,14 @@
 //! Per host the rule follows each (external address, port) outside `business_ports`: the
 //! connections since the first one of the current window (`window` long; a connection after it
 //! starts a new one). When `min_count` fall in one window the host alerts, at most once per
-//! (address, port) per `dedup_window`. ICMP, inbound traffic and internal destinations are
-//! not followed. Events are not enriched: one connection to an odd port says little, the
-//! repetition does. At most `state.max_keys_per_host` pairs are followed per host, the least
-//! recently active dropped first.
+//! (address, port) per `dedup_window`. ICMP, inbound traffic, internal destinations and
+//! addresses nobody connects to as a controller (multicast such as SSDP's 239.255.255.250,
+//! broadcast, link-local) are not followed. A host talking to more than `max_peers` external
+//! addresses on such ports within a window is a peer-to-peer client (BitTorrent keeps hundreds
+//! of peers an hour), not an implant with one controller, and does not alert while it is.
+//! Events are not enriched: one connection to an odd port says little, the repetition does.
+//! At most `state.max_keys_per_host` pairs are followed per host, the least recently active
+//! dropped first.
 
 use std::net::IpAddr;
 
@@ -47,6 +51,10 @@ pub struct Settings {
     pub window: Duration,
     /// At most one alert per (host, address, port) within this time.
     pub dedup_window: Duration,
+    /// A host connecting to more than this many external addresses on ports outside
+    /// `business_ports` within one `window` behaves like a peer-to-peer client, not like an
+    /// implant retrying its controller: it raises no alert while it does.
+    pub max_peers: PositiveInt,
     /// Severity of the alert.
     pub severity: Severity,
 }
@@ -54,10 +62,13 @@ pub struct Settings {
 impl Default for Settings {
     fn default() -> Self {
         Settings {
-            business_ports: PortSet::of(&[20, 21, 22, 25, 53, 80, 110, 123, 143, 443, 465, 587, 853, 993, 995]),
+            // Well-known services, and the push channels every desktop keeps open (Google's
+            // 5228, MQTT over TLS 8883).
+            business_ports: PortSet::of(&[20, 21, 22, 25, 53, 80, 110, 123, 143, 443, 465, 587, 853, 993, 995, 5228, 8883]),
             min_count: PositiveInt::new(10),
             window: Duration::secs(3600),
             dedup_window: Duration::secs(86_400),
+            max_peers: PositiveInt::new(20),
             severity: Severity::High,
         }
     }
@@ -123,6 +134,14 @@ impl PortTracks {
         self.0.push(t);
         self.0.last().filter(|t| t.count >= rc.min_count.get())
     }
+
+    /// Distinct addresses of the pairs active since `since_ms`.
+    fn peers(&self, since_ms: i64) -> usize {
+        let mut seen: Vec<IpAddr> = self.0.iter().filter(|t| t.last_ms >= since_ms).map(|t| t.dst).collect();
+        seen.sort_unstable();
+        seen.dedup();
+        seen.len()
+    }
 }
 
 impl Rule for Settings {
@@ -137,18 +156,20 @@ impl Rule for Settings {
         let Some(dst) = cx.optional(&META, ev.destination_ip()) else { return };
         let Some(port) = cx.optional(&META, ev.destination_port()) else { return };
         let transport = cx.optional(&META, ev.transport());
-        if transport == Some(Transport::Icmp) || cx.shared.is_internal(dst) || self.business_ports.contains(port) {
+        if transport == Some(Transport::Icmp) || !cx.shared.is_external(dst) || self.business_ports.contains(port) {
             return;
         }
         let Some(src) = cx.host(&META, IfNoHost::Skip) else { return };
-        if !cx.shared.is_internal(src) {
-            return;
-        }
         let Some(ts) = cx.time(&META) else { return };
         let cap = cx.shared.state.max_keys_per_host;
-        let Some(t) = cx.host_state(src).rules.fw_c2_port.record((dst, port, transport), ts, ev.is_denied(), self, cap).cloned() else {
+        let tracks = &mut cx.host_state(src).rules.fw_c2_port;
+        let Some(t) = tracks.record((dst, port, transport), ts, ev.is_denied(), self, cap).cloned() else {
             return;
         };
+        let peers = tracks.peers(ts.saturating_sub(self.window.ms));
+        if peers > self.max_peers.get() as usize {
+            return;
+        }
         if !cx.once_per(&META, src, &(dst, port), ts, self.dedup_window.ms) {
             return;
         }
@@ -176,8 +197,43 @@ impl Rule for Settings {
                 "first_seen": format_ms(t.first_ms),
                 "last_seen": format_ms(t.last_ms),
                 "threshold": format!("count {} >= min_count {}", t.count, self.min_count.get()),
+                "peers_in_window": peers,
+                "max_peers": self.max_peers.get(),
             }))
             .build();
         cx.raise(alert);
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    fn alerts(lines: impl Iterator<Item = String>) -> Vec<String> {
+        let mut d = crate::Detector::new(crate::Config::from_json(br#"{"host_risk":{"enabled":false}}"#).unwrap());
+        let mut out = Vec::new();
+        for l in lines {
+            d.process_line(l.as_bytes(), &mut out);
+        }
+        String::from_utf8(out).unwrap().lines().filter(|l| l.contains(r#""id":"fw.c2_port""#)).map(str::to_owned).collect()
+    }
+
+    fn conn(i: u32, dst: &str, port: u16) -> String {
+        format!(r#"{{"@timestamp":{},"event.action":"allow","source.ip":"10.0.0.5","destination.ip":"{dst}","destination.port":{port},"network.transport":"udp"}}"#, 1_714_557_600 + i)
+    }
+
+    #[test]
+    fn a_controller_retried_alerts_but_ssdp_multicast_does_not() {
+        assert_eq!(alerts((0..10).map(|i| conn(i, "203.0.113.7", 5888))).len(), 1);
+        assert!(alerts((0..10).map(|i| conn(i, "239.255.255.250", 1900))).is_empty());
+        assert!(alerts((0..10).map(|i| conn(i, "255.255.255.255", 1900))).is_empty());
+    }
+
+    #[test]
+    fn a_peer_to_peer_client_does_not_alert() {
+        // 30 peers, each reached ten times within the hour, beside one address reached ten times.
+        let p2p = (0..300).map(|i| conn(i, &format!("198.51.100.{}", i % 30), 51413));
+        let got = alerts(p2p.chain((300..310).map(|i| conn(i, "203.0.113.7", 5888))));
+        assert!(got.is_empty(), "{got:#?}");
+        // 20 peers are still within max_peers: each repeated pair alerts.
+        assert_eq!(alerts((0..200).map(|i| conn(i, &format!("198.51.100.{}", i % 20), 51413))).len(), 20);
     }
 }

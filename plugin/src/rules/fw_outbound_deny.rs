@@ -197,7 +197,7 @@ impl Rule for OutboundDenyConfig {
         };
         let Some(src) = need(ev.source_ip(), "source.ip", cx) else { return };
         let Some(dst) = need(ev.destination_ip(), "destination.ip", cx) else { return };
-        if !cx.shared.is_internal(src) || cx.shared.is_internal(dst) {
+        if !cx.shared.is_internal(src) || !cx.shared.is_external(dst) {
             return;
         }
         let port = cx.optional(&META, ev.destination_port());

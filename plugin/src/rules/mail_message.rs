@@ -19,7 +19,7 @@ use crate::event::{Event, Field, FieldError};
 use super::host_state::HostTable;
 use crate::state::SeenMessages;
 
-use super::context::{AlertBuilder, IfNoHost, RuleContext};
+use super::context::{AlertBuilder, RuleContext};
 use super::registry::{CompileContext, message_bit};
 use super::{Annotations, RuleMeta};
 
@@ -69,7 +69,8 @@ pub fn alert(cx: &mut RuleContext, rule: &'static RuleMeta, severity: Severity, 
     if !first_alert(ev, &message, message_bit(rule), ts, window_ms, cx.hosts, cx.messages) {
         return;
     }
-    let host = cx.host(rule, IfNoHost::Skip);
+    // The client that handed the message over, ours or not (inbound mail comes from outside).
+    let host = cx.need(rule, ev.source_ip()).flatten();
     let alert = AlertBuilder::new(rule, ts, severity).host(host).message(message).evidence(evidence).email(email_fields(ev)).build();
     cx.raise(alert);
 }

@@ -143,7 +143,7 @@ impl Rule for ProxyIocConfig {
         let raw = ev.str(Field::UrlFull).or_else(|| ev.str(Field::UrlOriginal));
         // Host and time are read quietly: an indicator match is worth its enrichment even when
         // no alert can name the host.
-        let src = ev.source_ip().ok().flatten();
+        let src = ev.source_ip().ok().flatten().filter(|ip| cx.shared.is_internal(*ip));
         let ts = ev.timestamp_ms().ok();
         for h in hits {
             let (list, provider) = &self.lists[h.list as usize];

@@ -26,6 +26,17 @@ impl Shared {
     pub fn is_internal(&self, ip: std::net::IpAddr) -> bool {
         self.internal.contains(ip, None)
     }
+
+    /// Whether `ip` is a host outside our networks that one can connect to: not ours, and not
+    /// multicast, broadcast, loopback, link-local or unspecified (SSDP's 239.255.255.250 is
+    /// no controller).
+    pub fn is_external(&self, ip: std::net::IpAddr) -> bool {
+        let special = match ip {
+            std::net::IpAddr::V4(v) => v.is_multicast() || v.is_broadcast() || v.is_loopback() || v.is_link_local() || v.is_unspecified(),
+            std::net::IpAddr::V6(v) => v.is_multicast() || v.is_loopback() || v.is_unspecified() || v.is_unicast_link_local(),
+        };
+        !special && !self.is_internal(ip)
+    }
 }
 
 /// State limits.
