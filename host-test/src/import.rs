@@ -8,13 +8,37 @@ use std::path::{Path, PathBuf};
 use anyhow::{Context, Result};
 use serde_json::json;
 
+/// Refused lines kept for [`ImportSummary::wrong_format_hint`].
+const REFUSED_SAMPLE: usize = 32;
+
 /// Counts of one import.
-#[derive(Clone, Copy, Debug, Default, PartialEq, Eq)]
+#[derive(Clone, Debug, Default, PartialEq, Eq)]
 pub struct ImportSummary {
     /// Events written.
     pub events: u64,
     /// Error records written.
     pub errors: u64,
+    /// The first refused lines (up to 32), to tell which format they are in.
+    pub refused: Vec<String>,
+}
+
+impl ImportSummary {
+    /// When no record was read (there were lines and all were refused): what the lines look
+    /// like instead, as a sentence for stderr.
+    pub fn wrong_format_hint(&self, format: &str) -> Option<String> {
+        if self.events > 0 || self.refused.is_empty() {
+            return None;
+        }
+        let already_json = self.refused.iter().filter(|l| l.trim_start().starts_with('{')).count();
+        let what = match malhost::import::guess_format(&self.refused) {
+            Some(f) if f.name() != format => format!("they look like {} logs: did you mean `malhost import --format {}`?", f.name(), f.name()),
+            _ if already_json * 2 > self.refused.len() => {
+                "they look like JSON lines already: if they are ECS events, give them to `malhost replay` as they are".to_owned()
+            }
+            _ => "no format malhost imports takes them (zeek, squid, asa, iptables, windows_firewall, argus, eml)".to_owned(),
+        };
+        Some(format!("no line could be read as {format}; {what}"))
+    }
 }
 
 /// The message files named: files as given, directories expanded to their `*.eml` files in
@@ -110,6 +134,9 @@ pub fn import_lines(
                 Err(e) => {
                     write_error(out, &format!("{name}:{n}"), &e, Some(line))?;
                     s.errors += 1;
+                    if s.refused.len() < REFUSED_SAMPLE {
+                        s.refused.push(String::from_utf8_lossy(line).into_owned());
+                    }
                 }
             }
         }

@@ -186,13 +186,7 @@ impl Tally {
     /// When no line was a JSON event: the log format the lines look like (the one whose reader
     /// takes most of the sample), for a hint to run `malhost import` first.
     pub fn guess_format(&self) -> Option<malhost::import::Format> {
-        let opts = malhost::import::ImportOptions::default();
-        malhost::import::Format::ALL
-            .into_iter()
-            .map(|f| (f, self.not_json.iter().filter(|l| malhost::import::parse_raw(&[f], l, &opts).is_some()).count()))
-            .filter(|&(_, n)| n * 2 > self.not_json.len())
-            .max_by_key(|&(_, n)| n)
-            .map(|(f, _)| f)
+        malhost::import::guess_format(&self.not_json)
     }
 }
 

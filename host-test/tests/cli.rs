@@ -92,6 +92,26 @@ fn a_raw_log_given_to_replay_exits_3_and_names_the_import_format() {
 }
 
 #[test]
+fn an_import_in_the_wrong_format_exits_3_and_names_the_format_the_lines_are_in() {
+    // An ASA log read as Squid: every line is refused, and the operator is told which reader
+    // takes them.
+    let o = malhost(&["import", "--format", "squid", "-o", "/dev/null", "host-test/import-fixtures/asa/asa.log"]);
+    assert_eq!(o.status.code(), Some(3), "{}", stderr(&o));
+    assert!(
+        stderr(&o).contains("no line could be read as squid; they look like asa logs: did you mean `malhost import --format asa`?"),
+        "{}",
+        stderr(&o)
+    );
+    // The name the hint gives for the Windows Firewall is accepted as it is written.
+    let o = malhost(&["import", "--format", "windows_firewall", "-o", "/dev/null", "host-test/import-fixtures/windows_firewall/pfirewall.log"]);
+    assert_eq!(o.status.code(), Some(0), "{}", stderr(&o));
+    // Lines that are JSON already are sent to replay.
+    let o = malhost(&["import", "--format", "asa", "-o", "/dev/null", "examples/firewall.jsonl"]);
+    assert_eq!(o.status.code(), Some(3), "{}", stderr(&o));
+    assert!(stderr(&o).contains("they look like JSON lines already"), "{}", stderr(&o));
+}
+
+#[test]
 fn bad_config_is_rejected_with_its_json_path() {
     let dir = std::env::temp_dir().join(format!("malhost-cli-cfg-{}", std::process::id()));
     std::fs::create_dir_all(&dir).unwrap();

@@ -44,12 +44,26 @@ pub enum ImportFormat {
     /// Linux iptables / nftables kernel log lines.
     Iptables,
     /// Windows Defender Firewall pfirewall.log.
+    #[value(alias = "windows_firewall")]
     WindowsFirewall,
     /// Argus binetflow CSV (Stratosphere captures).
     Argus,
 }
 
 impl ImportFormat {
+    /// The name on the command line (and of the line format).
+    pub fn name(self) -> &'static str {
+        match self {
+            ImportFormat::Eml => "eml",
+            ImportFormat::Zeek => "zeek",
+            ImportFormat::Squid => "squid",
+            ImportFormat::Asa => "asa",
+            ImportFormat::Iptables => "iptables",
+            ImportFormat::WindowsFirewall => "windows_firewall",
+            ImportFormat::Argus => "argus",
+        }
+    }
+
     /// A fresh reader for a line format (`None` for eml).
     pub fn line_format(self) -> Option<Box<dyn malhost::import::LineFormat>> {
         use malhost::import::*;
@@ -89,5 +103,11 @@ pub fn run(args: ImportArgs) -> Result<ExitCode> {
     };
     out.flush()?;
     eprintln!("malhost: imported {} events, {} error records", summary.events, summary.errors);
-    Ok(ExitCode::SUCCESS)
+    match summary.wrong_format_hint(format.name()) {
+        Some(hint) => {
+            eprintln!("malhost: {hint}");
+            Ok(ExitCode::from(3))
+        }
+        None => Ok(ExitCode::SUCCESS),
+    }
 }

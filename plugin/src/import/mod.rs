@@ -84,6 +84,18 @@ pub fn parse_raw(formats: &[Format], line: &str, opts: &ImportOptions) -> Option
     formats.iter().find_map(|f| f.reader().parse_line(line, opts).ok().flatten())
 }
 
+/// The line format most of `sample` looks like: the one whose reader takes more than half of
+/// the lines (and most of them), for a hint when lines were given to the wrong reader.
+pub fn guess_format<S: AsRef<str>>(sample: &[S]) -> Option<Format> {
+    let opts = ImportOptions::default();
+    Format::ALL
+        .into_iter()
+        .map(|f| (f, sample.iter().filter(|l| parse_raw(&[f], l.as_ref(), &opts).is_some()).count()))
+        .filter(|&(_, n)| n * 2 > sample.len())
+        .max_by_key(|&(_, n)| n)
+        .map(|(f, _)| f)
+}
+
 /// Settings shared by the importers.
 #[derive(Clone, Debug)]
 pub struct ImportOptions {
