@@ -20,9 +20,10 @@ pub struct ImportArgs {
     /// Offset from UTC of times written without one (syslog, Windows Firewall, Argus).
     #[arg(long, default_value = "+00:00", value_name = "OFFSET")]
     pub utc_offset: String,
-    /// Year of syslog times that do not name one.
-    #[arg(long, default_value_t = 1970)]
-    pub syslog_year: i32,
+    /// Year of syslog times that do not name one (asa, iptables). Default: the year the first
+    /// input file was last modified (this year for stdin), with a warning.
+    #[arg(long, value_name = "YEAR")]
+    pub syslog_year: Option<i32>,
     /// iptables/nftables log prefixes that mean dropped (case-insensitive substrings).
     #[arg(long = "deny-prefix", value_name = "WORD", default_values_t = ["block".to_string(), "drop".to_string(), "deny".to_string(), "reject".to_string()])]
     pub deny_prefixes: Vec<String>,
@@ -84,7 +85,16 @@ pub fn run(args: ImportArgs) -> Result<ExitCode> {
     let opts = malhost::import::ImportOptions {
         utc_offset_ms: malhost::calendar::parse_offset(&utc_offset)
             .ok_or_else(|| anyhow!("--utc-offset: expected an offset such as +09:00, found {utc_offset:?}"))?,
-        syslog_year,
+        syslog_year: match syslog_year {
+            Some(y) => y,
+            None => {
+                let (year, from) = default_syslog_year(&inputs);
+                if matches!(format, ImportFormat::Asa | ImportFormat::Iptables) {
+                    eprintln!("malhost: syslog times name no year: taking {year}, {from}; set --syslog-year if it is another");
+                }
+                year
+            }
+        },
         deny_prefixes,
     };
     let mut out = output.open()?;
@@ -110,4 +120,22 @@ pub fn run(args: ImportArgs) -> Result<ExitCode> {
         }
         None => Ok(ExitCode::SUCCESS),
     }
+}
+
+/// The year syslog times are taken to be in when `--syslog-year` is not given: the year the
+/// first input file was last modified, or this year (stdin, or no modification time); and
+/// where it came from, for the warning.
+fn default_syslog_year(inputs: &[PathBuf]) -> (i32, String) {
+    let year_of = |t: std::time::SystemTime| -> Option<i32> {
+        let secs = t.duration_since(std::time::UNIX_EPOCH).ok()?.as_secs();
+        malhost::calendar::format_day(i32::try_from(secs / 86_400).ok()?).get(..4)?.parse().ok()
+    };
+    let file = inputs.first().filter(|p| p.as_os_str() != "-");
+    if let Some(p) = file
+        && let Some(y) = std::fs::metadata(p).and_then(|m| m.modified()).ok().and_then(year_of)
+    {
+        return (y, format!("the year {} was last modified", p.display()));
+    }
+    let now = year_of(std::time::SystemTime::now()).unwrap_or(1970);
+    (now, "this year".to_owned())
 }
