@@ -19,6 +19,8 @@ pub mod context;
 pub mod indicator_lists;
 pub mod host_state;
 pub mod mail_message;
+pub mod periodicity;
+pub mod track_map;
 pub mod shared;
 pub mod web_destination;
 
@@ -40,6 +42,7 @@ rules! {
     fw_outbound_deny => fw_outbound_deny::OutboundDenyConfig,
     fw_c2_ip => fw_c2_ip::C2IpConfig,
     fw_c2_port => fw_c2_port::Settings,
+    fw_beacon => fw_beacon::FwBeaconConfig,
     proxy_ioc => proxy_ioc::ProxyIocConfig,
     proxy_connect_port => proxy_connect_port::Settings,
     proxy_user_agent => proxy_user_agent::UserAgentConfig,

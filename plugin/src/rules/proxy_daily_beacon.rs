@@ -16,8 +16,6 @@
 //! RITA) and a score in 0–1 that averages `1 − |skew|` and `1 − MAD/median`. A
 //! 6-hourly implant scores near 1; a person's daily habit scores lower.
 
-use std::collections::HashMap;
-
 use serde_json::json;
 
 use crate::calendar::format_day;
@@ -33,6 +31,8 @@ use crate::output::Finding;
 use super::RuleMeta;
 use crate::output::{Attack, attack};
 use super::context::{AlertBuilder, OverTime, RuleContext};
+use super::periodicity::Periodicity;
+use super::track_map::{TrackMap, Tracked};
 
 /// Rule identity.
 pub static META: RuleMeta = RuleMeta {
@@ -187,24 +187,7 @@ impl Track {
 
     /// Interval statistics over the contacts kept, when there are at least three intervals.
     pub fn periodicity(&self) -> Option<Periodicity> {
-        let c = &self.contacts[..usize::from(self.n_contacts)];
-        if c.len() < 4 {
-            return None;
-        }
-        let mut iv: Vec<f64> = c.windows(2).map(|w| f64::from(w[1]) - f64::from(w[0])).collect();
-        iv.sort_by(f64::total_cmp);
-        let q1 = quantile(&iv, 0.25);
-        let q2 = quantile(&iv, 0.5);
-        let q3 = quantile(&iv, 0.75);
-        let mut dev: Vec<f64> = iv.iter().map(|x| (x - q2).abs()).collect();
-        dev.sort_by(f64::total_cmp);
-        let mad = quantile(&dev, 0.5);
-        // Bowley's skewness says nothing when the quartiles coincide with the median or the
-        // spread is negligible (seconds of jitter on hours); such intervals are symmetric.
-        let skew = if q2 > q1 && q3 > q2 && (q3 - q1) > 0.01 * q2 { (q1 + q3 - 2.0 * q2) / (q3 - q1) } else { 0.0 };
-        let mad_score = if q2 > 0.0 { 1.0 - (mad / q2).min(1.0) } else { 0.0 };
-        let score = ((1.0 - skew.abs()) + mad_score) / 2.0;
-        Some(Periodicity { contacts: c.len(), median_s: q2, mad_s: mad, skew, score })
+        Periodicity::of(&self.contacts[..usize::from(self.n_contacts)])
     }
 
     /// Approximate heap bytes of a tracked (host, destination), for the README's accounting.
@@ -218,65 +201,14 @@ fn slot(day: i32) -> usize {
     day.rem_euclid(MAX_MIN_DAYS as i32) as usize
 }
 
-/// Linear-interpolated quantile of sorted values.
-fn quantile(sorted: &[f64], q: f64) -> f64 {
-    let pos = q * (sorted.len() - 1) as f64;
-    let (lo, hi) = (pos.floor() as usize, pos.ceil() as usize);
-    sorted[lo] + (sorted[hi] - sorted[lo]) * (pos - lo as f64)
-}
-
-/// Regularity of the intervals between contacts.
-#[derive(Clone, Copy, Debug, PartialEq)]
-pub struct Periodicity {
-    /// Contacts the statistics are over.
-    pub contacts: usize,
-    /// Median interval, seconds.
-    pub median_s: f64,
-    /// Median absolute deviation of the intervals, seconds.
-    pub mad_s: f64,
-    /// Bowley's quartile skewness of the intervals (−1…1; 0 is symmetric).
-    pub skew: f64,
-    /// 0–1; near 1 for a timer.
-    pub score: f64,
-}
-
-fn round3(x: f64) -> f64 {
-    (x * 1000.0).round() / 1000.0
-}
-
-/// The tracks of one host, keyed by the seeded hash of the destination. The keys are already
-/// hashed with the secret `hash_seed`, so the map's own hasher only spreads them and needs no
-/// secret of its own.
-#[derive(Clone, Debug)]
-pub struct BeaconTracks {
-    map: HashMap<u64, Track, Spreader>,
-}
-
-// A snapshot holds the tracks as a list, sorted so that snapshots are reproducible.
-impl serde::Serialize for BeaconTracks {
-    fn serialize<S: serde::Serializer>(&self, s: S) -> Result<S::Ok, S::Error> {
-        let mut v: Vec<(&u64, &Track)> = self.map.iter().collect();
-        v.sort_by_key(|e| *e.0);
-        s.collect_seq(v)
+impl Tracked for Track {
+    fn last_ms(&self) -> i64 {
+        self.last_ms
     }
 }
 
-impl<'de> serde::Deserialize<'de> for BeaconTracks {
-    fn deserialize<D: serde::Deserializer<'de>>(d: D) -> Result<Self, D::Error> {
-        let v: Vec<(u64, Track)> = serde::Deserialize::deserialize(d)?;
-        let mut map = HashMap::with_capacity_and_hasher(v.len(), spreader());
-        map.extend(v);
-        Ok(BeaconTracks { map })
-    }
-}
-
-/// The hasher of a host's track map (see [`BeaconTracks`]): its keys are already
-/// secret-seeded hashes, so it only spreads them and needs no secret (a fixed, cheap ahash).
-type Spreader = ahash::RandomState;
-
-fn spreader() -> Spreader {
-    ahash::RandomState::with_seeds(0x243f_6a88, 0x85a3_08d3, 0x1319_8a2e, 0x0370_7344)
-}
+/// The tracks of one host, by the seeded hash of the destination.
+pub type BeaconTracks = TrackMap<Track>;
 
 /// The tracks are made on the host's first rare destination.
 impl RuleState for Option<Box<BeaconTracks>> {
@@ -286,35 +218,20 @@ impl RuleState for Option<Box<BeaconTracks>> {
 
     fn repair(&mut self, cap: usize) {
         if let Some(b) = self {
-            b.repair(cap);
+            repair_tracks(b, cap);
         }
     }
 }
 
-impl BeaconTracks {
-    /// Restores the invariants after a snapshot: at most `cap` tracks, each with at most
-    /// [`CONTACTS`] contacts in ascending order.
-    pub fn repair(&mut self, cap: usize) {
-        for t in self.map.values_mut() {
-            t.n_contacts = t.n_contacts.min(CONTACTS as u8);
-            t.contacts[..usize::from(t.n_contacts)].sort_unstable();
-            t.first_ms = t.first_ms.min(t.last_ms);
-        }
-        let cap = cap.max(1);
-        while self.map.len() > cap {
-            evict_oldest(&mut self.map, cap);
-        }
+/// Restores the invariants after a snapshot: at most `cap` tracks, each with at most
+/// [`CONTACTS`] contacts in ascending order.
+fn repair_tracks(b: &mut BeaconTracks, cap: usize) {
+    for t in b.tracks_mut() {
+        t.n_contacts = t.n_contacts.min(CONTACTS as u8);
+        t.contacts[..usize::from(t.n_contacts)].sort_unstable();
+        t.first_ms = t.first_ms.min(t.last_ms);
     }
-
-    /// (host, destination) pairs tracked.
-    pub fn len(&self) -> usize {
-        self.map.len()
-    }
-
-    /// Whether nothing is tracked.
-    pub fn is_empty(&self) -> bool {
-        self.map.is_empty()
-    }
+    b.shrink_to(cap);
 }
 
 impl Compile<DailyBeaconConfig> for Settings {
@@ -342,17 +259,13 @@ impl Rule for DailyBeaconConfig {
         let rare = reach <= config.rare_destinations.max_hosts as usize;
         if !rare {
             if let Some(b) = st.rules.proxy_daily_beacon.as_mut() {
-                b.map.remove(&dest_hash);
+                b.remove(dest_hash);
             }
             return;
         }
-        let tracks = st.rules.proxy_daily_beacon.get_or_insert_with(|| Box::new(BeaconTracks { map: HashMap::with_hasher(spreader()) }));
-        let cap = config.state.max_keys_per_host.max(1);
-        if tracks.map.len() >= cap && !tracks.map.contains_key(&dest_hash) {
-            evict_oldest(&mut tracks.map, cap);
-        }
+        let tracks = st.rules.proxy_daily_beacon.get_or_insert_with(Box::default);
         let day = config.calendar.local_day(ts);
-        let t = tracks.map.entry(dest_hash).or_insert_with(|| Track::new(ts, day));
+        let t = tracks.entry(dest_hash, config.state.max_keys_per_host, || Track::new(ts, day));
         t.add(ts, day);
         let run = t.run_through(day);
         if run < s.min_days.get() {
@@ -367,15 +280,7 @@ impl Rule for DailyBeaconConfig {
         let end = t.run_end(day);
         let start = end - run as i32 + 1;
         let days: Vec<_> = (start..=end).map(|d| json!({"date": format_day(d), "requests": t.count_on(d)})).collect();
-        let periodicity = t.periodicity().map(|p| {
-            json!({
-                "contacts": p.contacts,
-                "interval_median_s": round3(p.median_s),
-                "interval_mad_s": round3(p.mad_s),
-                "interval_skew": round3(p.skew),
-                "score": round3(p.score),
-            })
-        });
+        let periodicity = t.periodicity().map(|p| p.evidence());
         let alert = AlertBuilder::new(&META, ts, s.severity)
             .about(host, &reason)
             .destination(dest.ip.map(|ip| (ip, None)))
@@ -399,24 +304,6 @@ impl Rule for DailyBeaconConfig {
             .build();
         ann.alerts.push(alert);
     }
-}
-
-/// Makes room: drops the least recently active eighth of the tracks (at least one), so the
-/// scan is paid once per `cap / 8` new destinations.
-fn evict_oldest(map: &mut HashMap<u64, Track, Spreader>, cap: usize) {
-    let n = (cap / 8).max(1);
-    let mut last: Vec<i64> = map.values().map(|t| t.last_ms).collect();
-    let k = n.min(last.len()) - 1;
-    let (_, &mut cut, _) = last.select_nth_unstable(k);
-    let mut dropped = 0;
-    map.retain(|_, t| {
-        if dropped < n && t.last_ms <= cut {
-            dropped += 1;
-            false
-        } else {
-            true
-        }
-    });
 }
 
 #[cfg(test)]
@@ -490,16 +377,5 @@ mod tests {
     #[test]
     fn state_per_tracked_destination_is_within_budget() {
         assert!(Track::tracked_bytes() <= 256, "{}", Track::tracked_bytes());
-    }
-
-    #[test]
-    fn eviction_drops_the_least_recent() {
-        let mut m: HashMap<u64, Track, Spreader> = HashMap::with_hasher(spreader());
-        for k in 0..16u64 {
-            m.insert(k, Track::new(k as i64, 0));
-        }
-        evict_oldest(&mut m, 16);
-        assert_eq!(m.len(), 14);
-        assert!(!m.contains_key(&0) && !m.contains_key(&1) && m.contains_key(&2));
     }
 }
