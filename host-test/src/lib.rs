@@ -7,6 +7,7 @@
 //! - [`run`]: the long-running stdin → stdout filter;
 //! - [`import`]: real log files (mail messages, …) → ECS JSON lines;
 //! - [`inputs`]: the files a command is given, directories expanded;
+//! - [`intel`]: indicator feed files (`--intel`) added to the config as lists;
 //! - [`synth`]: seeded synthetic firewall traffic for benchmarks and tests;
 //! - [`soak`]: the long mixed stream of soak runs, replay's samples of it, and their plot;
 //! - [`bench`]: native core vs module throughput;
@@ -19,6 +20,7 @@ pub mod evaluate;
 pub mod flood;
 pub mod import;
 pub mod inputs;
+pub mod intel;
 pub mod module_path;
 pub mod replay;
 pub mod report;

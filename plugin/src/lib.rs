@@ -15,6 +15,7 @@
 //! - [`calendar`]: local days, business hours and off-hours periods from event time;
 //! - [`netlist`]: IP / CIDR / IP:port lists matched by longest prefix;
 //! - [`indicators`]: domain and URL indicator lists in compact tables;
+//! - [`intel`]: indicator feeds as published (plain lists, maltrail, Feodo CSV, STIX 2.1) read into list entries;
 //! - [`state`]: bounded per-host state with least-recently-seen eviction;
 //! - [`rules`]: one module per rule family;
 //! - [`mail`]: mail header parsing (addresses, encoded words, attachment names) for the mail rules;
@@ -30,6 +31,7 @@ pub mod detector;
 pub mod event;
 pub mod import;
 pub mod indicators;
+pub mod intel;
 pub mod lists;
 pub mod mail;
 pub mod netlist;

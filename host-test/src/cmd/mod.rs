@@ -101,12 +101,30 @@ pub struct ConfigArg {
     /// Config document (JSON). Defaults apply when omitted.
     #[arg(long, short, value_name = "CONFIG")]
     pub config: Option<PathBuf>,
+    /// Indicator feed, file or directory (repeatable): plain lists, maltrail trails, IPsum,
+    /// abuse.ch Feodo Tracker CSV, STIX 2.1 bundles. Each file becomes a proxy.ioc list and, for
+    /// its addresses, an fw.c2_ip list named after its directory and file (maltrail/njrat).
+    #[arg(long, value_name = "PATH")]
+    pub intel: Vec<PathBuf>,
 }
 
 impl ConfigArg {
-    /// The config document's bytes, checked ([`read_config`]); `None` without `--config`.
+    /// The config document's bytes with the `--intel` feeds added, checked ([`read_config`]);
+    /// `None` without `--config` and `--intel`. What each feed gave goes to standard error.
     pub fn read(&self) -> Result<Option<Vec<u8>>> {
-        self.config.as_deref().map(read_config).transpose()
+        let own = self.config.as_deref().map(read_config).transpose()?;
+        if self.intel.is_empty() {
+            return Ok(own);
+        }
+        let mut feeds = Vec::new();
+        for f in malhost_host::intel::feed_files(&self.intel)? {
+            let feed = malhost_host::intel::load(&f)?;
+            eprintln!("malhost: {}", feed.summary());
+            feeds.push(feed);
+        }
+        let doc = malhost_host::intel::add_feeds(own.as_deref(), &feeds)?;
+        malhost::Config::from_json(&doc).map_err(|e| anyhow!("config with the --intel feeds: {e}"))?;
+        Ok(Some(doc))
     }
 }
 

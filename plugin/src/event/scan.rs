@@ -54,6 +54,8 @@ pub enum Field {
     DestinationIp,
     /// `destination.port`
     DestinationPort,
+    /// `destination.bytes` (bytes the server sent back)
+    DestinationBytes,
     /// `network.transport`
     NetworkTransport,
     /// `network.iana_number`
@@ -134,6 +136,7 @@ impl Field {
             Field::SourceBytes => "source.bytes",
             Field::DestinationIp => "destination.ip",
             Field::DestinationPort => "destination.port",
+            Field::DestinationBytes => "destination.bytes",
             Field::NetworkTransport => "network.transport",
             Field::NetworkIanaNumber => "network.iana_number",
             Field::NetworkDirection => "network.direction",
@@ -224,6 +227,7 @@ fn child(scope: Scope, seg: &str) -> Node {
         (S::Source, "bytes") => Node::Field(F::SourceBytes),
         (S::Destination, "ip") => Node::Field(F::DestinationIp),
         (S::Destination, "port") => Node::Field(F::DestinationPort),
+        (S::Destination, "bytes") => Node::Field(F::DestinationBytes),
         (S::Network, "transport") => Node::Field(F::NetworkTransport),
         (S::Network, "iana_number") => Node::Field(F::NetworkIanaNumber),
         (S::Network, "direction") => Node::Field(F::NetworkDirection),

@@ -1,22 +1,29 @@
-//! `fw.beacon`: an internal host connects to one rare external address and port like a timer
-//! — beaconing seen in connection logs (Zeek conn, Argus, firewall logs), not only proxies.
+//! `fw.beacon`: an internal host checks in with one rare external address and port like a
+//! timer — beaconing seen in connection logs (Zeek conn, Argus, firewall logs), not only
+//! through proxies.
 //!
-//! Per (host, address, port) the rule keeps the newest contacts at two scales, each as a
-//! [`Series`]: every connection, and contacts (connections less than `contact_gap` apart taken
-//! as one, so an implant that opens two connections per check-in checks in once; the
-//! connections scale is for beacons faster than that gap). Once a scale
-//! holds `min_contacts` contacts whose median interval is at least `min_interval`, its score is
-//! the periodicity score of the intervals ([`super::periodicity`]: median, MAD, skew), averaged
-//! with the regularity of the bytes each contact sent (RITA's data-size score) when the events
-//! say them. A score of at least `min_score` alerts, at most once per (host, address, port) per
-//! `dedup_window`: a beacon that keeps going keeps adding evidence to the host's verdict.
+//! Per (host, address, port) the rule keeps the newest [`CONTACTS`] contacts as a [`Series`]:
+//! connections less than `contact_gap` apart are one contact, so an implant that opens two
+//! connections per check-in checks in once (faster retries are `fw.c2_port`'s and
+//! `fw.outbound_deny`'s). Once `min_contacts` contacts are kept, the beacon score is the
+//! periodicity of the intervals ([`super::periodicity`]: median, MAD and skew, check-ins missed
+//! on the timer's grid folded in) times the regularity of the bytes each contact sent
+//! (`1 − MAD/median`; RITA's data-size score) when the events say them: both must be regular.
 //!
-//! Inbound traffic, ICMP, internal destinations, multicast and broadcast, `ignore_ports` (DNS
-//! and NTP, which machines poll by design) and destinations reached by more than
-//! `rare_destinations.max_hosts` hosts (update servers, time services) are not followed; the
-//! reach is counted in the table the proxy rules share, so a destination popular through the
-//! proxy is popular here too. At most `state.max_keys_per_host` pairs are followed per host, the
-//! least recently active dropped first.
+//! A score of at least `min_score` alerts when the beacon goes unanswered (3 in 4 connections
+//! denied or answered with no byte: an implant retrying a controller that is down or blocked),
+//! or when it has kept its timer for `min_span` (two days): ordinary software keeps the
+//! connections it is answered on alive too (telemetry, push, sync), but to destinations many
+//! hosts reach. It alerts at most once per (host, address, port) per `dedup_window`, so a
+//! beacon that keeps going keeps adding evidence to the host's verdict.
+//!
+//! Not followed: inbound traffic, ICMP, internal destinations, multicast and broadcast,
+//! `ignore_ports` (DNS and NTP, which machines poll by design), `rare_destinations.allow`, and
+//! destinations reached by more than `rare_destinations.max_hosts` hosts (update servers,
+//! cloud services), counted in the table the proxy rules share. A host with unanswered beacons
+//! to more than `max_unanswered_peers` addresses within an hour is a peer-to-peer client, not
+//! an implant, and raises none while it is. At most `state.max_keys_per_host` pairs are
+//! followed per host, the least recently active dropped first.
 
 use std::net::IpAddr;
 
@@ -58,13 +65,19 @@ pub struct Settings {
     /// Lowest score (0–1) that alerts.
     #[schemars(range(min = 0, max = 1))]
     pub min_score: f64,
-    /// Connections less than this apart are one contact (at the contacts scale).
+    /// Connections less than this apart are one contact.
     pub contact_gap: Duration,
-    /// Median intervals shorter than this are retries or floods, not a beacon (`fw.c2_port`
-    /// and `fw.outbound_deny` judge those).
-    pub min_interval: Duration,
     /// Destination ports not followed: services machines poll by design.
     pub ignore_ports: PortSet,
+    /// How long an answered beacon must have kept its timer (first to last contact) to alert.
+    /// Ordinary software keeps the connections it is answered on alive too (telemetry, push,
+    /// sync), to destinations many hosts reach; a beacon that goes unanswered (connections
+    /// denied or answered with no byte) alerts as soon as it is regular.
+    pub min_span: Duration,
+    /// A host with unanswered beacons to more than this many addresses within an hour is a
+    /// peer-to-peer client retrying peers that went away (BitTorrent), not an implant: it
+    /// raises no alert while it is.
+    pub max_unanswered_peers: PositiveInt,
     /// At most one alert per (host, address, port) within this time.
     pub dedup_window: Duration,
     /// Severity of the alert.
@@ -77,8 +90,9 @@ impl Default for Settings {
             min_contacts: PositiveInt::new(8),
             min_score: 0.9,
             contact_gap: Duration::secs(60),
-            min_interval: Duration::secs(5),
             ignore_ports: PortSet::of(&[53, 123]),
+            min_span: Duration::secs(2 * 86_400),
+            max_unanswered_peers: PositiveInt::new(20),
             dedup_window: Duration::secs(86_400),
             severity: Severity::High,
         }
@@ -102,10 +116,8 @@ impl Compile<FwBeaconConfig> for Settings {
     }
 }
 
-/// Connections per contact at the fine scale (each connection its own contact).
-const CONNECTIONS: usize = 16;
-/// Contacts kept at the coarse scale.
-const CONTACTS: usize = MAX_CONTACTS as usize;
+/// Contacts kept per (host, address, port).
+pub const CONTACTS: usize = MAX_CONTACTS as usize;
 
 /// What the rule remembers of one (host, address, port).
 #[derive(Clone, Debug, PartialEq, serde::Serialize, Deserialize)]
@@ -119,13 +131,26 @@ pub struct Track {
     base_s: i64,
     connections: u32,
     denied: u32,
-    /// Every connection.
-    each: Series<CONNECTIONS>,
-    /// Connections less than `contact_gap` apart merged.
-    merged: Series<CONTACTS>,
+    /// Connections the destination sent bytes back on.
+    answered: u32,
+    /// Connections denied, or that the destination sent no byte back on.
+    unanswered: u32,
+    /// The contacts: connections less than `contact_gap` apart merged.
+    contacts: Series<CONTACTS>,
     /// When it last alerted, ms.
     alerted_ms: Option<i64>,
 }
+
+impl Track {
+    /// Whether most connections whose outcome is known went unanswered (3 in 4 or more). A
+    /// log that says neither (no byte counts, no denies) counts as answered.
+    fn unanswered(&self) -> bool {
+        self.unanswered > 0 && 4 * u64::from(self.unanswered) >= 3 * (u64::from(self.answered) + u64::from(self.unanswered))
+    }
+}
+
+/// The window of [`Settings::max_unanswered_peers`], ms.
+const PEER_WINDOW_MS: i64 = 3_600_000;
 
 impl Tracked for Track {
     fn last_ms(&self) -> i64 {
@@ -145,50 +170,28 @@ impl RuleState for BeaconTracks {
         for t in self.tracks_mut() {
             t.first_ms = t.first_ms.min(t.last_ms);
             t.denied = t.denied.min(t.connections);
+            t.unanswered = t.unanswered.min(t.connections);
+            t.answered = t.answered.min(t.connections - t.unanswered);
         }
         self.shrink_to(cap);
     }
 }
 
-/// The scale a beacon was seen at.
-#[derive(Clone, Copy, Debug, PartialEq, Eq)]
-enum Scale {
-    Connections,
-    Contacts,
-}
-
-/// A scale's judgement.
+/// A beacon's judgement.
 #[derive(Clone, Copy, Debug)]
 struct Judged {
-    scale: Scale,
     timing: Periodicity,
     size: Option<Dispersion>,
     score: f64,
 }
 
 impl Settings {
-    /// The better-scoring scale that qualifies (enough contacts, a long enough interval).
+    /// The beacon score of the contacts kept, once there are `min_contacts`.
     fn judge(&self, t: &Track) -> Option<Judged> {
-        let min = self.min_contacts.get() as usize;
-        let min_interval_s = self.min_interval.ms as f64 / 1000.0;
-        let one = |scale, timing: Option<Periodicity>, size: Option<Dispersion>| {
-            let timing = timing.filter(|p| p.contacts >= min && p.median_s >= min_interval_s)?;
-            let score = size.map_or(timing.score, |s| (timing.score + s.score) / 2.0);
-            Some(Judged { scale, timing, size, score })
-        };
-        // The connections scale is for beacons faster than `contact_gap`, which the contacts
-        // scale merges into one: three quarters of its intervals must be shorter than the gap.
-        // (Two connections 20 s apart every 6 h have a median interval of 20 s, but that is
-        // the contacts scale's beacon.)
-        let gap_s = self.contact_gap.ms / 1000;
-        let iv = t.each.times().windows(2).filter(|w| i64::from(w[1]) - i64::from(w[0]) < gap_s).count();
-        let fast = 4 * iv >= 3 * t.each.len().saturating_sub(1);
-        let each = if fast { one(Scale::Connections, t.each.periodicity(), t.each.size_regularity()) } else { None };
-        let merged = one(Scale::Contacts, t.merged.periodicity(), t.merged.size_regularity());
-        match (each, merged) {
-            (Some(a), Some(b)) => Some(if b.score >= a.score { b } else { a }),
-            (a, b) => a.or(b),
-        }
+        let timing = t.contacts.periodicity().filter(|p| p.contacts >= self.min_contacts.get() as usize)?;
+        let size = t.contacts.size_regularity();
+        let score = timing.score * size.map_or(1.0, |s| s.mad_score());
+        Some(Judged { timing, size, score })
     }
 }
 
@@ -211,6 +214,7 @@ impl Rule for FwBeaconConfig {
         let Some(src) = cx.host(&META, IfNoHost::Skip) else { return };
         let Some(ts) = cx.time(&META) else { return };
         let bytes = ev.byte_count(Field::SourceBytes).ok().flatten();
+        let reply = ev.byte_count(Field::DestinationBytes).ok().flatten();
         let dest_hash = crate::state::destinations::destination_hash(cx.hosts, &dst.to_string());
         let rare = &cx.shared.rare_destinations;
         if rare.allow.nets.contains(dst, None) {
@@ -233,72 +237,104 @@ impl Rule for FwBeaconConfig {
             base_s: ts.div_euclid(1000),
             connections: 0,
             denied: 0,
-            each: Series::default(),
-            merged: Series::default(),
+            answered: 0,
+            unanswered: 0,
+            contacts: Series::default(),
             alerted_ms: None,
         });
         t.first_ms = t.first_ms.min(ts);
         t.last_ms = t.last_ms.max(ts);
         t.connections = t.connections.saturating_add(1);
-        t.denied = t.denied.saturating_add(u32::from(ev.is_denied()));
+        let denied = ev.is_denied();
+        t.denied = t.denied.saturating_add(u32::from(denied));
+        match (denied, reply) {
+            (true, _) | (false, Some(0)) => t.unanswered = t.unanswered.saturating_add(1),
+            (false, Some(_)) => t.answered = t.answered.saturating_add(1),
+            (false, None) => {}
+        }
         t.transport = t.transport.or(transport);
         let rel = (ts.div_euclid(1000) - t.base_s).clamp(i64::from(i32::MIN), i64::from(i32::MAX)) as i32;
-        let added_each = t.each.add(rel, bytes, 1);
-        let added_merged = t.merged.add(rel, bytes, s.contact_gap.ms / 1000);
-        if !(added_each || added_merged) || t.alerted_ms.is_some_and(|a| ts.saturating_sub(a) < s.dedup_window.ms) {
+        let added = t.contacts.add(rel, bytes, s.contact_gap.ms / 1000);
+        if !added || t.alerted_ms.is_some_and(|a| ts.saturating_sub(a) < s.dedup_window.ms) {
             return;
         }
-        let Some(j) = s.judge(t).filter(|j| j.score >= s.min_score) else { return };
-        t.alerted_ms = Some(ts);
+        let unanswered = t.unanswered();
+        let lasted = t.last_ms.saturating_sub(t.first_ms) >= s.min_span.ms;
+        let Some(j) = s.judge(t).filter(|j| j.score >= s.min_score && (unanswered || lasted)) else { return };
         let t = t.clone();
-        let alert = s.alert(&t, src, ts, &j, reach, rare.max_hosts);
+        if unanswered {
+            let since = ts.saturating_sub(PEER_WINDOW_MS);
+            let peers = tracks.tracks().filter(|p| p.last_ms >= since && p.unanswered()).map(|p| p.dst).collect::<std::collections::BTreeSet<_>>().len();
+            if peers > s.max_unanswered_peers.get() as usize {
+                return;
+            }
+        }
+        if let Some(t) = tracks.get_mut(key) {
+            t.alerted_ms = Some(ts);
+        }
+        let alert = s.alert(&t, src, ts, &j, unanswered, reach, rare.max_hosts);
         cx.raise(alert);
     }
 }
 
 impl Settings {
-    fn alert(&self, t: &Track, src: IpAddr, ts: i64, j: &Judged, reach: usize, max_hosts: u32) -> Alert {
+    #[allow(clippy::too_many_arguments)]
+    fn alert(&self, t: &Track, src: IpAddr, ts: i64, j: &Judged, unanswered: bool, reach: usize, max_hosts: u32) -> Alert {
         let to = match t.transport {
             Some(tr) => format!("{}/{}", tr.name().to_uppercase(), t.port),
             None => format!("port {}", t.port),
         };
-        let every = human_secs(j.timing.median_s);
-        let jitter = human_secs(j.timing.mad_s);
         let size = match j.size {
             Some(s) => format!(", {} bytes sent per contact (MAD {})", s.median.round(), s.mad.round()),
             None => String::new(),
         };
-        let scale = match j.scale {
-            Scale::Connections => "connections".to_owned(),
-            Scale::Contacts => format!("contacts (connections less than {} apart as one)", human_secs(self.contact_gap.ms as f64 / 1000.0)),
+        let missed = match j.timing.missed {
+            0 => String::new(),
+            n => format!(", {n} check-ins missed"),
+        };
+        let why = if unanswered {
+            format!("{} of {} connections unanswered", t.unanswered, t.connections)
+        } else {
+            format!("kept for {}", human_secs((t.last_ms - t.first_ms) as f64 / 1000.0))
         };
         AlertBuilder::new(&META, ts, self.severity)
             .host(Some(src))
             .destination(Some((t.dst, Some(t.port))))
             .related([t.dst])
             .message(format!(
-                "{src}: {} {} to {} on {to} every {every} (MAD {jitter}){size}; beacon score {} >= {}",
+                "{src}: {} contacts to {} on {to} every {} (MAD {}){missed}{size}, {why}; beacon score {} >= {}",
                 j.timing.contacts,
-                if j.scale == Scale::Connections { "connections" } else { "contacts" },
                 t.dst,
+                human_secs(j.timing.median_s),
+                human_secs(j.timing.mad_s),
                 round3(j.score),
                 self.min_score
             ))
             .evidence(json!({
                 "destination": {"ip": t.dst.to_string(), "port": t.port},
                 "transport": t.transport.map(|tr| tr.name()),
-                "scale": scale,
                 "score": round3(j.score),
                 "min_score": self.min_score,
                 "intervals": j.timing.evidence(),
+                "missed_check_ins": j.timing.missed,
                 "bytes_per_contact": j.size.map(|s| s.evidence("bytes")),
+                "contact_gap_seconds": self.contact_gap.ms / 1000,
                 "connections": t.connections,
                 "denied": t.denied,
+                "answered": t.answered,
+                "unanswered": t.unanswered,
                 "first_seen": format_ms(t.first_ms),
                 "last_seen": format_ms(t.last_ms),
                 "hosts_reaching_destination": reach,
                 "max_hosts": max_hosts,
-                "threshold": format!("score {} >= min_score {} over {} contacts (min_contacts {})", round3(j.score), self.min_score, j.timing.contacts, self.min_contacts.get()),
+                "threshold": format!(
+                    "score {} >= min_score {} over {} contacts (min_contacts {}), {}",
+                    round3(j.score),
+                    self.min_score,
+                    j.timing.contacts,
+                    self.min_contacts.get(),
+                    if unanswered { "unanswered".to_owned() } else { format!("kept >= min_span {}", human_secs(self.min_span.ms as f64 / 1000.0)) }
+                ),
             }))
             .build()
     }
@@ -325,50 +361,76 @@ mod tests {
             .collect()
     }
 
+    /// A connection that sent `bytes` and got `reply` bytes back.
+    fn conn_reply(t: i64, dst: &str, port: u16, bytes: u64, reply: u64) -> String {
+        format!(
+            r#"{{"@timestamp":{t},"event.action":"allow","source.ip":"10.0.0.5","destination.ip":"{dst}","destination.port":{port},"network.transport":"tcp","source.bytes":{bytes},"destination.bytes":{reply}}}"#
+        )
+    }
+
+    /// A connection that sent `bytes` and got an answer.
     fn conn(t: i64, dst: &str, port: u16, bytes: u64) -> String {
-        format!(r#"{{"@timestamp":{t},"event.action":"allow","source.ip":"10.0.0.5","destination.ip":"{dst}","destination.port":{port},"network.transport":"tcp","source.bytes":{bytes}}}"#)
+        conn_reply(t, dst, port, bytes, 9000)
     }
 
     const T0: i64 = 1_714_557_600;
 
     #[test]
-    fn a_six_hourly_check_in_of_two_connections_alerts_once_a_day() {
-        // Two connections 20 s apart every 6 h (± 30 s), 1.6 KB each, for three days.
-        let lines = (0..12).flat_map(|i| {
+    fn a_six_hourly_check_in_of_two_connections_alerts_once_it_kept_its_timer_two_days() {
+        // Two connections 20 s apart every 6 h (± 30 s), 1.6 KB each, for four days, a
+        // check-in missed now and then.
+        let lines = (0..16).filter(|i| i % 5 != 3).flat_map(|i| {
             let t = T0 + i * 21_600 + (i % 3) * 15;
             [conn(t, "185.56.145.73", 80, 1628), conn(t + 20, "185.56.145.73", 80, 1682)]
         });
         let got = alerts(lines);
-        assert_eq!(got.len(), 2, "day 2 and day 3: {got:#?}");
+        assert_eq!(got.len(), 2, "day 3 and day 4: {got:#?}");
         let e = &got[0]["malhost"]["evidence"];
-        assert!(e["scale"].as_str().unwrap().starts_with("contacts"), "{e}");
         assert_eq!(e["intervals"]["contacts"], 8);
+        assert_eq!(e["missed_check_ins"], 2);
         assert!(e["score"].as_f64().unwrap() > 0.95, "{e}");
         assert_eq!(e["bytes_per_contact"]["median_bytes"], 3310.0);
         let msg = got[0]["message"].as_str().unwrap();
         assert!(msg.starts_with("10.0.0.5: 8 contacts to 185.56.145.73 on TCP/80 every 6h"), "{msg}");
+        assert!(msg.contains("2 check-ins missed") && msg.contains("kept for 2days"), "{msg}");
     }
 
     #[test]
-    fn retries_every_ten_seconds_are_a_beacon_at_the_connections_scale() {
-        // njRAT's SYNs: 9 s, then 14 s, then 9 s…, nothing sent.
-        let got = alerts((0..16).map(|i| conn(T0 + i / 2 * 23 + i % 2 * 9, "41.108.179.197", 1177, 0)));
+    fn a_controller_that_does_not_answer_alerts_as_soon_as_the_timer_is_regular() {
+        let retry = |i: i64, reply| conn_reply(T0 + i * 300 + i % 2 * 7, "66.63.168.35", 5888, 0, reply);
+        let got = alerts((0..10).map(|i| retry(i, 0)));
         assert_eq!(got.len(), 1, "{got:#?}");
-        assert_eq!(got[0]["malhost"]["evidence"]["scale"], "connections");
+        assert_eq!(got[0]["malhost"]["evidence"]["unanswered"], 8);
+        assert!(alerts((0..10).map(|i| retry(i, 700))).is_empty(), "answered every 5 minutes for an hour: a keepalive");
     }
 
     #[test]
-    fn irregular_browsing_ntp_and_floods_do_not_alert() {
-        // A person: visits at irregular times, of irregular sizes.
-        let gaps = [300, 4000, 90, 12_000, 700, 2500, 60_000, 150, 9000, 400, 30_000, 1200];
+    fn answered_keepalives_and_peer_to_peer_retries_do_not_alert() {
+        // Telemetry: every 15 minutes for a day, answered, the same size.
+        assert!(alerts((0..96).map(|i| conn(T0 + i * 900, "20.54.24.246", 443, 1314))).is_empty());
+        // BitTorrent: 30 peers, each retried every two minutes without an answer.
+        let peers = (0..300).map(|i| conn_reply(T0 + (i / 30) * 120 + i % 30, &format!("198.51.100.{}", i % 30), 51413, 74, 0));
+        assert!(alerts(peers).is_empty());
+        // The same retries to 5 addresses are 5 beacons.
+        let few = (0..50).map(|i| conn_reply(T0 + (i / 5) * 120 + i % 5, &format!("198.51.100.{}", i % 5), 51413, 74, 0));
+        assert_eq!(alerts(few).len(), 5);
+    }
+
+    #[test]
+    fn irregular_browsing_ntp_and_internal_destinations_do_not_alert() {
+        // A person: visits at irregular times, of irregular sizes, over days.
+        let gaps = [300, 40_000, 900, 12_000, 7000, 25_000, 60_000, 1500, 9000, 4000, 30_000, 1200, 80_000];
         let mut t = T0;
-        let browsing = gaps.iter().enumerate().map(|(i, g)| {
-            t += g;
-            conn(t, "198.51.100.7", 8080, 500 + (i as u64 * 7919) % 20_000)
-        });
-        assert!(alerts(browsing.collect::<Vec<_>>().into_iter()).is_empty());
-        assert!(alerts((0..30).map(|i| conn(T0 + i * 64, "192.0.2.123", 123, 48))).is_empty(), "NTP is ignored");
-        assert!(alerts((0..30).map(|i| conn(T0 + i, "203.0.113.9", 9999, 60))).is_empty(), "once a second is a flood");
-        assert!(alerts((0..30).map(|i| conn(T0 + i * 600, "10.1.2.3", 9999, 60))).is_empty(), "internal destination");
+        let browsing: Vec<String> = gaps
+            .iter()
+            .enumerate()
+            .map(|(i, g)| {
+                t += g;
+                conn(t, "198.51.100.7", 8080, 500 + (i as u64 * 7919) % 20_000)
+            })
+            .collect();
+        assert!(alerts(browsing.into_iter()).is_empty());
+        assert!(alerts((0..30).map(|i| conn_reply(T0 + i * 64, "192.0.2.123", 123, 48, 0))).is_empty(), "NTP is ignored");
+        assert!(alerts((0..30).map(|i| conn_reply(T0 + i * 600, "10.1.2.3", 9999, 60, 0))).is_empty(), "internal destination");
     }
 }

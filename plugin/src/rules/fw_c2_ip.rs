@@ -2,8 +2,8 @@
 //!
 //! Applies to firewall events, allowed or denied, and to proxy events that carry
 //! `destination.ip`. The event gets a `threat.enrichments[]` entry (ECS `indicator.*`,
-//! `matched.*`) and a finding; the host (`source.ip`) gets one alert per indicator entry per
-//! `dedup_window`.
+//! `matched.*`) and a finding; the host (`source.ip`) gets one alert per list per
+//! `dedup_window` (the events after it are enriched, not alerted).
 
 use serde_json::json;
 
@@ -111,7 +111,7 @@ impl Rule for C2IpConfig {
         cx.finding(&META, self.settings.severity, reason.clone());
         let Some(host) = cx.host(&META, IfNoHost::Report("missing; no fw.c2_ip alert can name the host")) else { return };
         let Some(ts) = cx.time(&META) else { return };
-        if !cx.once_per(&META, host, source.entry.as_str(), ts, self.settings.dedup_window.ms) {
+        if !cx.once_per(&META, host, source.list.as_str(), ts, self.settings.dedup_window.ms) {
             return;
         }
         let alert = AlertBuilder::new(&META, ts, self.settings.severity)
@@ -120,6 +120,7 @@ impl Rule for C2IpConfig {
             .related([dst])
             .evidence(json!({
                 "indicator": source.entry,
+                "indicators": [{"indicator": source.entry, "type": kind, "matched": dst.to_string(), "field": "destination.ip"}],
                 "list": source.list,
                 "provider": source.provider,
                 "destination": {"ip": dst.to_string(), "port": port},

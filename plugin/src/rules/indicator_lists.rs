@@ -28,12 +28,12 @@ pub fn list_provider(name: &str, provider: Option<String>, cx: &CompileContext, 
 }
 
 /// The settings of an indicator-list rule (`rules.fw_c2_ip`, `rules.proxy_ioc`): its lists of
-/// type `L`, one alert per (host, entry) per `dedup_window`.
+/// type `L`, one alert per (host, list) per `dedup_window`.
 #[derive(Clone, Debug, Deserialize, JsonSchema)]
 #[serde(default, deny_unknown_fields)]
 #[schemars(inline, transform = names_not_blank_while_enabled)]
 pub struct ListSettings<L> {
-    /// At most one alert per host and indicator entry within this time.
+    /// At most one alert per host and list within this time; later matches are enriched events.
     pub dedup_window: Duration,
     /// Severity of the finding and the alert.
     pub severity: Severity,

@@ -4,8 +4,9 @@
 //! Over the intervals between contacts: the median, the median absolute deviation (MAD) and
 //! Bowley's quartile skewness (0 when the quartiles meet the median or spread under 1% of it,
 //! as in RITA); the score (0–1) averages `1 − |skew|` and `1 − MAD/median`. A timer scores
-//! near 1, a person's habit lower. The same measure over the bytes each contact sent is the
-//! data-size regularity: an implant's check-ins are all about the same size.
+//! near 1, a person's habit lower. `1 − MAD/median` of the bytes each contact sent is the
+//! data-size regularity: an implant's check-ins are all about the same size (a command now and
+//! then makes one larger, which skews the sizes without making them irregular).
 //!
 //! [`Series`] keeps the newest contacts of one (host, destination) in time order, in a fixed
 //! array (no allocation per event): events closer than a gap to a contact are part of it, and
@@ -42,15 +43,21 @@ impl Dispersion {
         // Bowley's skewness says nothing when the quartiles coincide with the median or the
         // spread is negligible (seconds of jitter on hours); such values are symmetric.
         let skew = if q2 > q1 && q3 > q2 && (q3 - q1) > 0.01 * q2 { (q1 + q3 - 2.0 * q2) / (q3 - q1) } else { 0.0 };
-        let mad_score = if q2 > 0.0 {
-            1.0 - (mad / q2).min(1.0)
-        } else if mad == 0.0 {
-            1.0 // every value is 0: as regular as it gets
+        let mut d = Dispersion { n: v.len(), median: q2, mad, skew, score: 0.0 };
+        d.score = ((1.0 - skew.abs()) + d.mad_score()) / 2.0;
+        Some(d)
+    }
+
+    /// `1 − MAD/median` (1 when every value is the same, 0 when the MAD reaches the median):
+    /// how tightly the values sit around their median, whatever their skew.
+    pub fn mad_score(&self) -> f64 {
+        if self.median > 0.0 {
+            1.0 - (self.mad / self.median).min(1.0)
+        } else if self.mad == 0.0 {
+            1.0
         } else {
             0.0
-        };
-        let score = ((1.0 - skew.abs()) + mad_score) / 2.0;
-        Some(Dispersion { n: v.len(), median: q2, mad, skew, score })
+        }
     }
 
     /// The statistics as alert evidence, under `unit` (`s`, `bytes`).
@@ -77,14 +84,42 @@ pub struct Periodicity {
     pub skew: f64,
     /// 0–1; near 1 for a timer.
     pub score: f64,
+    /// Check-ins missed on the timer's grid ([`Periodicity::folded`]; 0 otherwise).
+    pub missed: usize,
 }
+
+/// How close to a multiple of the median interval (as a share of the median) an interval must
+/// be to count as missed check-ins.
+pub const FOLD_TOLERANCE: f64 = 0.1;
 
 impl Periodicity {
     /// The regularity of contacts at `times` (seconds, ascending), when there are at least
     /// three intervals.
     pub fn of(times: &[i32]) -> Option<Periodicity> {
         let d = Dispersion::of(times.windows(2).map(|w| f64::from(w[1]) - f64::from(w[0])), 3)?;
-        Some(Periodicity { contacts: times.len(), median_s: d.median, mad_s: d.mad, skew: d.skew, score: d.score })
+        Some(Periodicity { contacts: times.len(), median_s: d.median, mad_s: d.mad, skew: d.skew, score: d.score, missed: 0 })
+    }
+
+    /// Like [`Periodicity::of`], with missed check-ins allowed for: an interval within
+    /// [`FOLD_TOLERANCE`] of two or more median intervals is that many intervals of a timer
+    /// whose check-ins in between did not happen or were not logged (a machine asleep, a
+    /// capture gap), and counts as one of them. A 6-hourly implant seen at 6, 12, 6, 18 hours
+    /// is as regular as one seen every 6 hours; the misses are counted.
+    pub fn folded(times: &[i32]) -> Option<Periodicity> {
+        let iv: Vec<f64> = times.windows(2).map(|w| f64::from(w[1]) - f64::from(w[0])).collect();
+        let median = Dispersion::of(iv.iter().copied(), 3)?.median;
+        let mut missed = 0;
+        let folded = iv.iter().map(|&x| {
+            let m = if median > 0.0 { (x / median).round() } else { 0.0 };
+            if m >= 2.0 && (x - m * median).abs() <= FOLD_TOLERANCE * median {
+                missed += m as usize - 1;
+                x / m
+            } else {
+                x
+            }
+        });
+        let d = Dispersion::of(folded.collect::<Vec<_>>(), 3)?;
+        Some(Periodicity { contacts: times.len(), median_s: d.median, mad_s: d.mad, skew: d.skew, score: d.score, missed })
     }
 
     /// The statistics as alert evidence.
@@ -207,9 +242,9 @@ impl<const N: usize> Series<N> {
         true
     }
 
-    /// The regularity of the intervals.
+    /// The regularity of the intervals, missed check-ins allowed for ([`Periodicity::folded`]).
     pub fn periodicity(&self) -> Option<Periodicity> {
-        Periodicity::of(self.times())
+        Periodicity::folded(self.times())
     }
 
     /// The regularity of the bytes per contact, when every contact kept said them.
@@ -237,6 +272,19 @@ mod tests {
         let habit: Vec<i32> = (0..6).flat_map(|d| [d * 86_400 + 32_400 + d * 420, d * 86_400 + 61_200 - d * 660]).collect();
         assert!(Periodicity::of(&habit).unwrap().score < 0.7);
         assert_eq!(Periodicity::of(&timer[..3]), None, "two intervals say nothing");
+    }
+
+    #[test]
+    fn missed_check_ins_are_folded_onto_the_timer() {
+        // Botnet-207's first eight check-ins (seconds apart): 6 h, with check-ins missing
+        // (12 h and 18 h gaps) and the first one early.
+        let gaps = [18_008, 21_605, 21_605, 43_205, 43_205, 64_806, 21_634];
+        let times: Vec<i32> = std::iter::once(0).chain(gaps.iter().scan(0, |t, g| { *t += g; Some(*t) })).collect();
+        let plain = Periodicity::of(&times).unwrap();
+        assert!(plain.score < 0.7, "skewed by the misses: {plain:?}");
+        let f = Periodicity::folded(&times).unwrap();
+        assert_eq!((f.median_s, f.missed), (21_602.5, 4));
+        assert!(f.score > 0.9, "{f:?}");
     }
 
     #[test]

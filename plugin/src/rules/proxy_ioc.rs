@@ -9,7 +9,9 @@
 //! registered-domain boundary (`x.trycloudflare.com`, `a.github.io`), and `*.evil.example`
 //! matches the subdomains only (see [`crate::indicators`]); the most specific entry wins.
 //! Lookups are hash lookups: the list size does not matter. Each match is a
-//! `threat.enrichments[]` entry; a host alerts once per indicator per `dedup_window`.
+//! `threat.enrichments[]` entry; a host alerts once per list per `dedup_window` (a DGA
+//! malware resolving hundreds of listed domains is one alert per list, not hundreds), the
+//! alert naming every entry of the list the request matched.
 
 use serde_json::json;
 
@@ -145,7 +147,8 @@ impl Rule for ProxyIocConfig {
         // no alert can name the host.
         let src = ev.source_ip().ok().flatten().filter(|ip| cx.shared.is_internal(*ip));
         let ts = ev.timestamp_ms().ok();
-        for h in hits {
+        let mut reasons = Vec::with_capacity(hits.len());
+        for h in &hits {
             let (list, provider) = &self.lists[h.list as usize];
             let url = match h.kind {
                 "url" => Some(IndicatorUrl { full: Some(h.entry.clone()), domain: None }),
@@ -165,9 +168,25 @@ impl Rule for ProxyIocConfig {
             });
             let reason = format!("{} {} is in indicator list {:?} (entry {})", h.field, h.atomic, list, h.entry);
             cx.finding(&META, self.settings.severity, reason.clone());
-            let (Some(src), Some(ts)) = (src, ts) else { continue };
-            if !cx.once_per(&META, src, h.entry.as_str(), ts, self.settings.dedup_window.ms) {
+            reasons.push(reason);
+        }
+        let (Some(src), Some(ts)) = (src, ts) else { return };
+        // One alert per (host, list) per dedup window, with every entry of that list the
+        // request matched.
+        for (i, h) in hits.iter().enumerate() {
+            if hits[..i].iter().any(|e| e.list == h.list) {
                 continue;
+            }
+            let (list, provider) = &self.lists[h.list as usize];
+            if !cx.once_per(&META, src, list.as_str(), ts, self.settings.dedup_window.ms) {
+                continue;
+            }
+            let of_list: Vec<&Hit> = hits.iter().filter(|e| e.list == h.list).collect();
+            let indicators: Vec<_> =
+                of_list.iter().map(|e| json!({"indicator": e.entry, "type": e.kind, "matched": e.atomic, "field": e.field})).collect();
+            let mut reason = reasons[i].clone();
+            if of_list.len() > 1 {
+                reason += &format!(", and {} more entries of the list", of_list.len() - 1);
             }
             let alert = AlertBuilder::new(&META, ts, self.settings.severity)
                 .about(src, &reason)
@@ -179,8 +198,10 @@ impl Rule for ProxyIocConfig {
                     "provider": provider,
                     "matched": h.atomic,
                     "field": h.field,
+                    "indicators": indicators,
                     "url": raw,
                     "first_seen": format_ms(ts),
+                    "dedup_window_seconds": self.settings.dedup_window.ms / 1000,
                 }))
                 .build();
             cx.raise(alert);

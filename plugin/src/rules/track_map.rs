@@ -69,6 +69,16 @@ impl<T: Tracked> TrackMap<T> {
         self.map.remove(&key);
     }
 
+    /// The track of `key`, if there is one.
+    pub fn get_mut(&mut self, key: u64) -> Option<&mut T> {
+        self.map.get_mut(&key)
+    }
+
+    /// Every track.
+    pub fn tracks(&self) -> impl Iterator<Item = &T> {
+        self.map.values()
+    }
+
     /// Every track, for repairs after a snapshot.
     pub fn tracks_mut(&mut self) -> impl Iterator<Item = &mut T> {
         self.map.values_mut()
