@@ -290,10 +290,11 @@ impl Settings {
         };
         let missed = match j.timing.missed {
             0 => String::new(),
+            1 => ", 1 check-in missed".to_owned(),
             n => format!(", {n} check-ins missed"),
         };
         let why = if unanswered {
-            format!("{} of {} connections unanswered", t.unanswered, t.connections)
+            format!("unanswered ({} of {} connections denied or answered with no byte, {} answered)", t.unanswered, t.connections, t.answered)
         } else {
             format!("kept for {}", human_secs((t.last_ms - t.first_ms) as f64 / 1000.0))
         };
