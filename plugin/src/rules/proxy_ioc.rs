@@ -185,8 +185,10 @@ impl Rule for ProxyIocConfig {
             let indicators: Vec<_> =
                 of_list.iter().map(|e| json!({"indicator": e.entry, "type": e.kind, "matched": e.atomic, "field": e.field})).collect();
             let mut reason = reasons[i].clone();
-            if of_list.len() > 1 {
-                reason += &format!(", and {} more entries of the list", of_list.len() - 1);
+            match of_list.len() {
+                1 => {}
+                2 => reason += ", and 1 more entry of the list",
+                n => reason += &format!(", and {} more entries of the list", n - 1),
             }
             let alert = AlertBuilder::new(&META, ts, self.settings.severity)
                 .about(src, &reason)
@@ -256,5 +258,44 @@ impl ProxyIocConfig {
             }
         }
         hits
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    fn alerts(lines: &[String]) -> Vec<serde_json::Value> {
+        let cfg = br#"{"host_risk":{"enabled":false},"rules":{"proxy_ioc":{"lists":[
+            {"name":"dga","domains":["a.example","b.example","c.example"]},
+            {"name":"c2","domains":["c.example"],"ips":["203.0.113.9"]}]}}}"#;
+        let mut d = crate::Detector::new(crate::Config::from_json(cfg).unwrap());
+        let mut out = Vec::new();
+        for l in lines {
+            d.process_line(l.as_bytes(), &mut out);
+        }
+        let text = String::from_utf8(out).unwrap();
+        text.lines().filter(|l| l.contains(r#""id":"proxy.ioc""#)).map(|l| serde_json::from_str(l).unwrap()).collect()
+    }
+
+    fn get(t: i64, url: &str, ip: &str) -> String {
+        format!(r#"{{"@timestamp":{t},"event.category":"web","source.ip":"10.0.0.9","url.full":"{url}","destination.ip":"{ip}"}}"#)
+    }
+
+    #[test]
+    fn one_alert_per_host_and_list_with_every_entry_the_request_matched() {
+        let t = 1_714_557_600;
+        let got = alerts(&[
+            get(t, "http://x.a.example/", "198.51.100.1"),
+            get(t + 60, "http://b.example/", "198.51.100.2"),
+            // Another list: its own alert, naming both of its entries this request matched.
+            get(t + 120, "http://c.example/", "203.0.113.9"),
+            // After the hour, the dga list alerts again.
+            get(t + 3700, "http://b.example/", "198.51.100.2"),
+        ]);
+        let lists: Vec<&str> = got.iter().map(|a| a["malhost"]["evidence"]["list"].as_str().unwrap()).collect();
+        assert_eq!(lists, ["dga", "c2", "dga"], "{got:#?}");
+        let c2 = &got[1]["malhost"]["evidence"];
+        assert_eq!(c2["indicators"].as_array().unwrap().len(), 2, "{c2}");
+        assert!(got[1]["message"].as_str().unwrap().ends_with("and 1 more entry of the list"), "{}", got[1]["message"]);
+        assert_eq!(got[0]["malhost"]["evidence"]["dedup_window_seconds"], 3600);
     }
 }
