@@ -23,7 +23,9 @@
 //! cloud services), counted in the table the proxy rules share. A host with unanswered beacons
 //! to more than `max_unanswered_peers` addresses within an hour is a peer-to-peer client, not
 //! an implant, and raises none while it is. At most `state.max_keys_per_host` pairs are
-//! followed per host, the least recently active dropped first.
+//! followed per host, the least recently active dropped first; a pair is followed from the
+//! host's second connection to the address (the shared table remembers the first), so the
+//! addresses a host reaches once cost no track.
 
 use std::net::IpAddr;
 
@@ -215,17 +217,31 @@ impl Rule for FwBeaconConfig {
         let Some(ts) = cx.time(&META) else { return };
         let bytes = ev.byte_count(Field::SourceBytes).ok().flatten();
         let reply = ev.byte_count(Field::DestinationBytes).ok().flatten();
-        let dest_hash = crate::state::destinations::destination_hash(cx.hosts, &dst.to_string());
+        // The address as text (the key the proxy rules count it under), without allocating.
+        let mut buf = [0u8; 48];
+        let text = {
+            use std::io::Write as _;
+            let mut w = &mut buf[..];
+            let _ = write!(w, "{dst}");
+            let n = 48 - w.len();
+            std::str::from_utf8(&buf[..n]).unwrap_or_default()
+        };
+        let dest_hash = crate::state::destinations::destination_hash(cx.hosts, text);
         let rare = &cx.shared.rare_destinations;
         if rare.allow.nets.contains(dst, None) {
             return;
         }
-        let reach = cx.dests.record(dest_hash, cx.hosts.key_hash("host", &src), ts, rare.period_ms);
+        let (reach, seen) = cx.dests.record_seen(dest_hash, cx.hosts.key_hash("host", &src), ts, rare.period_ms);
         let key = cx.hosts.key_hash(META.id, &(dst, port));
         let cap = cx.shared.state.max_keys_per_host;
         let tracks = &mut cx.host_state(src).rules.fw_beacon;
         if reach > rare.max_hosts as usize {
             tracks.remove(key);
+            return;
+        }
+        // A pair is followed from the host's second connection to the address: most addresses
+        // a host reaches it reaches once, and they cost no track.
+        if !seen {
             return;
         }
         let t = tracks.entry(key, cap, || Track {
@@ -255,7 +271,7 @@ impl Rule for FwBeaconConfig {
         t.transport = t.transport.or(transport);
         let rel = (ts.div_euclid(1000) - t.base_s).clamp(i64::from(i32::MIN), i64::from(i32::MAX)) as i32;
         let added = t.contacts.add(rel, bytes, s.contact_gap.ms / 1000);
-        if !added || t.alerted_ms.is_some_and(|a| ts.saturating_sub(a) < s.dedup_window.ms) {
+        if !added || t.contacts.len() < s.min_contacts.get() as usize || t.alerted_ms.is_some_and(|a| ts.saturating_sub(a) < s.dedup_window.ms) {
             return;
         }
         let unanswered = t.unanswered();
@@ -392,7 +408,9 @@ mod tests {
         assert!(e["score"].as_f64().unwrap() > 0.95, "{e}");
         assert_eq!(e["bytes_per_contact"]["median_bytes"], 3310.0);
         let msg = got[0]["message"].as_str().unwrap();
-        assert!(msg.starts_with("10.0.0.5: 8 contacts to 185.56.145.73 on TCP/80 every 6h"), "{msg}");
+        // The first connection only marks the address as seen; the pair is followed from the
+        // second, 20 s later.
+        assert!(msg.starts_with("10.0.0.5: 8 contacts to 185.56.145.73 on TCP/80 every 5h 59m 55s (MAD 20s)"), "{msg}");
         assert!(msg.contains("2 check-ins missed") && msg.contains("kept for 2days"), "{msg}");
     }
 

@@ -60,9 +60,16 @@ impl DestinationTable {
     /// Records that `host` reached `dest` at `ts`, and returns how many distinct hosts
     /// (this one included, at most `keep`) reached it within `period_ms` before `ts`.
     pub fn record(&mut self, dest: u64, host: u64, ts: i64, period_ms: i64) -> usize {
+        self.record_seen(dest, host, ts, period_ms).0
+    }
+
+    /// [`DestinationTable::record`], and whether `host` was already remembered for `dest`
+    /// (it reached it before, and neither has been evicted since).
+    pub fn record_seen(&mut self, dest: u64, host: u64, ts: i64, period_ms: i64) -> (usize, bool) {
         let keep = self.keep;
         let reach = self.map.get_or_insert_mut(dest, Reach::default);
-        match reach.hosts.iter().position(|h| h.0 == host) {
+        let position = reach.hosts.iter().position(|h| h.0 == host);
+        match position {
             Some(i) => reach.hosts[i].1 = reach.hosts[i].1.max(ts),
             None if reach.hosts.len() < keep => reach.hosts.push((host, ts)),
             None => {
@@ -73,7 +80,7 @@ impl DestinationTable {
             }
         }
         let since = ts.saturating_sub(period_ms);
-        reach.hosts.iter().filter(|h| h.1 >= since).count()
+        (reach.hosts.iter().filter(|h| h.1 >= since).count(), position.is_some())
     }
 
     /// Changes how many hosts are remembered per destination (a new config); lists longer
