@@ -160,22 +160,59 @@ impl Tracked for Track {
     }
 }
 
-/// A host's followed (address, port) pairs, by seeded hash.
-pub type BeaconTracks = TrackMap<Track>;
+/// What the rule keeps per host: its followed (address, port) pairs by seeded hash, and the
+/// addresses it reached for the first time without an answer in the current hour (not followed
+/// yet, but peers all the same for `max_unanswered_peers`).
+#[derive(Clone, Debug, Default, serde::Serialize, Deserialize)]
+pub struct BeaconTracks {
+    tracks: TrackMap<Track>,
+    /// Start of the hour `new_unanswered` counts in, ms.
+    hour_ms: i64,
+    new_unanswered: u32,
+}
+
+impl BeaconTracks {
+    /// Pairs followed.
+    pub fn len(&self) -> usize {
+        self.tracks.len()
+    }
+
+    /// Whether none is.
+    pub fn is_empty(&self) -> bool {
+        self.tracks.is_empty()
+    }
+
+    /// Counts a first, unanswered connection to an address at `ts`.
+    fn count_new_unanswered(&mut self, ts: i64) {
+        if ts.saturating_sub(self.hour_ms) > PEER_WINDOW_MS || ts < self.hour_ms {
+            (self.hour_ms, self.new_unanswered) = (ts, 0);
+        }
+        self.new_unanswered = self.new_unanswered.saturating_add(1);
+    }
+
+    /// Addresses with unanswered connections within the hour before `ts`: followed pairs that
+    /// go unanswered, and addresses first reached without an answer this hour.
+    fn unanswered_peers(&self, ts: i64) -> usize {
+        let since = ts.saturating_sub(PEER_WINDOW_MS);
+        let followed = self.tracks.tracks().filter(|p| p.last_ms >= since && p.unanswered()).map(|p| p.dst).collect::<std::collections::BTreeSet<_>>().len();
+        let new = if self.hour_ms >= since { self.new_unanswered as usize } else { 0 };
+        followed + new
+    }
+}
 
 impl RuleState for BeaconTracks {
     fn is_empty(&self) -> bool {
-        TrackMap::is_empty(self)
+        self.tracks.is_empty() && self.new_unanswered == 0
     }
 
     fn repair(&mut self, cap: usize) {
-        for t in self.tracks_mut() {
+        for t in self.tracks.tracks_mut() {
             t.first_ms = t.first_ms.min(t.last_ms);
             t.denied = t.denied.min(t.connections);
             t.unanswered = t.unanswered.min(t.connections);
             t.answered = t.answered.min(t.connections - t.unanswered);
         }
-        self.shrink_to(cap);
+        self.tracks.shrink_to(cap);
     }
 }
 
@@ -234,16 +271,22 @@ impl Rule for FwBeaconConfig {
         let (reach, seen) = cx.dests.record_seen(dest_hash, cx.hosts.key_hash("host", &src), ts, rare.period_ms);
         let key = cx.hosts.key_hash(META.id, &(dst, port));
         let cap = cx.shared.state.max_keys_per_host;
-        let tracks = &mut cx.host_state(src).rules.fw_beacon;
+        let state = &mut cx.host_state(src).rules.fw_beacon;
         if reach > rare.max_hosts as usize {
-            tracks.remove(key);
+            state.tracks.remove(key);
             return;
         }
+        let denied = ev.is_denied();
+        let no_answer = denied || reply == Some(0);
         // A pair is followed from the host's second connection to the address: most addresses
         // a host reaches it reaches once, and they cost no track.
         if !seen {
+            if no_answer {
+                state.count_new_unanswered(ts);
+            }
             return;
         }
+        let tracks = &mut state.tracks;
         let t = tracks.entry(key, cap, || Track {
             dst,
             port,
@@ -261,7 +304,6 @@ impl Rule for FwBeaconConfig {
         t.first_ms = t.first_ms.min(ts);
         t.last_ms = t.last_ms.max(ts);
         t.connections = t.connections.saturating_add(1);
-        let denied = ev.is_denied();
         t.denied = t.denied.saturating_add(u32::from(denied));
         match (denied, reply) {
             (true, _) | (false, Some(0)) => t.unanswered = t.unanswered.saturating_add(1),
@@ -278,14 +320,10 @@ impl Rule for FwBeaconConfig {
         let lasted = t.last_ms.saturating_sub(t.first_ms) >= s.min_span.ms;
         let Some(j) = s.judge(t).filter(|j| j.score >= s.min_score && (unanswered || lasted)) else { return };
         let t = t.clone();
-        if unanswered {
-            let since = ts.saturating_sub(PEER_WINDOW_MS);
-            let peers = tracks.tracks().filter(|p| p.last_ms >= since && p.unanswered()).map(|p| p.dst).collect::<std::collections::BTreeSet<_>>().len();
-            if peers > s.max_unanswered_peers.get() as usize {
-                return;
-            }
+        if unanswered && state_peers(cx, src, ts) > s.max_unanswered_peers.get() as usize {
+            return;
         }
-        if let Some(t) = tracks.get_mut(key) {
+        if let Some(t) = cx.host_state(src).rules.fw_beacon.tracks.get_mut(key) {
             t.alerted_ms = Some(ts);
         }
         let alert = s.alert(&t, src, ts, &j, unanswered, reach, rare.max_hosts);
@@ -355,6 +393,11 @@ impl Settings {
             }))
             .build()
     }
+}
+
+/// [`BeaconTracks::unanswered_peers`] of `host`.
+fn state_peers(cx: &mut RuleContext, host: IpAddr, ts: i64) -> usize {
+    cx.host_state(host).rules.fw_beacon.unanswered_peers(ts)
 }
 
 /// Seconds as `6h 0m 12s`, to the second.
@@ -430,6 +473,13 @@ mod tests {
         // BitTorrent: 30 peers, each retried every two minutes without an answer.
         let peers = (0..300).map(|i| conn_reply(T0 + (i / 30) * 120 + i % 30, &format!("198.51.100.{}", i % 30), 51413, 74, 0));
         assert!(alerts(peers).is_empty());
+        // Peers tried once each count too: 100 of them within the hour beside one retried
+        // address make a peer-to-peer client.
+        let once = (0..100).map(|i| conn_reply(T0 + i * 30, &format!("198.51.{}.{}", 101 + i / 200, i % 200), 6881, 74, 0));
+        let retried = (0..10).map(|i| conn_reply(T0 + i * 120 + 7, "203.0.113.77", 6881, 74, 0));
+        let mut mixed: Vec<String> = once.chain(retried).collect();
+        mixed.sort_by_key(|l| l[14..24].to_owned());
+        assert!(alerts(mixed.into_iter()).is_empty());
         // The same retries to 5 addresses are 5 beacons.
         let few = (0..50).map(|i| conn_reply(T0 + (i / 5) * 120 + i % 5, &format!("198.51.100.{}", i % 5), 51413, 74, 0));
         assert_eq!(alerts(few).len(), 5);
