@@ -350,7 +350,7 @@ impl Settings {
         let why = if unanswered {
             format!("unanswered ({} of {} connections denied or answered with no byte, {} answered)", t.unanswered, t.connections, t.answered)
         } else {
-            format!("kept for {}", human_secs((t.last_ms - t.first_ms) as f64 / 1000.0))
+            format!("kept for {}", human_secs(t.last_ms.saturating_sub(t.first_ms) as f64 / 1000.0))
         };
         AlertBuilder::new(&META, ts, self.severity)
             .host(Some(src))

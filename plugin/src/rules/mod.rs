@@ -4,6 +4,9 @@
 //!
 //! - [`fw_outbound_deny`]: outbound connections denied by the firewall (SPEC §5.2);
 //! - [`fw_c2_ip`]: destination in a C&C indicator list (SPEC §5.2);
+//! - [`fw_c2_port`], [`fw_beacon`]: repeated connections to one external address on an odd
+//!   port, and periodic check-ins on connection logs ([`periodicity`], shared with
+//!   [`proxy_daily_beacon`]; per-host tracks in [`track_map`]);
 //! - [`learned_list`]: `list.count` and `list.types` over learned lists (SPEC §5.1);
 //! - [`proxy_ioc`], [`proxy_connect_port`], [`proxy_user_agent`]: web proxy checks of one
 //!   request (SPEC §5.3);
