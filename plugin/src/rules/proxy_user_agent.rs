@@ -35,6 +35,9 @@ pub struct Settings {
     pub allowed: Vec<String>,
     /// Also flag requests with an empty or missing User-Agent.
     pub flag_missing: bool,
+    /// Log formats (`event.dataset`) that never record a User-Agent, where a missing one says
+    /// nothing: Squid's native access.log (`malhost import --format squid`).
+    pub formats_without_user_agent: Vec<String>,
     /// At most one alert per (host, agent) within this time.
     pub dedup_window: Duration,
     /// Severity of the finding.
@@ -48,6 +51,7 @@ impl Default for Settings {
         Settings {
             allowed: Vec::new(),
             flag_missing: true,
+            formats_without_user_agent: vec!["squid.access".to_owned()],
             dedup_window: Duration::secs(86_400),
             severity: Severity::Low,
             alert_severity: Severity::Medium,
@@ -98,6 +102,11 @@ impl Rule for UserAgentConfig {
                 if !self.settings.flag_missing {
                     return;
                 }
+                if let Some(ds) = ev.str(Field::EventDataset)
+                    && self.settings.formats_without_user_agent.iter().any(|f| f == ds)
+                {
+                    return;
+                }
                 None
             }
             Some(Scalar::Str(s)) => Some(s),
@@ -137,5 +146,22 @@ impl Rule for UserAgentConfig {
             }))
             .build();
         cx.raise(alert);
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    fn alerts(line: &str) -> usize {
+        let mut d = crate::Detector::new(crate::Config::from_json(br#"{"host_risk":{"enabled":false}}"#).unwrap());
+        let mut out = Vec::new();
+        d.process_line(line.as_bytes(), &mut out);
+        String::from_utf8(out).unwrap().lines().filter(|l| l.contains(r#""id":"proxy.user_agent""#)).count()
+    }
+
+    #[test]
+    fn a_missing_agent_is_not_flagged_where_the_format_never_records_one() {
+        let req = |dataset: &str| format!(r#"{{"@timestamp":1714557600,"event":{{"category":["web"],"dataset":"{dataset}"}},"source":{{"ip":"10.0.0.5"}},"url":{{"full":"http://example.com/"}}}}"#);
+        assert_eq!(alerts(&req("squid.access")), 0, "Squid's native log has no User-Agent field");
+        assert_eq!(alerts(&req("zeek.http")), 1, "Zeek's http.log records it: a request without one is odd");
     }
 }
