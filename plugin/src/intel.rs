@@ -202,8 +202,7 @@ impl Feed {
             let before = self.len();
             for (kind, value) in stix_comparisons(pattern) {
                 match kind {
-                    "domain-name" => self.add_token(n + 1, &value),
-                    "url" => self.add_token(n + 1, &value),
+                    "domain-name" | "url" => self.add_token(n + 1, &value),
                     _ => match NetSpec::parse(&value) {
                         Ok(_) => self.ips.push(value),
                         Err(e) => self.skip(n + 1, format!("{value:?}: {e}")),

@@ -8,13 +8,13 @@ use std::hash::Hash;
 use std::net::IpAddr;
 
 use crate::values::Severity;
-use crate::event::{Event, FieldError, SourceKind};
+use crate::event::{Event, FieldError, SourceKind, Transport, flags};
 use crate::output::{Alert, Finding};
 use super::host_state::{HostState, HostTable};
 use crate::state::{DestinationTable, SeenMessages};
 
 use super::registry::Rules;
-use super::shared::Shared;
+use super::shared::{PortSet, Shared};
 use super::web_destination::WebDestination;
 use super::{Annotations, RuleMeta};
 
@@ -25,6 +25,22 @@ pub enum IfNoHost {
     Skip,
     /// Records a field error with this problem.
     Report(&'static str),
+}
+
+/// An outbound connection of one of our hosts to an external address
+/// ([`RuleContext::outbound_connection`]).
+#[derive(Clone, Copy, Debug)]
+pub struct OutboundConnection {
+    /// Our host.
+    pub src: IpAddr,
+    /// The external address.
+    pub dst: IpAddr,
+    /// Its port.
+    pub port: u16,
+    /// `network.transport`, when the event says it.
+    pub transport: Option<Transport>,
+    /// Event time, ms.
+    pub ts: i64,
 }
 
 /// One event as the rules see it.
@@ -145,6 +161,26 @@ impl<'a, 'e> RuleContext<'a, 'e> {
             self.over_time = Some(OverTime { host, ts, dest_hash, reach });
         }
         self.over_time
+    }
+
+    /// The outbound connection `fw.c2_port` and `fw.beacon` follow: from one of our hosts to an
+    /// external address (not multicast, broadcast, loopback or link-local) on a port not in
+    /// `skip_ports`, not ICMP, not inbound, with its time. Missing or bad fields are reported
+    /// against `rule`; a missing source skips the event quietly.
+    pub fn outbound_connection(&mut self, rule: &RuleMeta, skip_ports: &PortSet) -> Option<OutboundConnection> {
+        let ev = self.ev;
+        if ev.flags() & flags::DIR_INBOUND != 0 {
+            return None;
+        }
+        let dst = self.optional(rule, ev.destination_ip())?;
+        let port = self.optional(rule, ev.destination_port())?;
+        let transport = self.optional(rule, ev.transport());
+        if transport == Some(Transport::Icmp) || !self.shared.is_external(dst) || skip_ports.contains(port) {
+            return None;
+        }
+        let src = self.host(rule, IfNoHost::Skip)?;
+        let ts = self.time(rule)?;
+        Some(OutboundConnection { src, dst, port, transport, ts })
     }
 
     /// `host`'s state (created if new).

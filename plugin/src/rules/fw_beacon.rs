@@ -33,13 +33,13 @@ use schemars::JsonSchema;
 use serde::Deserialize;
 use serde_json::json;
 
-use crate::event::{Event, Field, SourceKind, Transport, flags, time::format_ms};
+use crate::event::{Event, Field, SourceKind, Transport, time::format_ms};
 use crate::output::{Attack, attack};
 use crate::output::Alert;
 use crate::values::{ConfigError, Duration, PositiveInt, Severity};
 
 use super::RuleMeta;
-use super::context::{AlertBuilder, IfNoHost, RuleContext};
+use super::context::{AlertBuilder, OutboundConnection, RuleContext};
 use super::periodicity::{Dispersion, Periodicity, Series, round3};
 use super::registry::{Compile, CompileContext, Rule, RuleInfo, RuleState};
 use super::shared::PortSet;
@@ -241,17 +241,7 @@ impl Rule for FwBeaconConfig {
 
     fn apply(&self, ev: &Event, cx: &mut RuleContext) {
         let s = &self.0;
-        if ev.flags() & flags::DIR_INBOUND != 0 {
-            return;
-        }
-        let Some(dst) = cx.optional(&META, ev.destination_ip()) else { return };
-        let Some(port) = cx.optional(&META, ev.destination_port()) else { return };
-        let transport = cx.optional(&META, ev.transport());
-        if transport == Some(Transport::Icmp) || !cx.shared.is_external(dst) || s.ignore_ports.contains(port) {
-            return;
-        }
-        let Some(src) = cx.host(&META, IfNoHost::Skip) else { return };
-        let Some(ts) = cx.time(&META) else { return };
+        let Some(OutboundConnection { src, dst, port, transport, ts }) = cx.outbound_connection(&META, &s.ignore_ports) else { return };
         let bytes = ev.byte_count(Field::SourceBytes).ok().flatten();
         let reply = ev.byte_count(Field::DestinationBytes).ok().flatten();
         // The address as text (the key the proxy rules count it under), without allocating.
@@ -320,7 +310,7 @@ impl Rule for FwBeaconConfig {
         let lasted = t.last_ms.saturating_sub(t.first_ms) >= s.min_span.ms;
         let Some(j) = s.judge(t).filter(|j| j.score >= s.min_score && (unanswered || lasted)) else { return };
         let t = t.clone();
-        if unanswered && state_peers(cx, src, ts) > s.max_unanswered_peers.get() as usize {
+        if unanswered && cx.host_state(src).rules.fw_beacon.unanswered_peers(ts) > s.max_unanswered_peers.get() as usize {
             return;
         }
         if let Some(t) = cx.host_state(src).rules.fw_beacon.tracks.get_mut(key) {
@@ -393,11 +383,6 @@ impl Settings {
             }))
             .build()
     }
-}
-
-/// [`BeaconTracks::unanswered_peers`] of `host`.
-fn state_peers(cx: &mut RuleContext, host: IpAddr, ts: i64) -> usize {
-    cx.host_state(host).rules.fw_beacon.unanswered_peers(ts)
 }
 
 /// Seconds as `6h 0m 12s`, to the second.

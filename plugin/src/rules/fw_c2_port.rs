@@ -20,12 +20,12 @@ use schemars::JsonSchema;
 use serde::Deserialize;
 use serde_json::json;
 
-use crate::event::{Event, SourceKind, Transport, flags, time::format_ms};
+use crate::event::{Event, SourceKind, Transport, time::format_ms};
 use crate::values::{Duration, PositiveInt, Severity};
 
 use super::RuleMeta;
 use crate::output::{Attack, attack};
-use super::context::{AlertBuilder, IfNoHost, RuleContext};
+use super::context::{AlertBuilder, OutboundConnection, RuleContext};
 use super::registry::{Rule, RuleInfo, RuleState};
 use super::shared::PortSet;
 
@@ -150,17 +150,7 @@ impl Rule for Settings {
     type HostState = PortTracks;
 
     fn apply(&self, ev: &Event, cx: &mut RuleContext) {
-        if ev.flags() & flags::DIR_INBOUND != 0 {
-            return;
-        }
-        let Some(dst) = cx.optional(&META, ev.destination_ip()) else { return };
-        let Some(port) = cx.optional(&META, ev.destination_port()) else { return };
-        let transport = cx.optional(&META, ev.transport());
-        if transport == Some(Transport::Icmp) || !cx.shared.is_external(dst) || self.business_ports.contains(port) {
-            return;
-        }
-        let Some(src) = cx.host(&META, IfNoHost::Skip) else { return };
-        let Some(ts) = cx.time(&META) else { return };
+        let Some(OutboundConnection { src, dst, port, transport, ts }) = cx.outbound_connection(&META, &self.business_ports) else { return };
         let cap = cx.shared.state.max_keys_per_host;
         let tracks = &mut cx.host_state(src).rules.fw_c2_port;
         let Some(t) = tracks.record((dst, port, transport), ts, ev.is_denied(), self, cap).cloned() else {
